@@ -1,0 +1,57 @@
+/**
+ * The HAL as the stack sees it: a `Device` moves whole IPv4 frames, a `ByteLink` moves octets.
+ *
+ * Only `iface/` talks to a Device; only `SlipDevice` (and the drivers under it) talk to a
+ * ByteLink. Framing lives below this line and protocol logic above it.
+ *
+ * Ownership contract (lwIP netif input/output):
+ * - `receive(now)` returns a pool slot holding one frame in its window (`pool.start[slot]`,
+ *   `pool.len[slot]`), or -1. From then on the caller owns the slot and must free it or pass it
+ *   on (for example back to `transmit`).
+ * - `transmit(now, slot)` takes ownership of the slot whatever happens: the device sends it and
+ *   frees it, or drops it (counted) and frees it. The caller must not touch the slot afterwards.
+ * - Every slot a Device hands out or takes belongs to `device.pool`.
+ */
+import type { PacketPool } from '../storage/packet-pool.ts';
+
+/** What a Device can do and wants, smoltcp `DeviceCapabilities` style. */
+export interface DeviceCapabilities {
+  /** Largest frame in octets (the IP MTU of the link). */
+  readonly mtu: number;
+  /**
+   * When false, the link guarantees integrity (a memory pair), so the stack may skip computing
+   * and verifying IPv4/ICMP/UDP/TCP checksums, as Linux loopback does. Defaults to true everywhere else.
+   */
+  readonly checksum: boolean;
+}
+
+export interface Device {
+  readonly capabilities: DeviceCapabilities;
+  /** The pool every slot of this device comes from. */
+  readonly pool: PacketPool;
+  /** Takes the next received frame; -1 if none. The caller now owns the slot. */
+  receive(now: number): number;
+  /** Sends the frame in `slot` (its window). Takes ownership of the slot. */
+  transmit(now: number, slot: number): void;
+  /**
+   * The earliest time (ms) at which `receive` may return a frame or queued output may make
+   * progress: `now` if something is ready, NEVER if nothing is pending.
+   */
+  pollAt(now: number): number;
+}
+
+/**
+ * An octet pipe: a UART, a pty, or a memory twin. Reads and writes never block; delivery comes
+ * in arbitrary chunk sizes, so framing above must not care where reads split.
+ */
+export interface ByteLink {
+  /** Copies up to `len` received octets into `dst[off..]`; returns how many (0 if none). */
+  read(now: number, dst: Uint8Array, off: number, len: number): number;
+  /** Offers `len` octets from `src[off..]`; returns how many were accepted (fewer when the transmit buffer is full). */
+  write(now: number, src: Uint8Array, off: number, len: number): number;
+  /**
+   * Earliest time (ms) at which `read` will return data or `write` will accept more after
+   * refusing: `now` if already, NEVER if nothing is pending.
+   */
+  pollAt(now: number): number;
+}
