@@ -24,7 +24,11 @@ export interface PacketPoolOptions {
   strict?: boolean;
   /** Name shown by `pool` statistics. Defaults to "pbuf". */
   name?: string;
+  /** Carve the slots from this arena (so copies to rings in the same arena are copyWithin). Defaults to a buffer of the pool's own. */
+  arena?: Arena;
 }
+
+import type { Arena } from './arena.ts';
 
 /** Usage statistics, lwIP memp style. */
 export interface PoolStats {
@@ -46,12 +50,14 @@ export class PacketPool {
   readonly slotSize: number;
   readonly headroom: number;
   readonly mtu: number;
-  /** All packet memory. */
+  /** The ArrayBuffer the slots live in (the arena's, when one was given). */
   readonly buffer: ArrayBuffer;
-  /** All packet memory as octets; slot data is `bytes[start[s] .. start[s] + len[s])`. */
+  /** The whole of `buffer` as octets; slot data is `bytes[start[s] .. start[s] + len[s])`. */
   readonly bytes: Uint8Array;
-  /** All packet memory as a DataView, for big-endian field access. */
+  /** The whole of `buffer` as a DataView, for big-endian field access. */
   readonly view: DataView;
+  /** Offset in `bytes` of slot 0. */
+  readonly origin: number;
   /** Per slot: absolute offset of the data window in `bytes`. */
   readonly start: Int32Array;
   /** Per slot: length of the data window in octets. */
@@ -69,13 +75,22 @@ export class PacketPool {
     const { slots, mtu } = options;
     if (!Number.isInteger(slots) || slots < 1) throw new RangeError(`PacketPool: slots must be a positive integer, got ${slots}`);
     if (!Number.isInteger(mtu) || mtu < 68) throw new RangeError(`PacketPool: mtu must be an integer >= 68, got ${mtu}`);
+    const headroom = options.headroom ?? 0;
+    if (!Number.isInteger(headroom) || headroom < 0) throw new RangeError(`PacketPool: headroom must be an integer >= 0, got ${headroom}`);
     this.name = options.name ?? 'pbuf';
     this.size = slots;
     this.mtu = mtu;
-    this.headroom = options.headroom ?? 0;
+    this.headroom = headroom;
     this.strict = options.strict ?? false;
     this.slotSize = (this.headroom + mtu + 3) & ~3;
-    this.buffer = new ArrayBuffer(this.slotSize * slots);
+    if (options.arena !== undefined) {
+      const region = options.arena.carve(this.slotSize * slots);
+      this.buffer = options.arena.buffer;
+      this.origin = region.byteOffset;
+    } else {
+      this.buffer = new ArrayBuffer(this.slotSize * slots);
+      this.origin = 0;
+    }
     this.bytes = new Uint8Array(this.buffer);
     this.view = new DataView(this.buffer);
     this.start = new Int32Array(slots);
@@ -95,7 +110,7 @@ export class PacketPool {
     }
     const slot = this.freeList[--this.freeCount]!;
     this.inUse[slot] = 1;
-    this.start[slot] = slot * this.slotSize + this.headroom;
+    this.start[slot] = this.origin + slot * this.slotSize + this.headroom;
     this.len[slot] = 0;
     const used = ++this.stats.used;
     if (used > this.stats.max) this.stats.max = used;
@@ -104,7 +119,8 @@ export class PacketPool {
 
   /** Returns a slot to the pool. The caller must not touch it afterwards. */
   free(slot: number): void {
-    if (slot < 0 || slot >= this.size || this.inUse[slot] === 0) {
+    // `!== 1` also rejects NaN and fractional indices, which read as undefined.
+    if (this.inUse[slot] !== 1) {
       this.stats.doubleFree++;
       if (this.strict) throw new Error(`PacketPool ${this.name}: free of slot ${slot}, which is not allocated`);
       return;
@@ -116,7 +132,7 @@ export class PacketPool {
 
   /** Absolute offset in `bytes` where the slot's memory begins (before the headroom). */
   base(slot: number): number {
-    return slot * this.slotSize;
+    return this.origin + slot * this.slotSize;
   }
 
   /** Octets a slot can hold from its base: headroom + MTU, rounded up to 4. */
@@ -136,6 +152,6 @@ export class PacketPool {
 
   /** Total octets of packet memory this pool preallocated (data plus bookkeeping arrays). */
   get preallocatedBytes(): number {
-    return this.buffer.byteLength + this.size * (4 + 4 + 4 + 1);
+    return this.slotSize * this.size + this.size * (4 + 4 + 4 + 1);
   }
 }

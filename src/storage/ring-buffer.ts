@@ -106,7 +106,8 @@ export class RingBuffer {
     this.used -= n;
     this.readIndex += n;
     if (this.readIndex >= this.capacity) this.readIndex -= this.capacity;
-    if (this.used === 0) this.readIndex = 0;
+    // No rewind to 0 when the ring empties: octets placed past the tail by `writeAt` (TCP
+    // out-of-order data) are addressed from the read point and would be lost.
     return n;
   }
 

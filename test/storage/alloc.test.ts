@@ -1,0 +1,80 @@
+/**
+ * Storage on the packet path allocates nothing (design.md "Memory"): measured with the same
+ * v8.GCProfiler method as the benches (bench/lib/alloc.ts), after warm-up.
+ */
+import { expect } from 'chai';
+import { measureAlloc, roundAlloc } from '../../bench/lib/alloc.ts';
+import { Assembler } from '../../src/storage/assembler.ts';
+import { copyBytes } from '../../src/storage/copy.ts';
+import { PacketPool } from '../../src/storage/packet-pool.ts';
+import { RingBuffer } from '../../src/storage/ring-buffer.ts';
+
+class Sink {
+  value = 0;
+}
+
+describe('storage allocation', function () {
+  this.timeout(60_000);
+  const sink = new Sink();
+  const N = 100_000;
+
+  it('PacketPool alloc and free allocate nothing', () => {
+    const pool = new PacketPool({ slots: 8, mtu: 1500 });
+    const report = measureAlloc((i) => {
+      const a = pool.alloc();
+      const b = pool.alloc();
+      pool.len[a] = i & 0x3ff;
+      pool.free(a);
+      pool.free(b);
+      sink.value ^= a + b;
+    }, N);
+    expect(roundAlloc(report.bytesPerIteration)).to.equal(0);
+  });
+
+  it('RingBuffer enqueue, readAt, writeAt, commit and dequeue allocate nothing, wrapping', () => {
+    const ring = new RingBuffer(new Uint8Array(4093));
+    const src = new Uint8Array(1460);
+    const dst = new Uint8Array(1460);
+    const report = measureAlloc((i) => {
+      const len = 500 + (i % 900);
+      ring.enqueue(src, 0, len);
+      sink.value ^= ring.readAt(7, dst, 0, 300);
+      ring.writeAt(10, src, 3, 200);
+      ring.writeAt(0, src, 0, 10);
+      ring.commit(210);
+      sink.value ^= ring.dequeue(dst, 0, len + 210) + ring.contiguousReadLength + ring.contiguousWriteLength;
+    }, N);
+    expect(roundAlloc(report.bytesPerIteration)).to.equal(0);
+  });
+
+  it('copyBytes allocates nothing on any path', () => {
+    const pool = new Uint8Array(8192);
+    const a = new Uint8Array(pool.buffer, 0, 4096);
+    const b = new Uint8Array(pool.buffer, 4096, 4096);
+    const other = new Uint8Array(1460);
+    const whole = new Uint8Array(64);
+    const report = measureAlloc((i) => {
+      const k = i & 63;
+      copyBytes(pool, 100 + k, pool, 200, 1460); // same array: copyWithin
+      copyBytes(b, k, a, 4000, 90); // same buffer, source outside dst's view: octet loop
+      copyBytes(a, 5 + k, other, 3, 1400); // different buffers: word loop
+      copyBytes(a, k, whole, 0, 64); // whole source: set
+      sink.value ^= pool[k]!;
+    }, N);
+    expect(roundAlloc(report.bytesPerIteration)).to.equal(0);
+  });
+
+  it('Assembler add, recentRange, removeFront and advance allocate nothing', () => {
+    const asm = new Assembler(4);
+    const report = measureAlloc((i) => {
+      asm.add(100, 200);
+      asm.add(300 + (i & 7), 400);
+      asm.add(250, 260);
+      sink.value ^= asm.recentRange(0) + asm.recentRange(2);
+      asm.add(0, 100);
+      sink.value ^= asm.removeFront();
+      asm.advance(1000);
+    }, N);
+    expect(roundAlloc(report.bytesPerIteration)).to.equal(0);
+  });
+});
