@@ -1,0 +1,397 @@
+import { expect } from 'chai';
+import { Interface, type InterfaceOptions } from '../../src/iface/interface.ts';
+import { UdpSocket } from '../../src/socket/udp.ts';
+import { SocketError } from '../../src/socket/error.ts';
+import { UdpEchoService } from '../../firmware-bridge/services/udp-echo.ts';
+import { checkPools, testPool } from '../helpers/pools.ts';
+import { TestingDevice } from '../helpers/testing-device.ts';
+import {
+  HOST_A, HOST_B, echoRequest, fragment, ipv4, naiveChecksum, naiveReassemble, randomBytes, read16, read32, udp,
+} from '../helpers/packets.ts';
+
+function setup(options: Partial<InterfaceOptions> = {}, mtu = 1500, checksum = true) {
+  const pool = testPool({ slots: 16, mtu });
+  const dev = new TestingDevice(pool, checksum);
+  const iface = new Interface({ device: dev, address: HOST_B, ...options });
+  return { pool, dev, iface };
+}
+
+/** Asserts `frame` is a well-formed IPv4 datagram from B to A and returns its IP payload. */
+function ipPayload(frame: Uint8Array, protocol: number): Uint8Array {
+  expect(frame[0]).to.equal(0x45);
+  expect(read16(frame, 2)).to.equal(frame.length);
+  expect(naiveChecksum(frame, 0, 20)).to.equal(0, 'IPv4 header checksum');
+  expect(frame[9]).to.equal(protocol);
+  expect(read32(frame, 12)).to.equal(HOST_B);
+  expect(read32(frame, 16)).to.equal(HOST_A);
+  return frame.subarray(20);
+}
+
+describe('Interface: IPv4 input', () => {
+  checkPools();
+
+  it('RFC 792: answers an echo request with one echo reply carrying the same data', () => {
+    const { dev, iface, pool } = setup();
+    const data = randomBytes(56, 7);
+    dev.inject(echoRequest(data, 3, 0x77));
+    iface.poll(0);
+    const sent = dev.drain();
+    expect(sent).to.have.length(1);
+    const icmp = ipPayload(sent[0]!, 1);
+    expect(icmp[0]).to.equal(0, 'type echo reply');
+    expect(naiveChecksum(icmp)).to.equal(0, 'ICMP checksum');
+    expect(read16(icmp, 4)).to.equal(0x77);
+    expect(read16(icmp, 6)).to.equal(3);
+    expect(icmp.subarray(8)).to.deep.equal(data);
+    expect(iface.stats.icmp.echoReplied).to.equal(1);
+    expect(pool.stats.max).to.equal(1, 'the reply reused the request slot');
+  });
+
+  it('answers a request that carries IP options with a plain 20-octet header', () => {
+    const { dev, iface } = setup();
+    const req = echoRequest(randomBytes(32, 1));
+    // Rebuild with IHL 6 and one option word of NOPs.
+    const withOpt = new Uint8Array(req.length + 4);
+    withOpt.set(req.subarray(0, 20));
+    withOpt[0] = 0x46;
+    withOpt.fill(1, 20, 24);
+    withOpt.set(req.subarray(20), 24);
+    withOpt[2] = withOpt.length >> 8;
+    withOpt[3] = withOpt.length & 0xff;
+    withOpt[10] = 0;
+    withOpt[11] = 0;
+    const c = naiveChecksum(withOpt, 0, 24);
+    withOpt[10] = c >> 8;
+    withOpt[11] = c & 0xff;
+    dev.inject(withOpt);
+    iface.poll(0);
+    const [reply] = dev.drain();
+    const icmp = ipPayload(reply!, 1);
+    expect(icmp[0]).to.equal(0);
+    expect(icmp.subarray(8)).to.deep.equal(req.subarray(28));
+  });
+
+  it('accepts link padding after the datagram and answers with the datagram only', () => {
+    const { dev, iface } = setup();
+    const req = echoRequest(randomBytes(20, 2));
+    const padded = new Uint8Array(req.length + 9);
+    padded.set(req);
+    dev.inject(padded);
+    iface.poll(0);
+    const [reply] = dev.drain();
+    expect(reply!.length).to.equal(req.length);
+  });
+
+  const rejects: [string, (b: Uint8Array) => Uint8Array, keyof Interface['stats']['ip']][] = [
+    ['a bad header checksum', (b) => { b[10]! ^= 1; return b; }, 'chkerr'],
+    ['version 6', (b) => { b[0] = 0x65; return b; }, 'hdrerr'],
+    ['IHL 4', (b) => { b[0] = 0x44; return b; }, 'hdrerr'],
+    ['a total length longer than the frame', (b) => b.subarray(0, b.length - 1), 'lenerr'],
+    ['a frame shorter than a header', (b) => b.subarray(0, 19), 'lenerr'],
+    ['an empty frame', () => new Uint8Array(0), 'lenerr'],
+  ];
+  for (const [what, mutate, counter] of rejects) {
+    it(`RFC 1122 §3.2.1: drops ${what} silently and counts ip.${counter}`, () => {
+      const { dev, iface } = setup();
+      dev.inject(mutate(echoRequest(randomBytes(16, 3))));
+      iface.poll(0);
+      expect(dev.drain()).to.have.length(0);
+      expect(iface.stats.ip[counter]).to.equal(1);
+      expect(iface.stats.ip.drop).to.equal(1);
+    });
+  }
+
+  it('RFC 1122 §3.2.1.3: drops a datagram for another address (ip.badDst)', () => {
+    const { dev, iface } = setup();
+    dev.inject(echoRequest(randomBytes(8, 1), 1, 1, { dst: 0xc0000263 | 0 }));
+    iface.poll(0);
+    expect(dev.drain()).to.have.length(0);
+    expect(iface.stats.ip.badDst).to.equal(1);
+  });
+
+  it('RFC 1122 §3.2.1.3: drops a datagram from a broadcast source (ip.badSrc)', () => {
+    const { dev, iface } = setup();
+    dev.inject(echoRequest(randomBytes(8, 1), 1, 1, { src: -1 }));
+    iface.poll(0);
+    expect(dev.drain()).to.have.length(0);
+    expect(iface.stats.ip.badSrc).to.equal(1);
+  });
+
+  it('skips checksum verification when the device guarantees integrity', () => {
+    const { dev, iface } = setup({}, 1500, false);
+    const req = echoRequest(randomBytes(8, 1));
+    req[10] = 0;
+    req[11] = 0;
+    req[22] = 0;
+    req[23] = 0;
+    dev.inject(req);
+    iface.poll(0);
+    const [reply] = dev.drain();
+    expect(reply![20]).to.equal(0);
+    expect(read16(reply!, 10)).to.equal(0, 'no checksum computed');
+  });
+});
+
+describe('Interface: ICMP errors', () => {
+  checkPools();
+
+  it('RFC 1122 §4.1.3.1: UDP to a closed port gets port unreachable quoting the datagram', () => {
+    const { dev, iface } = setup();
+    const dgram = ipv4({ protocol: 17 }, udp(HOST_A, HOST_B, 5000, 9999, randomBytes(40, 4)));
+    dev.inject(dgram);
+    iface.poll(0);
+    const [err] = dev.drain();
+    const icmp = ipPayload(err!, 1);
+    expect(icmp[0]).to.equal(3);
+    expect(icmp[1]).to.equal(3);
+    expect(naiveChecksum(icmp)).to.equal(0);
+    expect(icmp.subarray(8)).to.deep.equal(dgram);
+    expect(iface.stats.udp.noPort).to.equal(1);
+  });
+
+  it('RFC 1122 §3.2.2.1: an unknown protocol gets protocol unreachable', () => {
+    const { dev, iface } = setup();
+    dev.inject(ipv4({ protocol: 47 }, randomBytes(24, 5)));
+    iface.poll(0);
+    const [err] = dev.drain();
+    const icmp = ipPayload(err!, 1);
+    expect([icmp[0], icmp[1]]).to.deep.equal([3, 2]);
+    expect(iface.stats.ip.proterr).to.equal(1);
+  });
+
+  it('quotes at most 576 octets in total (RFC 1812 §4.3.2.3)', () => {
+    const { dev, iface } = setup();
+    dev.inject(ipv4({ protocol: 17 }, udp(HOST_A, HOST_B, 5000, 9999, randomBytes(1200, 4))));
+    iface.poll(0);
+    const [err] = dev.drain();
+    expect(err!.length).to.equal(576);
+  });
+
+  it('RFC 1122 §3.2.2: never answers an ICMP error with an ICMP error', () => {
+    const { dev, iface } = setup();
+    const unreach = new Uint8Array(36);
+    unreach[0] = 3;
+    unreach[1] = 3;
+    const c = naiveChecksum(unreach);
+    unreach[2] = c >> 8;
+    unreach[3] = c & 0xff;
+    dev.inject(ipv4({ protocol: 1 }, unreach));
+    dev.inject(ipv4({ protocol: 17, dst: -1 }, udp(HOST_A, -1, 5000, 9999, randomBytes(8, 1))));
+    iface.poll(0);
+    expect(dev.drain()).to.have.length(0);
+    expect(iface.stats.icmp.otherRecv).to.equal(1);
+  });
+
+  it('rate-limits ICMP errors with a token bucket (10 at once, then 10 per second)', () => {
+    const { dev, iface } = setup();
+    const dgram = ipv4({ protocol: 17 }, udp(HOST_A, HOST_B, 5000, 9999, randomBytes(8, 4)));
+    for (let i = 0; i < 14; i++) dev.inject(dgram);
+    iface.poll(1000);
+    expect(dev.drain()).to.have.length(10);
+    expect(iface.stats.icmp.rateLimited).to.equal(4);
+    for (let i = 0; i < 14; i++) dev.inject(dgram);
+    iface.poll(1500);
+    expect(dev.drain()).to.have.length(5, 'half a second refills five tokens');
+  });
+});
+
+describe('Interface: UDP', () => {
+  checkPools();
+
+  it('RFC 862: the UDP echo service returns each datagram to its sender', () => {
+    const { dev, iface } = setup();
+    const echo = new UdpEchoService(iface);
+    const data = randomBytes(300, 9);
+    dev.inject(ipv4({ protocol: 17 }, udp(HOST_A, HOST_B, 40000, 7, data)));
+    iface.poll(0);
+    echo.poll(0);
+    iface.poll(0);
+    const [reply] = dev.drain();
+    const u = ipPayload(reply!, 17);
+    expect(read16(u, 0)).to.equal(7);
+    expect(read16(u, 2)).to.equal(40000);
+    expect(u.subarray(8)).to.deep.equal(data);
+    const pseudo = new Uint8Array([0xc0, 0, 2, 2, 0xc0, 0, 2, 1, 0, 17, u.length >> 8, u.length & 0xff]);
+    let sum = 0;
+    for (let i = 0; i < 12; i += 2) sum += (pseudo[i]! << 8) | pseudo[i + 1]!;
+    expect(naiveChecksum(u, 0, u.length, sum)).to.equal(0, 'UDP checksum');
+    expect(echo.echoed).to.equal(1);
+  });
+
+  it('drops a datagram with a bad UDP checksum (udp.chkerr)', () => {
+    const { dev, iface } = setup();
+    new UdpEchoService(iface);
+    const d = udp(HOST_A, HOST_B, 40000, 7, randomBytes(30, 9));
+    d[6]! ^= 0x10;
+    dev.inject(ipv4({ protocol: 17 }, d));
+    iface.poll(0);
+    expect(dev.drain()).to.have.length(0);
+    expect(iface.stats.udp.chkerr).to.equal(1);
+  });
+
+  it('RFC 791 §3.2: fragments a datagram larger than the MTU, and refuses it with DF', () => {
+    const { dev, iface } = setup({}, 576);
+    const sock = new UdpSocket({ rxBuffer: new Uint8Array(8192), txBuffer: new Uint8Array(8192) });
+    expect(sock.bind(5555)).to.equal(0);
+    expect(iface.addUdpSocket(sock)).to.be.at.least(0);
+    const data = randomBytes(3000, 11);
+    expect(sock.sendTo(data, 0, data.length, HOST_A, 6666)).to.equal(3000);
+    iface.poll(0);
+    const frags = dev.drain();
+    expect(frags).to.have.length(6);
+    for (const f of frags) {
+      expect(f.length).to.be.at.most(576);
+      expect(naiveChecksum(f, 0, 20)).to.equal(0);
+    }
+    const whole = naiveReassemble(frags)!;
+    expect(whole.protocol).to.equal(17);
+    expect(whole.payload.subarray(8)).to.deep.equal(data);
+
+    sock.dontFragment = true;
+    sock.sendTo(data, 0, data.length, HOST_A, 6666);
+    iface.poll(0);
+    expect(dev.drain()).to.have.length(0);
+    expect(iface.stats.ip.tooBig).to.equal(1);
+  });
+
+  it('refuses a second socket on the same port and a full table', () => {
+    const { iface } = setup({ udpSockets: 2 });
+    const mk = (port: number) => {
+      const s = new UdpSocket({ rxBuffer: new Uint8Array(64), txBuffer: new Uint8Array(64) });
+      s.bind(port);
+      return s;
+    };
+    expect(iface.addUdpSocket(mk(1))).to.equal(0);
+    expect(iface.addUdpSocket(mk(1))).to.equal(SocketError.AddressInUse);
+    expect(iface.addUdpSocket(mk(2))).to.equal(1);
+    expect(iface.addUdpSocket(mk(3))).to.equal(SocketError.WouldBlock);
+  });
+
+  it('counts a datagram dropped because the socket ring is full', () => {
+    const { dev, iface } = setup();
+    const sock = new UdpSocket({ rxBuffer: new Uint8Array(100), txBuffer: new Uint8Array(100) });
+    sock.bind(9);
+    iface.addUdpSocket(sock);
+    for (let i = 0; i < 3; i++) dev.inject(ipv4({ protocol: 17 }, udp(HOST_A, HOST_B, 1, 9, randomBytes(40, i + 1))));
+    iface.poll(0);
+    expect(iface.stats.udp.rxFull).to.equal(1);
+    const buf = new Uint8Array(64);
+    expect(sock.recvFrom(buf, 0, 64)).to.equal(40);
+    expect(sock.remoteAddress).to.equal(HOST_A);
+    expect(sock.remotePort).to.equal(1);
+    expect(buf.subarray(0, 40)).to.deep.equal(randomBytes(40, 1));
+  });
+});
+
+describe('Interface: reassembly (RFC 791, RFC 815)', () => {
+  checkPools();
+
+  const data = randomBytes(2000, 21);
+  const request = () => echoRequest(data, 9, 0x99, { ident: 0xabcd });
+
+  function expectEchoReply(frames: Uint8Array[]) {
+    expect(frames.length).to.be.greaterThan(1, 'the 2028-octet reply is fragmented for MTU 1500');
+    const whole = naiveReassemble(frames)!;
+    expect(whole).to.not.equal(null);
+    expect(whole.protocol).to.equal(1);
+    expect(whole.payload[0]).to.equal(0);
+    expect(naiveChecksum(whole.payload)).to.equal(0);
+    expect(whole.payload.subarray(8)).to.deep.equal(data);
+  }
+
+  it('reassembles fragments in order and answers the whole request', () => {
+    const { dev, iface } = setup();
+    for (const f of fragment(request(), 512)) dev.inject(f);
+    iface.poll(0);
+    expectEchoReply(dev.drain());
+    expect(iface.stats.ip.fragments).to.equal(4);
+    expect(iface.reassembler.stats.reassembled).to.equal(1);
+    expect(iface.reassembler.used).to.equal(0);
+  });
+
+  it('reassembles fragments in reverse order', () => {
+    const { dev, iface } = setup();
+    for (const f of fragment(request(), 512).reverse()) dev.inject(f);
+    iface.poll(0);
+    expectEchoReply(dev.drain());
+  });
+
+  it('ignores duplicated fragments', () => {
+    const { dev, iface } = setup();
+    const frags = fragment(request(), 512);
+    for (const f of [frags[0]!, frags[1]!, frags[1]!, frags[0]!, frags[2]!, frags[3]!]) dev.inject(f);
+    iface.poll(0);
+    expectEchoReply(dev.drain());
+    expect(iface.reassembler.stats.duplicate).to.equal(2);
+  });
+
+  it('RFC 5722 spirit: drops the whole datagram when fragments overlap', () => {
+    const { dev, iface } = setup();
+    const frags = fragment(request(), 512);
+    const straddling = fragment(request(), 384)[2]!; // octets 768..1152 straddle the 1024 boundary
+    for (const f of [frags[0]!, frags[1]!, straddling]) dev.inject(f);
+    iface.poll(0);
+    expect(iface.reassembler.stats.overlap).to.equal(1);
+    expect(iface.reassembler.used).to.equal(0, 'the datagram was freed at once');
+    // The rest can no longer complete it: it starts again, lacks its first half, and times out.
+    for (const f of [frags[2]!, frags[3]!]) dev.inject(f);
+    iface.poll(1);
+    expect(dev.drain()).to.have.length(0);
+    iface.poll(60_000);
+    expect(iface.reassembler.used).to.equal(0);
+  });
+
+  it('frees an incomplete datagram after the 15 s timeout', () => {
+    const { dev, iface } = setup();
+    const frags = fragment(request(), 512);
+    dev.inject(frags[0]!);
+    dev.inject(frags[2]!);
+    iface.poll(1000);
+    expect(iface.reassembler.used).to.equal(1);
+    expect(iface.pollAt(1000)).to.equal(16_000);
+    iface.poll(15_999);
+    expect(iface.reassembler.used).to.equal(1);
+    iface.poll(16_000);
+    expect(iface.reassembler.used).to.equal(0);
+    expect(iface.reassembler.stats.timeout).to.equal(1);
+    expect(dev.drain()).to.have.length(0);
+  });
+
+  it('drops a datagram larger than a reassembly buffer, and counts fragments with no buffer free', () => {
+    const { dev, iface } = setup({ reassemblySize: 1024, reassemblyBuffers: 1 });
+    for (const f of fragment(request(), 512)) dev.inject(f);
+    iface.poll(0);
+    expect(iface.reassembler.stats.tooBig).to.equal(3, 'each fragment past the buffer end');
+    const other = echoRequest(data, 1, 1, { ident: 0x1111 });
+    dev.inject(fragment(other, 256)[0]!);
+    dev.inject(fragment(echoRequest(data, 1, 1, { ident: 0x2222 }), 256)[0]!);
+    iface.poll(0);
+    expect(iface.reassembler.stats.noBuffer).to.be.at.least(1);
+    iface.poll(60_000);
+    expect(iface.reassembler.used).to.equal(0);
+    expect(dev.drain()).to.have.length(0);
+  });
+
+  it('rejects a non-final fragment whose length is not a multiple of 8', () => {
+    const { dev, iface } = setup();
+    const frags = fragment(request(), 512);
+    const bad = ipv4({ protocol: 1, ident: 0xabcd, moreFrags: true, fragOffset: 512 }, randomBytes(100, 1));
+    for (const f of [frags[0]!, bad]) dev.inject(f);
+    iface.poll(0);
+    expect(iface.reassembler.stats.overlap).to.equal(1);
+    expect(iface.reassembler.used).to.equal(0);
+    expect(dev.drain()).to.have.length(0);
+  });
+
+  it('answers an echo whose reply is one frame again after reassembly of a small datagram', () => {
+    const { dev, iface } = setup();
+    const small = echoRequest(randomBytes(100, 3), 1, 5, { ident: 7 });
+    for (const f of fragment(small, 64)) dev.inject(f);
+    iface.poll(0);
+    const sent = dev.drain();
+    expect(sent).to.have.length(1);
+    const icmp = ipPayload(sent[0]!, 1);
+    expect(icmp.subarray(8)).to.deep.equal(randomBytes(100, 3));
+  });
+});
+
