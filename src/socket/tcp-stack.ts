@@ -1,0 +1,309 @@
+/**
+ * TcpStack: the fixed TCP socket table, listeners, demultiplexing and the stack-wide parts of
+ * RFC 9293 (RST for segments that reach no connection, §3.10.7.1), RFC 6528 initial sequence
+ * numbers and the RFC 5961 challenge-ACK budget.
+ *
+ * Every socket and its rings are carved at construction from one ArrayBuffer; `connect` and
+ * listeners take sockets from the table and `close` gives them back. A SYN that finds the table
+ * or the backlog full is refused with a RST and counted, never an exception.
+ */
+import type { Arena } from '../storage/arena.ts';
+import { NEVER } from '../time.ts';
+import { TcpFlag, type TcpRepr } from '../wire/tcp.ts';
+import { SocketError } from './error.ts';
+import { TcpSocket, TcpState } from './tcp.ts';
+import { DEFAULT_TCP_CONFIG, newTcpStats, type TcpConfig, type TcpContext, type TcpStats, type TcpTracer } from './tcp-config.ts';
+
+export interface TcpStackOptions {
+  /** Sockets in the table (connections, including those waiting in backlogs). Defaults to 16. */
+  sockets?: number;
+  /** Send ring per socket, octets. Defaults to 65536. */
+  txBufferLen?: number;
+  /** Receive ring per socket, octets. Defaults to 65536. */
+  rxBufferLen?: number;
+  /** Listener slots. Defaults to 8. */
+  listeners?: number;
+  /** Protocol settings; anything missing takes DEFAULT_TCP_CONFIG. */
+  config?: Partial<TcpConfig>;
+  /** RFC 6528 secret: four 32-bit words from the host's random source at start-up. */
+  isnKey: ArrayLike<number>;
+  /** Carve the rings from this arena (the packet pool's, so segment copies are copyWithin). Defaults to a buffer of the stack's own. */
+  arena?: Arena;
+}
+
+/** Octets of ring memory a stack with these options carves. */
+export function tcpRingBytes(options: Pick<TcpStackOptions, 'sockets' | 'txBufferLen' | 'rxBufferLen'>): number {
+  return (options.sockets ?? 16) * ((options.txBufferLen ?? 65536) + (options.rxBufferLen ?? 65536));
+}
+
+export class TcpStack implements TcpContext {
+  readonly config: TcpConfig;
+  readonly stats: TcpStats = newTcpStats();
+  tracer: TcpTracer | null = null;
+  readonly sockets: TcpSocket[];
+  /** Octets preallocated for rings. */
+  readonly ringBytes: number;
+
+  /** Per listener: local port (0 = free slot) and backlog. */
+  private readonly listenPort: Int32Array;
+  private readonly listenBacklog: Int32Array;
+  private readonly key: Int32Array;
+  private nextEphemeral = 49152;
+  private challengeTokens: number;
+  private challengeRefillAt = 0;
+
+  constructor(options: TcpStackOptions) {
+    this.config = { ...DEFAULT_TCP_CONFIG, ...options.config };
+    const n = options.sockets ?? 16;
+    const txLen = options.txBufferLen ?? 65536;
+    const rxLen = options.rxBufferLen ?? 65536;
+    this.ringBytes = n * (txLen + rxLen);
+    const memory = options.arena !== undefined ? options.arena.carve(this.ringBytes) : new Uint8Array(this.ringBytes);
+    this.sockets = [];
+    for (let i = 0; i < n; i++) {
+      const base = memory.byteOffset + i * (txLen + rxLen);
+      this.sockets.push(new TcpSocket(i, this, {
+        txBuffer: new Uint8Array(memory.buffer, base, txLen),
+        rxBuffer: new Uint8Array(memory.buffer, base + txLen, rxLen),
+      }));
+    }
+    const l = options.listeners ?? 8;
+    this.listenPort = new Int32Array(l);
+    this.listenBacklog = new Int32Array(l);
+    this.key = new Int32Array(4);
+    for (let i = 0; i < 4; i++) this.key[i] = options.isnKey[i] ?? 0;
+    this.challengeTokens = this.config.challengeAcksPerSecond * 1000;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Application interface
+
+  /** Listens on `port` with room for `backlog` connections not yet accepted. Returns a listener handle or a SocketError. */
+  listen(port: number, backlog = 4): number {
+    if (!Number.isInteger(port) || port < 1 || port > 0xffff || backlog < 1) return SocketError.Invalid;
+    let free = -1;
+    for (let i = 0; i < this.listenPort.length; i++) {
+      if (this.listenPort[i] === port) return SocketError.AddressInUse;
+      if (this.listenPort[i] === 0 && free < 0) free = i;
+    }
+    if (free < 0) return SocketError.WouldBlock;
+    this.listenPort[free] = port;
+    this.listenBacklog[free] = backlog;
+    return free;
+  }
+
+  /** Stops listening; connections not yet accepted are reset. */
+  unlisten(listener: number): void {
+    if (this.listenPort[listener] === undefined) return;
+    this.listenPort[listener] = 0;
+    for (const s of this.sockets) {
+      if (s.inUse && s.listener === listener && s.orphan && s.state !== TcpState.Closed) s.abort();
+    }
+  }
+
+  /** Port a listener serves (0 if the handle is free). */
+  listenerPort(listener: number): number {
+    return this.listenPort[listener] ?? 0;
+  }
+
+  /** Takes the oldest established connection from a listener's queue, or null. The caller owns it and must `close()` it. */
+  accept(listener: number): TcpSocket | null {
+    for (const s of this.sockets) {
+      if (s.inUse && s.acceptable && s.listener === listener) {
+        s.acceptable = false;
+        s.orphan = false;
+        return s;
+      }
+    }
+    return null;
+  }
+
+  /**
+   * Active open to remoteAddr:remotePort from localAddr (an ephemeral port unless `localPort` is
+   * given). Returns the socket in SYN-SENT, or null when the table is full (stats.synTableFull).
+   */
+  connect(now: number, localAddr: number, localMss: number, remoteAddr: number, remotePort: number, localPort = 0): TcpSocket | null {
+    const sock = this.freeSocket();
+    if (sock === null) return null;
+    const port = localPort !== 0 ? localPort : this.ephemeralPort(remoteAddr, remotePort);
+    sock.connect(now, localAddr, port, remoteAddr, remotePort, localMss);
+    sock.orphan = false;
+    return sock;
+  }
+
+  /** Sockets in use (owned by an application, in a backlog, or closing). */
+  get used(): number {
+    let n = 0;
+    for (const s of this.sockets) if (s.inUse) n++;
+    return n;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Interface side
+
+  /**
+   * Demultiplexes one parsed segment from `remoteAddr` to `localAddr` (RFC 9293 §3.10.7).
+   * Returns true when `reply` holds a segment to send back at once.
+   */
+  input(now: number, localAddr: number, localMss: number, remoteAddr: number, seg: TcpRepr, bytes: Uint8Array, reply: TcpRepr): boolean {
+    this.stats.inSegs++;
+    // A connection: the full 4-tuple.
+    for (let i = 0; i < this.sockets.length; i++) {
+      const s = this.sockets[i]!;
+      if (s.inUse && s.state !== TcpState.Closed && s.localPort === seg.dstPort && s.remotePort === seg.srcPort &&
+          s.remoteAddr === remoteAddr && s.localAddr === localAddr) {
+        return s.process(now, seg, bytes, reply);
+      }
+    }
+    const flags = seg.flags;
+    // A listener (RFC 9293 §3.10.7.2).
+    const l = this.findListener(seg.dstPort);
+    if (l >= 0) {
+      if ((flags & TcpFlag.Rst) !== 0) return false;
+      if ((flags & TcpFlag.Ack) !== 0) return this.resetFor(seg, reply);
+      if ((flags & TcpFlag.Syn) === 0) return false;
+      if (this.backlogUsed(l) >= this.listenBacklog[l]!) {
+        this.stats.listenOverflow++;
+        return this.resetFor(seg, reply);
+      }
+      const sock = this.freeSocket();
+      if (sock === null) {
+        this.stats.synTableFull++;
+        return this.resetFor(seg, reply);
+      }
+      sock.acceptSyn(now, seg, localAddr, remoteAddr, localMss, l);
+      // Not the application's until accept().
+      sock.orphan = true;
+      return false;
+    }
+    // RFC 9293 §3.10.7.1: CLOSED. Everything but a RST gets a RST.
+    this.stats.noSocket++;
+    if ((flags & TcpFlag.Rst) !== 0) return false;
+    return this.resetFor(seg, reply);
+  }
+
+  /** Earliest deadline of any socket. */
+  pollAt(now: number): number {
+    let t = NEVER;
+    for (let i = 0; i < this.sockets.length; i++) {
+      const s = this.sockets[i]!;
+      if (!s.inUse) continue;
+      const p = s.pollAt(now);
+      if (p < t) t = p;
+    }
+    return t;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // TcpContext
+
+  /**
+   * RFC 6528: ISN = M + F(localip, localport, remoteip, remoteport, secretkey), with M a 4 µs
+   * clock (here `now` ms × 250) and F HalfSipHash-2-4 keyed by the host's secret.
+   */
+  isn(now: number, localAddr: number, localPort: number, remoteAddr: number, remotePort: number): number {
+    const f = halfSipHash(this.key, localAddr, remoteAddr, ((localPort << 16) | remotePort) | 0);
+    return (f + Math.imul(now | 0, 250)) | 0;
+  }
+
+  takeChallengeAck(now: number): boolean {
+    const rate = this.config.challengeAcksPerSecond;
+    const elapsed = now - this.challengeRefillAt;
+    if (elapsed > 0) {
+      this.challengeRefillAt = now;
+      const t = this.challengeTokens + elapsed * rate;
+      this.challengeTokens = t < rate * 1000 ? t : rate * 1000;
+    }
+    if (this.challengeTokens < 1000) return false;
+    this.challengeTokens -= 1000;
+    return true;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  /** RFC 9293 §3.10.7.1: <SEQ=SEG.ACK><CTL=RST> if ACK, else <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>. */
+  private resetFor(seg: TcpRepr, reply: TcpRepr): boolean {
+    const flags = seg.flags;
+    const segLen = seg.payloadLen + ((flags & TcpFlag.Syn) !== 0 ? 1 : 0) + ((flags & TcpFlag.Fin) !== 0 ? 1 : 0);
+    reply.clear();
+    reply.srcPort = seg.dstPort;
+    reply.dstPort = seg.srcPort;
+    if ((flags & TcpFlag.Ack) !== 0) {
+      reply.seq = seg.ack;
+      reply.flags = TcpFlag.Rst;
+    } else {
+      reply.seq = 0;
+      reply.ack = (seg.seq + segLen) | 0;
+      reply.flags = TcpFlag.Rst | TcpFlag.Ack;
+    }
+    this.stats.outRsts++;
+    return true;
+  }
+
+  private findListener(port: number): number {
+    for (let i = 0; i < this.listenPort.length; i++) if (this.listenPort[i] === port) return i;
+    return -1;
+  }
+
+  private backlogUsed(listener: number): number {
+    let n = 0;
+    for (const s of this.sockets) {
+      if (s.inUse && s.orphan && s.listener === listener && (s.state === TcpState.SynReceived || s.acceptable)) n++;
+    }
+    return n;
+  }
+
+  private freeSocket(): TcpSocket | null {
+    for (const s of this.sockets) {
+      if (!s.inUse) return s;
+    }
+    return null;
+  }
+
+  private ephemeralPort(remoteAddr: number, remotePort: number): number {
+    // RFC 6056 algorithm 1 would randomize; sequential with a collision check is enough on one link.
+    for (let tries = 0; tries < 16384; tries++) {
+      const p = this.nextEphemeral;
+      this.nextEphemeral = p >= 65535 ? 49152 : p + 1;
+      let taken = this.findListener(p) >= 0;
+      for (const s of this.sockets) {
+        if (s.inUse && s.localPort === p && s.remoteAddr === remoteAddr && s.remotePort === remotePort) taken = true;
+      }
+      if (!taken) return p;
+    }
+    return this.nextEphemeral;
+  }
+}
+
+function rotl(x: number, b: number): number {
+  return (x << b) | (x >>> (32 - b));
+}
+
+/** HalfSipHash-2-4 of three 32-bit words under a 64-bit key (key[0], key[1]); key[2..3] fold into the input. */
+function halfSipHash(key: Int32Array, a: number, b: number, c: number): number {
+  const k0 = key[0]! ^ key[2]!;
+  const k1 = key[1]! ^ key[3]!;
+  let v0 = k0;
+  let v1 = k1;
+  let v2 = 0x6c796765 ^ k0;
+  let v3 = 0x74656462 ^ k1;
+  for (let i = 0; i < 4; i++) {
+    const m = i === 0 ? a : i === 1 ? b : i === 2 ? c : (12 << 24);
+    v3 ^= m;
+    for (let r = 0; r < 2; r++) {
+      v0 = (v0 + v1) | 0; v1 = rotl(v1, 5); v1 ^= v0; v0 = rotl(v0, 16);
+      v2 = (v2 + v3) | 0; v3 = rotl(v3, 8); v3 ^= v2;
+      v0 = (v0 + v3) | 0; v3 = rotl(v3, 7); v3 ^= v0;
+      v2 = (v2 + v1) | 0; v1 = rotl(v1, 13); v1 ^= v2; v2 = rotl(v2, 16);
+    }
+    v0 ^= m;
+  }
+  v2 ^= 0xff;
+  for (let r = 0; r < 4; r++) {
+    v0 = (v0 + v1) | 0; v1 = rotl(v1, 5); v1 ^= v0; v0 = rotl(v0, 16);
+    v2 = (v2 + v3) | 0; v3 = rotl(v3, 8); v3 ^= v2;
+    v0 = (v0 + v3) | 0; v3 = rotl(v3, 7); v3 ^= v0;
+    v2 = (v2 + v1) | 0; v1 = rotl(v1, 13); v1 ^= v2; v2 = rotl(v2, 16);
+  }
+  return (v1 ^ v3) | 0;
+}

@@ -1,0 +1,1599 @@
+/**
+ * TCP socket: RFC 9293 on fixed memory.
+ *
+ * One socket is one connection (or one half of a listener's backlog). It owns a send ring and
+ * a receive ring handed in at construction, and an Assembler that tracks out-of-order data
+ * placed in the receive ring past RCV.NXT. Sequence variables are named as RFC 9293 names them
+ * and kept as int32 (compare them only with the seq* helpers, which work mod 2^32).
+ *
+ * The socket never sends by itself and never reads a clock:
+ * - `process(now, seg, bytes, reply)` handles one arriving segment (already checksummed and
+ *   parsed); when RFC 9293 wants an immediate answer (a RST, a challenge ACK, an ACK for an
+ *   unacceptable segment) it fills `reply` and returns true. Ordinary ACKs are left to dispatch.
+ * - `dispatch(now, out)` fills `out` with the next segment to send, if any, and commits it as
+ *   sent (the caller has already secured a pool slot). The payload is `out.payloadLen` octets
+ *   at `txOffset` in the send ring, copied by the caller with `copyPayload`.
+ * - `pollAt()` reports the earliest timer deadline (retransmit, persist, delayed ACK,
+ *   keepalive, TIME-WAIT, FIN-WAIT-2), or `now` when a segment is waiting to go out.
+ *
+ * Sender: RFC 6298 RTO with Karn's rule (or RTTM from timestamps), RFC 5681 slow start and
+ * congestion avoidance, fast retransmit and RFC 6582 NewReno recovery, RFC 3042 limited
+ * transmit, RFC 6675 SACK-based recovery when the peer permits SACK, RFC 6928 initial window,
+ * Nagle (RFC 896) and sender SWS avoidance, persist timer with zero-window probes.
+ * Receiver: out-of-order queueing with SACK blocks (RFC 2018), delayed ACKs (every second full
+ * segment), receiver SWS avoidance, window scaling and timestamps with PAWS (RFC 7323), urgent
+ * pointer, RFC 5961 challenge ACKs.
+ */
+import { Assembler } from '../storage/assembler.ts';
+import { RingBuffer } from '../storage/ring-buffer.ts';
+import { NEVER } from '../time.ts';
+import { TcpFlag, TcpRepr, seqGe, seqGt, seqLe, seqLt } from '../wire/tcp.ts';
+import { SocketError } from './error.ts';
+import type { TcpContext } from './tcp-config.ts';
+
+export const TcpState = {
+  Closed: 0,
+  Listen: 1,
+  SynSent: 2,
+  SynReceived: 3,
+  Established: 4,
+  FinWait1: 5,
+  FinWait2: 6,
+  CloseWait: 7,
+  Closing: 8,
+  LastAck: 9,
+  TimeWait: 10,
+} as const;
+
+/** RFC 9293 names of the states, indexed by TcpState value. */
+export const TCP_STATE_NAMES: readonly string[] = [
+  'CLOSED', 'LISTEN', 'SYN-SENT', 'SYN-RECEIVED', 'ESTABLISHED', 'FIN-WAIT-1', 'FIN-WAIT-2', 'CLOSE-WAIT',
+  'CLOSING', 'LAST-ACK', 'TIME-WAIT',
+];
+
+/** MSS assumed when the peer sends none (RFC 9293 §3.7.1). */
+export const DEFAULT_MSS = 536;
+/** Octets the timestamp option takes in every segment once negotiated (10 + 2 NOPs). */
+const TS_OPTION_LEN = 12;
+/** Duplicate ACKs that trigger fast retransmit (RFC 5681 §3.2). */
+const DUP_THRESH = 3;
+
+export interface TcpSocketOptions {
+  /** Send ring storage; its length is the send buffer size. */
+  txBuffer: Uint8Array;
+  /** Receive ring storage; its length bounds the receive window. */
+  rxBuffer: Uint8Array;
+  /** Holes tracked in out-of-order data. Defaults to 8. */
+  oooRanges?: number;
+}
+
+export class TcpSocket {
+  /** Index in the stack's socket table (used in traces). */
+  readonly index: number;
+  private readonly ctx: TcpContext;
+  readonly tx: RingBuffer;
+  readonly rx: RingBuffer;
+  /** Out-of-order data in `rx` past RCV.NXT, offsets relative to RCV.NXT. */
+  readonly ooo: Assembler;
+  /** SACK scoreboard of the sender: octets above SND.UNA the peer has SACKed, offsets relative to SND.UNA. */
+  readonly scoreboard: Assembler;
+
+  state: number = TcpState.Closed;
+  /** Last error (a SocketError), 0 if none. Set when the connection fails or is reset. */
+  error = 0;
+
+  localAddr = 0;
+  localPort = 0;
+  remoteAddr = 0;
+  remotePort = 0;
+
+  // --- Per-socket options ---
+  /** Nagle's algorithm (RFC 896). */
+  nagle = true;
+  /** Keepalive probes when idle (RFC 1122 §4.2.3.6). */
+  keepalive = false;
+
+  // --- Send sequence space (RFC 9293 §3.3.1) ---
+  iss = 0;
+  /** Oldest unacknowledged sequence number. */
+  sndUna = 0;
+  /** Next sequence number to send. Rewinds to SND.UNA on a retransmission timeout. */
+  sndNxt = 0;
+  /** Highest sequence number sent so far (SND.NXT before any rewind). */
+  sndMax = 0;
+  /** Peer's receive window in octets, scaled. */
+  sndWnd = 0;
+  /** Largest window the peer has offered (RFC 5961 §5.2, sender SWS). */
+  maxSndWnd = 0;
+  sndWl1 = 0;
+  sndWl2 = 0;
+  /** Sequence number of the first octet in the send ring. */
+  txBase = 0;
+  /** Effective send MSS: peer MSS, our MTU, less the timestamp option. */
+  sendMss = DEFAULT_MSS;
+  /** Window-scale shift for windows the peer advertises (0 if not negotiated). */
+  sndScale = 0;
+
+  // --- Receive sequence space ---
+  irs = 0;
+  rcvNxt = 0;
+  /** Right edge of the window we last advertised (never moved left, RFC 9293 §3.8.6.2.2). */
+  rcvAdvRight = 0;
+  /** Our window-scale shift (0 if not negotiated). */
+  rcvScale = 0;
+  /** MSS we advertise. */
+  localMss = DEFAULT_MSS;
+
+  // --- Options negotiated ---
+  sackOk = false;
+  tsOk = false;
+  /** Peer's timestamp to echo (RFC 7323 §4.3). */
+  tsRecent = 0;
+  /** RCV.NXT carried by the last ACK we sent (RFC 7323 §4.3 update rule). */
+  lastAckSent = 0;
+  private tsOffset = 0;
+  /** Whether our SYN offered window scaling (active open) / the peer's did (passive open). */
+  private wsOffered = false;
+
+  // --- Close ---
+  /** The application asked for a FIN after the queued data. */
+  finQueued = false;
+  /** Sequence number our FIN occupies (valid when finQueued). */
+  finSeq = 0;
+  /** No application holds the socket (closed by it, or not yet accepted); it is freed when the connection ends. */
+  orphan = false;
+  /** The application called close(): nobody will read, so arriving data is answered with RST. */
+  appClosed = false;
+  /** The application may still own it (false once it is free in the table). */
+  inUse = false;
+  /** Peer's FIN seen out of order: its sequence number. */
+  private remoteFinPending = false;
+  private remoteFinSeq = 0;
+  /** The peer's FIN has been received in order (no more data will come). */
+  remoteClosed = false;
+  /** A RST is to be sent by the next dispatch (abort), then the socket closes. */
+  private rstPending = false;
+
+  // --- Timers (ms deadlines, NEVER when idle) ---
+  retransmitAt = NEVER;
+  persistAt = NEVER;
+  ackDelayAt = NEVER;
+  keepaliveAt = NEVER;
+  /** TIME-WAIT end, or FIN-WAIT-2 / connect give-up deadline. */
+  closeAt = NEVER;
+
+  // --- RTT and RTO (RFC 6298), ms ---
+  srtt = 0;
+  rttvar = 0;
+  rto = 1000;
+  /** Consecutive RTO expirations without progress. */
+  retries = 0;
+  /** Segment timed for an RTT sample when timestamps are off (Karn). */
+  private rttSeq = 0;
+  private rttStart = -1;
+  private persistBackoff = 0;
+  /** Our TSval when the last retransmission timeout fired; older echoes give no RTT sample. */
+  private tsRtoFloor = 0;
+  private tsRtoGuard = false;
+  private keepaliveProbes = 0;
+
+  // --- Congestion control (RFC 5681, 6582, 6675) ---
+  cwnd = 0;
+  ssthresh = 0x7fffffff;
+  dupAcks = 0;
+  inRecovery = false;
+  /** Highest sequence sent when recovery began (RFC 6582 "recover"). */
+  recover = 0;
+  /** Next sequence to consider for retransmission in recovery. */
+  private rtxNext = 0;
+  /** NewReno: one retransmission at SND.UNA is owed (fast retransmit or partial ACK). */
+  private rtxOwed = false;
+  /** Octets acknowledged in congestion avoidance, toward the next cwnd increase. */
+  private bytesAcked = 0;
+
+  // --- ACK generation ---
+  /** An ACK must go out at the next dispatch. */
+  ackNow = false;
+  /** Full-sized segments received since our last ACK. */
+  private unackedSegs = 0;
+  /** A zero-window probe or keepalive probe is due. */
+  private probeDue = false;
+  private keepaliveDue = false;
+
+  // --- Urgent data (RFC 9293 §3.8.5) ---
+  /** Receive-ring offset just past the urgent data, or -1 when none is pending. */
+  private rcvUp = 0;
+  private urgentPending = false;
+
+  /** Listener this socket was created for (a passive open), or -1. */
+  listener = -1;
+  /** Connection established and waiting in the listener's accept queue. */
+  acceptable = false;
+
+  constructor(index: number, ctx: TcpContext, options: TcpSocketOptions) {
+    this.index = index;
+    this.ctx = ctx;
+    this.tx = new RingBuffer(options.txBuffer);
+    this.rx = new RingBuffer(options.rxBuffer);
+    this.ooo = new Assembler(options.oooRanges ?? 8);
+    this.scoreboard = new Assembler(options.oooRanges ?? 8);
+    this.nagle = ctx.config.nagle;
+    this.keepalive = ctx.config.keepalive;
+  }
+
+  // ===============================================================================================
+  // Application interface
+
+  /** RFC 9293 name of the state. */
+  get stateName(): string {
+    return TCP_STATE_NAMES[this.state]!;
+  }
+
+  /** True in ESTABLISHED and CLOSE-WAIT: data can be sent. */
+  get mayWrite(): boolean {
+    return (this.state === TcpState.Established || this.state === TcpState.CloseWait) && !this.finQueued;
+  }
+
+  /** Octets that `send` would take now. */
+  get sendSpace(): number {
+    return this.mayWrite ? this.tx.window : 0;
+  }
+
+  /** Octets waiting in the receive ring. */
+  get recvQueue(): number {
+    return this.rx.length;
+  }
+
+  /** Octets in the send ring (unsent plus unacknowledged). */
+  get sendQueue(): number {
+    return this.tx.length;
+  }
+
+  /** True if `recv` would return data, or the peer closed (recv returns 0). */
+  get readable(): boolean {
+    return this.rx.length > 0 || this.remoteClosed || this.state === TcpState.Closed;
+  }
+
+  /**
+   * Copies `src[off..off+len)` into the send ring; returns octets taken (possibly fewer than
+   * `len`, 0 when the ring is full) or NotConnected when this side is closed for writing.
+   */
+  send(src: Uint8Array, off: number, len: number): number {
+    if (this.state === TcpState.SynSent || this.state === TcpState.SynReceived) {
+      // RFC 9293 §3.10.2: data may be queued before the connection is established.
+      if (this.finQueued) return SocketError.NotConnected;
+      return this.tx.enqueue(src, off, len);
+    }
+    if (!this.mayWrite) return this.error !== 0 ? this.error : SocketError.NotConnected;
+    return this.tx.enqueue(src, off, len);
+  }
+
+  /**
+   * Moves up to `len` received octets into `dst[off..]`. Returns the count, 0 at end of stream
+   * (peer closed and everything read), WouldBlock when nothing is there yet, or the error that
+   * ended the connection.
+   */
+  recv(dst: Uint8Array, off: number, len: number): number {
+    const before = this.windowToAdvertise();
+    const n = this.rx.dequeue(dst, off, len);
+    if (n > 0) {
+      if (this.urgentPending) {
+        this.rcvUp -= n;
+        if (this.rcvUp <= 0) this.urgentPending = false;
+      }
+      this.windowOpened(before);
+      return n;
+    }
+    if (this.remoteClosed) return 0;
+    if (this.state === TcpState.Closed) return this.error !== 0 ? this.error : 0;
+    return SocketError.WouldBlock;
+  }
+
+  /**
+   * Octets of received data, from the front of the receive ring, that end the urgent data
+   * (the telnet Synch: everything before this mark may be discarded); -1 if none is pending.
+   */
+  get urgentMark(): number {
+    return this.urgentPending ? this.rcvUp : -1;
+  }
+
+  /**
+   * Closes the sending direction: a FIN follows the queued data (RFC 9293 §3.10.4). Before the
+   * connection is established the FIN waits for ESTABLISHED, as RFC 9293 says for SYN-RECEIVED.
+   */
+  shutdown(): void {
+    switch (this.state) {
+      case TcpState.SynSent:
+      case TcpState.SynReceived:
+      case TcpState.Established:
+      case TcpState.CloseWait:
+        if (this.finQueued) return;
+        this.finQueued = true;
+        this.finSeq = (this.txBase + this.tx.length) | 0;
+        return;
+      default:
+        return;
+    }
+  }
+
+  /**
+   * Gives the socket back: a FIN follows the queued data and the table frees the socket when the
+   * connection is over. Unread received data means the application lost data: RST instead
+   * (RFC 2525 §2.17, as Linux does).
+   */
+  close(): void {
+    this.orphan = true;
+    this.appClosed = true;
+    if (this.state === TcpState.Closed || this.state === TcpState.Listen) {
+      this.becomeClosed(this.error);
+      return;
+    }
+    if (this.rx.length > 0 && this.state !== TcpState.SynSent) {
+      this.abort();
+      return;
+    }
+    if (this.state === TcpState.SynSent && this.tx.length === 0) {
+      // RFC 9293 §3.10.4: nothing to deliver, so the attempt is simply abandoned.
+      this.becomeClosed(0);
+      return;
+    }
+    this.shutdown();
+    if (this.state === TcpState.FinWait2) this.closeAt = NEVER; // armed below once we get there
+  }
+
+  /** Resets the connection: a RST is sent (when synchronized) and the socket is CLOSED. */
+  abort(): void {
+    const s = this.state;
+    if (s === TcpState.SynReceived || s === TcpState.Established || s === TcpState.FinWait1 ||
+        s === TcpState.FinWait2 || s === TcpState.CloseWait) {
+      this.rstPending = true;
+      return;
+    }
+    this.becomeClosed(this.error);
+  }
+
+  // ===============================================================================================
+  // Opening
+
+  /** Active open (RFC 9293 §3.10.1): SYN-SENT; the SYN goes out at the next dispatch. */
+  connect(now: number, localAddr: number, localPort: number, remoteAddr: number, remotePort: number, localMss: number): void {
+    this.reset();
+    this.localAddr = localAddr;
+    this.localPort = localPort;
+    this.remoteAddr = remoteAddr;
+    this.remotePort = remotePort;
+    this.localMss = localMss;
+    this.initSend(now);
+    this.wsOffered = this.ctx.config.windowScaling;
+    this.rcvScale = this.wsOffered ? this.scaleFor(this.rx.capacity) : 0;
+    this.ctx.stats.activeOpens++;
+    this.setState(TcpState.SynSent);
+  }
+
+  /**
+   * Passive open from a SYN that reached a listener (RFC 9293 §3.10.7.2): SYN-RECEIVED, with
+   * the peer's options taken from `syn`; the SYN-ACK goes out at the next dispatch.
+   */
+  acceptSyn(now: number, syn: TcpRepr, localAddr: number, remoteAddr: number, localMss: number, listener: number): void {
+    this.reset();
+    this.localAddr = localAddr;
+    this.localPort = syn.dstPort;
+    this.remoteAddr = remoteAddr;
+    this.remotePort = syn.srcPort;
+    this.localMss = localMss;
+    this.listener = listener;
+    this.initSend(now);
+    this.irs = syn.seq;
+    this.rcvNxt = (syn.seq + 1) | 0;
+    this.rcvAdvRight = this.rcvNxt;
+    this.takeSynOptions(now, syn);
+    this.sndWnd = syn.window; // RFC 7323 §2.2: the window in a SYN is never scaled
+    this.maxSndWnd = this.sndWnd;
+    this.sndWl1 = syn.seq;
+    this.sndWl2 = this.iss;
+    this.ctx.stats.passiveOpens++;
+    this.setState(TcpState.SynReceived);
+  }
+
+  private initSend(now: number): void {
+    const iss = this.ctx.isn(now, this.localAddr, this.localPort, this.remoteAddr, this.remotePort);
+    this.iss = iss;
+    this.sndUna = iss;
+    this.sndNxt = iss;
+    this.sndMax = iss;
+    this.txBase = (iss + 1) | 0;
+    this.rto = this.ctx.config.rtoInitialMs;
+    this.recover = iss;
+    this.tsOffset = (iss ^ 0x5bd1e995) | 0;
+    this.tsRtoGuard = false;
+    this.inUse = true;
+  }
+
+  /** Reads MSS, window scale, SACK-permitted and timestamps from a SYN (RFC 9293 §3.7.1, RFC 7323, RFC 2018). */
+  private takeSynOptions(_now: number, syn: TcpRepr): void {
+    const cfg = this.ctx.config;
+    let mss = syn.mss > 0 ? syn.mss : DEFAULT_MSS;
+    if (mss > this.localMss) mss = this.localMss;
+    if (syn.windowScale >= 0 && (this.wsOffered || this.state === TcpState.Closed) && cfg.windowScaling) {
+      this.sndScale = syn.windowScale;
+      this.rcvScale = this.scaleFor(this.rx.capacity);
+      this.wsOffered = true;
+    } else {
+      this.sndScale = 0;
+      this.rcvScale = 0;
+      this.wsOffered = false;
+    }
+    this.sackOk = syn.sackPermitted && cfg.sack;
+    this.tsOk = syn.hasTimestamp && cfg.timestamps;
+    if (this.tsOk) {
+      this.tsRecent = syn.tsVal;
+      mss -= TS_OPTION_LEN;
+    }
+    this.sendMss = mss;
+    // RFC 6928: IW = min(10·MSS, max(2·MSS, 14600)), and never more than the send ring.
+    let iw = 10 * mss;
+    const cap = 2 * mss > 14600 ? 2 * mss : 14600;
+    if (iw > cap) iw = cap;
+    this.cwnd = iw;
+    this.ssthresh = 0x7fffffff;
+  }
+
+  private scaleFor(capacity: number): number {
+    let s = 0;
+    while (s < 14 && capacity >> s > 0xffff) s++;
+    return s;
+  }
+
+  /** Back to a blank CLOSED socket (rings emptied, timers off). */
+  reset(): void {
+    this.tx.clear();
+    this.rx.clear();
+    this.ooo.clear();
+    this.scoreboard.clear();
+    this.error = 0;
+    this.nagle = this.ctx.config.nagle;
+    this.keepalive = this.ctx.config.keepalive;
+    this.sndWnd = 0;
+    this.maxSndWnd = 0;
+    this.sndScale = 0;
+    this.rcvScale = 0;
+    this.sackOk = false;
+    this.tsOk = false;
+    this.tsRecent = 0;
+    this.wsOffered = false;
+    this.finQueued = false;
+    this.orphan = false;
+    this.appClosed = false;
+    this.remoteFinPending = false;
+    this.remoteClosed = false;
+    this.rstPending = false;
+    this.retransmitAt = NEVER;
+    this.persistAt = NEVER;
+    this.ackDelayAt = NEVER;
+    this.keepaliveAt = NEVER;
+    this.closeAt = NEVER;
+    this.srtt = 0;
+    this.rttvar = 0;
+    this.retries = 0;
+    this.rttStart = -1;
+    this.persistBackoff = 0;
+    this.keepaliveProbes = 0;
+    this.cwnd = 0;
+    this.ssthresh = 0x7fffffff;
+    this.dupAcks = 0;
+    this.inRecovery = false;
+    this.rtxOwed = false;
+    this.bytesAcked = 0;
+    this.ackNow = false;
+    this.unackedSegs = 0;
+    this.probeDue = false;
+    this.keepaliveDue = false;
+    this.urgentPending = false;
+    this.listener = -1;
+    this.acceptable = false;
+    this.sendMss = DEFAULT_MSS;
+  }
+
+  // ===============================================================================================
+  // Input
+
+  /**
+   * Processes one segment for this connection (RFC 9293 §3.10.7.3 and §3.10.7.4). `bytes`
+   * holds the payload at `seg.payloadOff`. Returns true when `reply` was filled with a segment
+   * to send at once.
+   */
+  process(now: number, seg: TcpRepr, bytes: Uint8Array, reply: TcpRepr): boolean {
+    const stats = this.ctx.stats;
+    if (this.ctx.tracer !== null) this.ctx.tracer.segment(this.index, false, seg);
+    const flags = seg.flags;
+    const hasAck = (flags & TcpFlag.Ack) !== 0;
+    const hasRst = (flags & TcpFlag.Rst) !== 0;
+    const hasSyn = (flags & TcpFlag.Syn) !== 0;
+
+    if (this.state === TcpState.SynSent) return this.processSynSent(now, seg, bytes, reply);
+
+    // RFC 7323 §5.3 (PAWS): a timestamp older than TS.Recent marks an old duplicate.
+    if (this.tsOk && seg.hasTimestamp && !hasRst && seqLt(seg.tsVal, this.tsRecent)) {
+      stats.pawsDrops++;
+      this.ackNow = true;
+      return false;
+    }
+
+    // RFC 9293 §3.10.7.4 first: is the segment acceptable (in the receive window)?
+    const segLen = seg.payloadLen + (hasSyn ? 1 : 0) + ((flags & TcpFlag.Fin) !== 0 ? 1 : 0);
+    const wnd = this.receiveWindow();
+    if (!this.acceptable4(seg.seq, segLen, wnd)) {
+      // A retransmitted SYN in SYN-RECEIVED: answer with the SYN-ACK again.
+      if (hasSyn && !hasAck && this.state === TcpState.SynReceived && seg.seq === this.irs) {
+        this.sndNxt = this.iss;
+        return false;
+      }
+      stats.outOfWindow++;
+      if (hasRst) return false;
+      // RFC 9293 §3.10.7.4 (TIME-WAIT): a retransmitted FIN is acknowledged and restarts 2·MSL.
+      if (this.state === TcpState.TimeWait && (flags & TcpFlag.Fin) !== 0) this.closeAt = now + 2 * this.ctx.config.mslMs;
+      // "If an incoming segment is not acceptable, an acknowledgment should be sent in reply."
+      return this.fillAck(now, reply);
+    }
+
+    // Second: the RST bit (RFC 5961 §3.2: exact match resets, in-window gets a challenge ACK).
+    if (hasRst) {
+      if (seg.seq !== this.rcvNxt) return this.challengeAck(now, reply);
+      this.onReset();
+      return false;
+    }
+
+    // Fourth: a SYN in a synchronized state (RFC 5961 §4.2): challenge ACK.
+    if (hasSyn) {
+      if (this.state === TcpState.SynReceived && seg.seq === this.irs) {
+        // Our SYN-ACK was lost and the peer retransmitted its SYN: send the SYN-ACK again.
+        this.sndNxt = this.iss;
+        return false;
+      }
+      return this.challengeAck(now, reply);
+    }
+
+    // Fifth: the ACK field. Without ACK the segment is dropped.
+    if (!hasAck) return false;
+
+    if (this.state === TcpState.SynReceived) {
+      // RFC 9293: SND.UNA < SEG.ACK =< SND.NXT moves us to ESTABLISHED, else RST.
+      if (seqLe(seg.ack, this.sndUna) || seqGt(seg.ack, this.sndMax)) return this.fillRstForAck(seg, reply);
+      this.sndWnd = seg.window << this.sndScale;
+      if (this.sndWnd > this.maxSndWnd) this.maxSndWnd = this.sndWnd;
+      this.sndWl1 = seg.seq;
+      this.sndWl2 = seg.ack;
+      this.setState(TcpState.Established);
+      if (this.listener >= 0) this.acceptable = true;
+    }
+
+    // RFC 5961 §5.2: acceptable ACKs lie in [SND.UNA - MAX.SND.WND, SND.NXT].
+    if (seqGt(seg.ack, this.sndMax)) {
+      // Acknowledges something not yet sent: ACK and drop.
+      stats.outOfWindow++;
+      return this.fillAck(now, reply);
+    }
+    if (seqLt(seg.ack, (this.sndUna - this.maxSndWnd) | 0) && this.maxSndWnd > 0) {
+      return this.challengeAck(now, reply);
+    }
+
+    this.keepaliveProbes = 0;
+    if (this.keepalive) this.keepaliveAt = now + this.ctx.config.keepaliveIdleMs;
+    if (this.tsOk && seg.hasTimestamp && seqLe(seg.seq, this.lastAckSent)) this.tsRecent = seg.tsVal;
+
+    this.processAck(now, seg);
+    if (this.state === TcpState.Closed) return false;
+
+    // Sixth: the URG bit (RFC 9293 §3.10.7.4, sixth).
+    if ((flags & TcpFlag.Urg) !== 0 && seg.urgent > 0 && this.receivesData()) {
+      const up = ((seg.seq + seg.urgent) - this.rcvNxt) | 0; // octets past RCV.NXT where urgent data ends
+      const mark = this.rx.length + up;
+      if (!this.urgentPending || mark > this.rcvUp) {
+        this.rcvUp = mark;
+        this.urgentPending = mark > 0;
+      }
+    }
+
+    // Seventh: the segment text.
+    if (seg.payloadLen > 0) {
+      if (this.receivesData()) {
+        if (this.appClosed) {
+          // Data for a socket the application has closed: nobody will read it (RFC 9293 §3.10.7.4).
+          this.abort();
+          return false;
+        }
+        this.receiveText(now, seg, bytes);
+      } else {
+        this.ackNow = true;
+      }
+    }
+
+    // Eighth: the FIN bit.
+    if ((flags & TcpFlag.Fin) !== 0) this.receiveFin(now, (seg.seq + seg.payloadLen) | 0);
+    else if (this.remoteFinPending && this.rcvNxt === this.remoteFinSeq) this.receiveFin(now, this.remoteFinSeq);
+    return false;
+  }
+
+  /** RFC 9293 §3.10.7.3: SYN-SENT. */
+  private processSynSent(now: number, seg: TcpRepr, _bytes: Uint8Array, reply: TcpRepr): boolean {
+    const flags = seg.flags;
+    const hasAck = (flags & TcpFlag.Ack) !== 0;
+    // First: an ACK outside ISS < SEG.ACK =< SND.NXT is answered with a RST (unless it is one).
+    if (hasAck && (seqLe(seg.ack, this.iss) || seqGt(seg.ack, this.sndMax))) {
+      if ((flags & TcpFlag.Rst) !== 0) return false;
+      return this.fillRstForAck(seg, reply);
+    }
+    // Second: RST. Only with an acceptable ACK does it refuse the connection.
+    if ((flags & TcpFlag.Rst) !== 0) {
+      if (hasAck) {
+        this.ctx.stats.attemptFails++;
+        this.becomeClosed(SocketError.ConnectionRefused);
+      }
+      return false;
+    }
+    // Fourth: SYN.
+    if ((flags & TcpFlag.Syn) === 0) return false;
+    this.irs = seg.seq;
+    this.rcvNxt = (seg.seq + 1) | 0;
+    this.rcvAdvRight = this.rcvNxt;
+    this.takeSynOptions(now, seg);
+    if (!this.wsOffered) this.rcvScale = 0;
+    this.ackNow = true;
+    if (hasAck) {
+      // Our SYN is acknowledged: ESTABLISHED.
+      this.ackSynSample(now, seg);
+      this.sndUna = seg.ack;
+      this.sndWnd = seg.window; // RFC 7323 §2.2: not scaled in a SYN
+      this.maxSndWnd = this.sndWnd;
+      this.sndWl1 = seg.seq;
+      this.sndWl2 = seg.ack;
+      this.retransmitAt = NEVER;
+      this.retries = 0;
+      this.setState(TcpState.Established);
+      if (this.keepalive) this.keepaliveAt = now + this.ctx.config.keepaliveIdleMs;
+      return false;
+    }
+    // Simultaneous open (RFC 9293 §3.5, figure 8): SYN-RECEIVED, send SYN-ACK with our ISS.
+    this.sndWnd = seg.window;
+    this.maxSndWnd = this.sndWnd;
+    this.sndWl1 = seg.seq;
+    this.sndNxt = this.iss;
+    this.retransmitAt = NEVER;
+    this.setState(TcpState.SynReceived);
+    return false;
+  }
+
+  /** RTT sample from the SYN exchange (none if the SYN was retransmitted, Karn). */
+  private ackSynSample(now: number, seg: TcpRepr): void {
+    if (this.tsOk && seg.hasTimestamp && seg.tsEcr !== 0) this.rttSample(now, (now + this.tsOffset - seg.tsEcr) | 0);
+    else if (this.retries === 0 && this.rttStart >= 0) this.rttSample(now, now - this.rttStart);
+    this.rttStart = -1;
+  }
+
+  /** RFC 9293 §3.10.7.4 acceptability test (the four cases). */
+  private acceptable4(seq: number, segLen: number, wnd: number): boolean {
+    const rcvNxt = this.rcvNxt;
+    if (segLen === 0) {
+      if (wnd === 0) return seq === rcvNxt;
+      return seqLe(rcvNxt, seq) && seqLt(seq, (rcvNxt + wnd) | 0);
+    }
+    if (wnd === 0) return false;
+    const last = (seq + segLen - 1) | 0;
+    const right = (rcvNxt + wnd) | 0;
+    return (seqLe(rcvNxt, seq) && seqLt(seq, right)) || (seqLe(rcvNxt, last) && seqLt(last, right));
+  }
+
+  private receivesData(): boolean {
+    const s = this.state;
+    return s === TcpState.Established || s === TcpState.FinWait1 || s === TcpState.FinWait2;
+  }
+
+  /** The ACK field of an acceptable segment (RFC 9293 §3.10.7.4 fifth; RFC 5681; RFC 6582; RFC 6675). */
+  private processAck(now: number, seg: TcpRepr): void {
+    const ack = seg.ack;
+    const stats = this.ctx.stats;
+    const oldWnd = this.sndWnd;
+    // Window update (RFC 9293 §3.10.7.4: SND.WL1 < SEG.SEQ or (= and SND.WL2 =< SEG.ACK)).
+    let windowChanged = false;
+    if (seqLt(this.sndWl1, seg.seq) || (this.sndWl1 === seg.seq && seqLe(this.sndWl2, ack))) {
+      const w = seg.window << this.sndScale;
+      windowChanged = w !== oldWnd;
+      this.sndWnd = w;
+      if (w > this.maxSndWnd) this.maxSndWnd = w;
+      this.sndWl1 = seg.seq;
+      this.sndWl2 = ack;
+      if (w > 0) {
+        this.persistAt = NEVER;
+        this.persistBackoff = 0;
+      }
+    }
+
+    // SACK blocks update the scoreboard (RFC 2018 §3, RFC 6675 §4).
+    let newSack = false;
+    if (this.sackOk && seg.sackCount > 0) newSack = this.takeSackBlocks(seg, ack);
+
+    if (seqGt(ack, this.sndUna)) {
+      this.onNewAck(now, seg, ack);
+    } else if (ack === this.sndUna && seg.payloadLen === 0 && (seg.flags & (TcpFlag.Syn | TcpFlag.Fin)) === 0 &&
+               !windowChanged && this.sndMax !== this.sndUna) {
+      // RFC 5681 §2: a duplicate ACK.
+      this.dupAcks++;
+      this.onDupAck(now, newSack);
+    } else if (ack === this.sndUna && newSack && this.sndMax !== this.sndUna) {
+      // RFC 6675 §5: an ACK with new SACK information counts toward loss detection too.
+      this.dupAcks++;
+      this.onDupAck(now, true);
+    }
+    void stats;
+
+    // Our FIN acknowledged?
+    const finAcked = this.finQueued && seqGt(this.sndUna, this.finSeq);
+    switch (this.state) {
+      case TcpState.FinWait1:
+        if (finAcked) {
+          this.setState(TcpState.FinWait2);
+          if (this.appClosed) this.closeAt = now + this.ctx.config.finWait2TimeoutMs;
+        }
+        break;
+      case TcpState.Closing:
+        if (finAcked) this.enterTimeWait(now);
+        break;
+      case TcpState.LastAck:
+        if (finAcked) this.becomeClosed(0);
+        break;
+      default:
+        break;
+    }
+  }
+
+  private takeSackBlocks(seg: TcpRepr, ack: number): boolean {
+    let added = false;
+    const base = seqGt(ack, this.sndUna) ? ack : this.sndUna;
+    for (let i = 0; i < seg.sackCount; i++) {
+      const left = seg.sackLeft[i]!;
+      const right = seg.sackRight[i]!;
+      // RFC 2018 §4 / RFC 6675: ignore blocks that are stale or beyond what was sent.
+      if (!seqLt(left, right) || seqLe(right, base) || seqGt(right, this.sndMax)) continue;
+      const s = seqLt(left, this.sndUna) ? 0 : (left - this.sndUna) | 0;
+      const e = (right - this.sndUna) | 0;
+      const before = this.sackedBytes();
+      if (this.scoreboard.add(s, e) && this.sackedBytes() !== before) added = true;
+    }
+    return added;
+  }
+
+  /** Octets SACKed above SND.UNA. */
+  sackedBytes(): number {
+    let n = 0;
+    const sb = this.scoreboard;
+    for (let i = 0; i < sb.rangeCount; i++) n += sb.rangeEnd(i) - sb.rangeStart(i);
+    return n;
+  }
+
+  /** Highest SACKed offset above SND.UNA (0 if none). */
+  private highestSacked(): number {
+    const sb = this.scoreboard;
+    return sb.rangeCount > 0 ? sb.rangeEnd(sb.rangeCount - 1) : 0;
+  }
+
+  /** An ACK that advances SND.UNA. */
+  private onNewAck(now: number, seg: TcpRepr, ack: number): void {
+    const stats = this.ctx.stats;
+    const acked = (ack - this.sndUna) | 0;
+    // RTT (RFC 6298 §3; RFC 7323 §4 RTTM: an ACK of new data with a TSecr gives a sample).
+    // A TSecr older than our last timeout retransmission echoes a segment sent before the
+    // backoff (the peer answered a duplicate, RFC 7323 §4.3 (3)); it would count the backoff as
+    // path delay, so it is not a sample.
+    if (this.tsOk && seg.hasTimestamp && seg.tsEcr !== 0 && (!this.tsRtoGuard || !seqLt(seg.tsEcr, this.tsRtoFloor))) {
+      this.rttSample(now, (now + this.tsOffset - seg.tsEcr) | 0);
+    } else if (this.rttStart >= 0 && seqGt(ack, this.rttSeq)) {
+      this.rttSample(now, now - this.rttStart);
+      this.rttStart = -1;
+    }
+    // Remove acknowledged octets from the send ring (the SYN and FIN occupy no ring space).
+    let dataAcked = (ack - this.txBase) | 0;
+    if (dataAcked > this.tx.length) dataAcked = this.tx.length;
+    if (dataAcked > 0) {
+      this.tx.discard(dataAcked);
+      this.txBase = (this.txBase + dataAcked) | 0;
+    }
+    this.scoreboard.advance(acked);
+    this.sndUna = ack;
+    if (seqLt(this.sndNxt, ack)) this.sndNxt = ack;
+    this.retries = 0;
+    this.persistBackoff = 0;
+
+    // Congestion control.
+    if (this.inRecovery) {
+      if (seqGe(ack, this.recover)) {
+        // RFC 6582 §3.2 step 3 (full ACK) / RFC 6675: leave recovery.
+        this.inRecovery = false;
+        this.dupAcks = 0;
+        const flight = (this.sndMax - this.sndUna) | 0;
+        this.cwnd = this.ssthresh < flight + this.sendMss ? this.ssthresh : flight + this.sendMss;
+        if (this.cwnd < this.sendMss) this.cwnd = this.sendMss;
+        this.rtxOwed = false;
+      } else {
+        // Partial ACK (RFC 6582 §3.2 step 5): retransmit the next hole, deflate cwnd.
+        if (!this.sackOk) {
+          this.rtxOwed = true;
+          this.cwnd -= acked;
+          if (this.cwnd < this.sendMss) this.cwnd = this.sendMss;
+          this.cwnd += this.sendMss;
+        }
+        if (seqLt(this.rtxNext, this.sndUna)) this.rtxNext = this.sndUna;
+        // RFC 6298 §5.3 / RFC 6582: restart the timer on the first partial ACK.
+        this.retransmitAt = now + this.rto;
+      }
+    } else {
+      this.dupAcks = 0;
+      if (this.cwnd < this.ssthresh) {
+        // Slow start (RFC 5681 §3.1, with RFC 3465 L = 1 MSS).
+        this.cwnd += acked < this.sendMss ? acked : this.sendMss;
+      } else {
+        // Congestion avoidance: one MSS per cwnd of data acknowledged.
+        this.bytesAcked += acked;
+        if (this.bytesAcked >= this.cwnd) {
+          this.bytesAcked -= this.cwnd;
+          this.cwnd += this.sendMss;
+        }
+      }
+      const cap = this.tx.capacity + 2 * this.sendMss;
+      if (this.cwnd > cap) this.cwnd = cap; // cwnd beyond what we can ever have in flight means nothing
+    }
+
+    // RFC 6298 §5.2/5.3: stop the timer when all is acknowledged, else restart it.
+    if (this.sndUna === this.sndMax) this.retransmitAt = NEVER;
+    else if (!this.inRecovery) this.retransmitAt = now + this.rto;
+    void stats;
+  }
+
+  private onDupAck(now: number, newSack: boolean): void {
+    const stats = this.ctx.stats;
+    if (this.inRecovery) {
+      // RFC 6582 §3.2 step 4: inflate cwnd for every further duplicate (not with SACK: RFC 6675 uses pipe).
+      if (!this.sackOk) this.cwnd += this.sendMss;
+      return;
+    }
+    const lossBySack = this.sackOk && newSack && this.sackedBytes() >= DUP_THRESH * this.sendMss;
+    if (this.dupAcks < DUP_THRESH && !lossBySack) return; // RFC 3042: limited transmit handles 1 and 2
+    // RFC 6582 §4.1: no new recovery for losses in data sent before the last one began.
+    if (seqLt(this.sndUna, this.recover)) return;
+    const flight = (this.sndMax - this.sndUna) | 0;
+    const half = flight >> 1;
+    this.ssthresh = half > 2 * this.sendMss ? half : 2 * this.sendMss;
+    this.recover = this.sndMax;
+    this.inRecovery = true;
+    this.rtxNext = this.sndUna;
+    this.rtxOwed = true;
+    this.rttStart = -1; // Karn: the timed segment may be retransmitted
+    if (this.sackOk) {
+      // RFC 6675 §5 step 4.2: cwnd = ssthresh; pipe governs sending.
+      this.cwnd = this.ssthresh;
+      stats.sackRecoveries++;
+    } else {
+      this.cwnd = this.ssthresh + DUP_THRESH * this.sendMss;
+    }
+    stats.fastRetransmits++;
+    this.retransmitAt = now + this.rto;
+  }
+
+  /** RFC 6298 §2.2/2.3 smoothing and the RTO bounds. */
+  private rttSample(_now: number, r: number): void {
+    if (r < 1) r = 1;
+    if (this.srtt === 0) {
+      this.srtt = r;
+      this.rttvar = r / 2;
+    } else {
+      const delta = this.srtt - r;
+      this.rttvar = 0.75 * this.rttvar + 0.25 * (delta < 0 ? -delta : delta);
+      this.srtt = 0.875 * this.srtt + 0.125 * r;
+    }
+    const cfg = this.ctx.config;
+    let rto = Math.ceil(this.srtt + (4 * this.rttvar > 1 ? 4 * this.rttvar : 1));
+    if (rto < cfg.rtoMinMs) rto = cfg.rtoMinMs;
+    if (rto > cfg.rtoMaxMs) rto = cfg.rtoMaxMs;
+    this.rto = rto;
+  }
+
+  /** Places segment text in the receive ring (in order, or out of order tracked by the Assembler). */
+  private receiveText(now: number, seg: TcpRepr, bytes: Uint8Array): void {
+    let seq = seg.seq;
+    let off = seg.payloadOff;
+    let len = seg.payloadLen;
+    // Trim what we already have (RFC 9293 §3.10.7.4: "trim any portion ... that lies outside").
+    const behind = (this.rcvNxt - seq) | 0;
+    if (behind > 0) {
+      seq = this.rcvNxt;
+      off += behind;
+      len -= behind;
+    }
+    // Keep what fits the window we offered and the ring actually has.
+    const wnd = this.receiveWindow();
+    const free = this.rx.window;
+    const room = wnd < free ? wnd : free;
+    const start = (seq - this.rcvNxt) | 0; // >= 0
+    if (start + len > room) len = room - start;
+    if (len <= 0) {
+      this.ackNow = true;
+      return;
+    }
+    const full = seg.payloadLen >= this.sendMssForAck();
+    if (start === 0) {
+      const hadOoo = !this.ooo.isEmpty();
+      const n = this.rx.enqueue(bytes, off, len);
+      this.ooo.advance(n);
+      let advance = n;
+      // Data that was waiting out of order is now contiguous.
+      const more = this.ooo.removeFront();
+      if (more > 0) {
+        this.rx.commit(more);
+        advance += more;
+      }
+      this.rcvNxt = (this.rcvNxt + advance) | 0;
+      if (hadOoo) {
+        // RFC 5681 §4.2: ACK at once when a segment fills (part of) a gap.
+        this.ackNow = true;
+      } else if (full) {
+        // RFC 9293 §3.8.6.3 / RFC 1122 §4.2.3.2: ACK at least every second full-sized segment.
+        if (++this.unackedSegs >= 2) this.ackNow = true;
+      }
+      if (!this.ackNow) {
+        if (this.ctx.config.delayedAckMs === 0) this.ackNow = true;
+        else if (this.ackDelayAt === NEVER) this.ackDelayAt = now + this.ctx.config.delayedAckMs;
+      }
+      return;
+    }
+    // Out of order: store it past the contiguous data and send a duplicate ACK at once (RFC 5681 §4.2).
+    this.ackNow = true;
+    if (!this.ooo.add(start, start + len)) {
+      this.ctx.stats.oooDrops++;
+      return;
+    }
+    this.rx.writeAt(start, bytes, off, len);
+  }
+
+  private sendMssForAck(): number {
+    // A "full-sized" segment for delayed-ACK purposes: our advertised MSS less options.
+    return this.localMss - (this.tsOk ? TS_OPTION_LEN : 0);
+  }
+
+  /** The FIN bit (RFC 9293 §3.10.7.4 eighth). `finSeq` is the sequence number the FIN occupies. */
+  private receiveFin(now: number, finSeq: number): void {
+    if (finSeq !== this.rcvNxt) {
+      // FIN past a hole: remember it until the data before it arrives.
+      if (seqGt(finSeq, this.rcvNxt)) {
+        this.remoteFinPending = true;
+        this.remoteFinSeq = finSeq;
+      }
+      this.ackNow = true;
+      return;
+    }
+    this.remoteFinPending = false;
+    if (!this.remoteClosed) {
+      this.rcvNxt = (this.rcvNxt + 1) | 0;
+      this.remoteClosed = true;
+    }
+    this.ackNow = true;
+    switch (this.state) {
+      case TcpState.SynReceived:
+      case TcpState.Established:
+        this.setState(TcpState.CloseWait);
+        break;
+      case TcpState.FinWait1:
+        // Our FIN not yet acknowledged: simultaneous close.
+        if (this.finQueued && seqGt(this.sndUna, this.finSeq)) this.enterTimeWait(now);
+        else this.setState(TcpState.Closing);
+        break;
+      case TcpState.FinWait2:
+        this.enterTimeWait(now);
+        break;
+      case TcpState.TimeWait:
+        // A retransmitted FIN: ACK it again and restart the 2·MSL timer.
+        this.closeAt = now + 2 * this.ctx.config.mslMs;
+        break;
+      default:
+        break;
+    }
+  }
+
+  private enterTimeWait(now: number): void {
+    this.setState(TcpState.TimeWait);
+    this.retransmitAt = NEVER;
+    this.persistAt = NEVER;
+    this.keepaliveAt = NEVER;
+    this.closeAt = now + 2 * this.ctx.config.mslMs;
+  }
+
+  /** A RST for this connection was accepted (RFC 9293 §3.10.7.4 second). */
+  private onReset(): void {
+    const stats = this.ctx.stats;
+    switch (this.state) {
+      case TcpState.SynReceived:
+        stats.attemptFails++;
+        this.becomeClosed(SocketError.ConnectionRefused);
+        break;
+      case TcpState.Established:
+      case TcpState.CloseWait:
+        stats.estabResets++;
+        this.becomeClosed(SocketError.ConnectionReset);
+        break;
+      case TcpState.FinWait1:
+      case TcpState.FinWait2:
+        this.becomeClosed(SocketError.ConnectionReset);
+        break;
+      default:
+        this.becomeClosed(0);
+        break;
+    }
+  }
+
+  // ===============================================================================================
+  // Replies built during input
+
+  /** <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> into `reply`. */
+  private fillAck(now: number, reply: TcpRepr): boolean {
+    this.fillHeader(now, reply, this.sndNxt, TcpFlag.Ack);
+    this.noteAckSent();
+    return true;
+  }
+
+  /** RFC 5961 §3.2, §4.2, §5.2: a rate-limited challenge ACK. */
+  private challengeAck(now: number, reply: TcpRepr): boolean {
+    if (!this.ctx.takeChallengeAck(now)) {
+      this.ctx.stats.challengeAcksLimited++;
+      return false;
+    }
+    this.ctx.stats.challengeAcks++;
+    return this.fillAck(now, reply);
+  }
+
+  /** <SEQ=SEG.ACK><CTL=RST> for an unacceptable ACK. */
+  private fillRstForAck(seg: TcpRepr, reply: TcpRepr): boolean {
+    reply.clear();
+    reply.srcPort = this.localPort;
+    reply.dstPort = this.remotePort;
+    reply.seq = seg.ack;
+    reply.flags = TcpFlag.Rst;
+    this.ctx.stats.outRsts++;
+    return true;
+  }
+
+  // ===============================================================================================
+  // Timers
+
+  /** Earliest deadline of this socket, `now` when a segment is waiting, NEVER when idle. */
+  pollAt(now: number): number {
+    if (this.state === TcpState.Closed || this.state === TcpState.Listen) return NEVER;
+    if (this.wantsToSend()) return now;
+    let t = this.retransmitAt;
+    if (this.persistAt < t) t = this.persistAt;
+    if (this.ackDelayAt < t) t = this.ackDelayAt;
+    if (this.keepaliveAt < t) t = this.keepaliveAt;
+    if (this.closeAt < t) t = this.closeAt;
+    return t;
+  }
+
+  /** Fires expired timers (call before dispatch). */
+  tick(now: number): void {
+    if (this.state === TcpState.Closed) return;
+    const cfg = this.ctx.config;
+    const stats = this.ctx.stats;
+    if (now >= this.closeAt) {
+      this.closeAt = NEVER;
+      if (this.state === TcpState.TimeWait || this.state === TcpState.FinWait2) {
+        this.becomeClosed(0);
+        return;
+      }
+    }
+    if (now >= this.retransmitAt) {
+      // RFC 6298 §5.4-5.7: retransmit the earliest unacknowledged segment, back off the timer.
+      this.retries++;
+      stats.rtoExpirations++;
+      const limit = this.state === TcpState.SynSent || this.state === TcpState.SynReceived ? cfg.synRetries : cfg.maxRetries;
+      if (this.retries > limit) {
+        stats.timeouts++;
+        if (this.state === TcpState.SynSent || this.state === TcpState.SynReceived) stats.attemptFails++;
+        // Tell the peer, if it is still there, that we are giving up (as Linux does not; harmless either way).
+        this.becomeClosed(SocketError.TimedOut);
+        return;
+      }
+      this.rto = this.rto * 2 > cfg.rtoMaxMs ? cfg.rtoMaxMs : this.rto * 2;
+      // RFC 5681 §3.1 eq. 4: ssthresh = max(FlightSize / 2, 2·SMSS); cwnd = 1 segment.
+      const flight = (this.sndMax - this.sndUna) | 0;
+      if (this.retries === 1) {
+        const half = flight >> 1;
+        this.ssthresh = half > 2 * this.sendMss ? half : 2 * this.sendMss;
+      }
+      this.cwnd = this.sendMss;
+      this.bytesAcked = 0;
+      this.inRecovery = false;
+      this.dupAcks = 0;
+      this.rtxOwed = false;
+      // RFC 6582 §3.2: after a timeout, fast retransmit waits until past what was sent.
+      this.recover = this.sndMax;
+      // RFC 2018 §8 / RFC 6675 §5.1: the receiver may have reneged; start over from SND.UNA.
+      this.scoreboard.clear();
+      this.sndNxt = this.sndUna;
+      this.rttStart = -1;
+      this.tsRtoFloor = (now + this.tsOffset) | 0;
+      this.tsRtoGuard = true;
+      this.retransmitAt = NEVER; // re-armed when the retransmission goes out
+    }
+    if (now >= this.persistAt) {
+      this.persistAt = NEVER;
+      this.probeDue = true;
+    }
+    if (now >= this.ackDelayAt) {
+      this.ackDelayAt = NEVER;
+      this.ackNow = true;
+    }
+    if (now >= this.keepaliveAt) {
+      if (this.keepaliveProbes >= cfg.keepaliveCount) {
+        stats.timeouts++;
+        this.becomeClosed(SocketError.TimedOut);
+        return;
+      }
+      this.keepaliveDue = true;
+      this.keepaliveAt = now + cfg.keepaliveIntervalMs;
+    }
+  }
+
+  // ===============================================================================================
+  // Output
+
+  /** True if dispatch would produce a segment now. */
+  wantsToSend(): boolean {
+    const s = this.state;
+    if (s === TcpState.Closed || s === TcpState.Listen) return false;
+    if (this.rstPending || this.ackNow || this.probeDue || this.keepaliveDue) return true;
+    if (s === TcpState.SynSent || s === TcpState.SynReceived) return this.sndNxt === this.iss;
+    if (s === TcpState.TimeWait) return false;
+    if (this.inRecovery && this.nextHole() >= 0 && this.pipe() + this.sendMss <= this.cwnd) return true;
+    if (this.inRecovery && this.rtxOwed) return true;
+    return this.newDataLen() > 0 || this.finReady(0);
+  }
+
+  /** Send-ring offset of the payload of the segment dispatch last produced. */
+  txOffset = 0;
+
+  /**
+   * Fills `out` with the next segment and commits it as sent. Returns false when there is
+   * nothing to send. Copy the payload with `copyPayload` after emitting the header.
+   */
+  dispatch(now: number, out: TcpRepr): boolean {
+    const s = this.state;
+    if (s === TcpState.Closed || s === TcpState.Listen) return false;
+    const stats = this.ctx.stats;
+
+    if (this.rstPending) {
+      // abort(): <SEQ=SND.NXT><CTL=RST> (RFC 9293 §3.10.5).
+      out.clear();
+      out.srcPort = this.localPort;
+      out.dstPort = this.remotePort;
+      out.seq = this.sndNxt;
+      out.ack = this.rcvNxt;
+      out.flags = TcpFlag.Rst | TcpFlag.Ack;
+      stats.outRsts++;
+      this.rstPending = false;
+      this.trace(out);
+      if (this.state === TcpState.Established || this.state === TcpState.CloseWait) stats.estabResets++;
+      this.becomeClosed(this.error !== 0 ? this.error : SocketError.ConnectionReset);
+      return true;
+    }
+
+    if (s === TcpState.SynSent || s === TcpState.SynReceived) {
+      if (this.sndNxt !== this.iss && !this.ackNow) return false;
+      if (this.sndNxt === this.iss) {
+        // The SYN (or SYN-ACK), first time or again.
+        this.fillHeader(now, out, this.iss, s === TcpState.SynSent ? TcpFlag.Syn : TcpFlag.Syn | TcpFlag.Ack);
+        out.mss = this.localMss;
+        const cfg = this.ctx.config;
+        if (s === TcpState.SynSent) {
+          if (cfg.windowScaling) out.windowScale = this.rcvScale;
+          out.sackPermitted = cfg.sack;
+          if (cfg.timestamps) {
+            out.hasTimestamp = true;
+            out.tsVal = (now + this.tsOffset) | 0;
+            out.tsEcr = 0;
+          }
+        } else {
+          if (this.wsOffered) out.windowScale = this.rcvScale;
+          out.sackPermitted = this.sackOk;
+        }
+        // RFC 7323 §2.2: the window in a SYN is not scaled.
+        out.window = this.rx.window > 0xffff ? 0xffff : this.rx.window;
+        this.sndNxt = (this.iss + 1) | 0;
+        if (seqGt(this.sndNxt, this.sndMax)) this.sndMax = this.sndNxt;
+        if (this.retries > 0) stats.retransSegs++;
+        else this.rttStart = now;
+        this.rttSeq = this.iss;
+        if (this.retransmitAt === NEVER) this.retransmitAt = now + this.rto;
+        this.noteAckSent();
+        this.countOut(out);
+        return true;
+      }
+      // SYN-RECEIVED with a pending ACK (e.g. a challenge): plain ACK.
+      this.fillHeader(now, out, this.sndNxt, TcpFlag.Ack);
+      this.noteAckSent();
+      this.countOut(out);
+      return true;
+    }
+
+    if (s === TcpState.TimeWait) {
+      if (!this.ackNow) return false;
+      this.fillHeader(now, out, this.sndNxt, TcpFlag.Ack);
+      this.noteAckSent();
+      this.countOut(out);
+      return true;
+    }
+
+    // Loss recovery retransmissions first (RFC 6675 §5 NextSeg rule 1, RFC 6582 step 2/5).
+    if (this.inRecovery) {
+      const hole = this.nextHole();
+      if (hole >= 0 && (this.rtxOwed || this.pipe() + this.sendMss <= this.cwnd)) {
+        this.sendRetransmission(now, out, hole);
+        return true;
+      }
+    }
+
+    // New data (or a go-back-N retransmission after an RTO), and the FIN.
+    const len = this.newDataLen();
+    const fin = this.finReady(len);
+    if (len > 0 || fin) {
+      this.sendData(now, out, this.sndNxt, len, fin);
+      return true;
+    }
+
+    // Zero-window probe: one octet past the window (RFC 9293 §3.8.6.1), the next byte to send.
+    if (this.probeDue) {
+      this.probeDue = false;
+      const offset = (this.sndNxt - this.txBase) | 0;
+      if (offset < this.tx.length) {
+        this.fillHeader(now, out, this.sndNxt, TcpFlag.Ack);
+        out.payloadLen = 1;
+        this.txOffset = offset;
+        stats.zeroWindowProbes++;
+        this.persistBackoff++;
+        this.armPersist(now);
+        this.noteAckSent();
+        this.countOut(out);
+        return true;
+      }
+    }
+
+    // Keepalive: <SEQ=SND.NXT-1> with no data, which makes the peer ACK (RFC 1122 §4.2.3.6).
+    if (this.keepaliveDue) {
+      this.keepaliveDue = false;
+      this.keepaliveProbes++;
+      stats.keepaliveProbes++;
+      this.fillHeader(now, out, (this.sndNxt - 1) | 0, TcpFlag.Ack);
+      this.noteAckSent();
+      this.countOut(out);
+      return true;
+    }
+
+    if (this.ackNow) {
+      this.fillHeader(now, out, this.sndNxt, TcpFlag.Ack);
+      this.noteAckSent();
+      this.countOut(out);
+      return true;
+    }
+    return false;
+  }
+
+  /** Copies the payload of the segment `dispatch` produced into `dst[off..]`. */
+  copyPayload(out: TcpRepr, dst: Uint8Array, off: number): void {
+    if (out.payloadLen > 0) this.tx.readAt(this.txOffset, dst, off, out.payloadLen);
+  }
+
+  /** Octets of new data (from SND.NXT) that may go out now under window, cwnd, Nagle and SWS. */
+  private newDataLen(): number {
+    const s = this.state;
+    if (s !== TcpState.Established && s !== TcpState.CloseWait && s !== TcpState.FinWait1 &&
+        s !== TcpState.Closing && s !== TcpState.LastAck) return 0;
+    const offset = (this.sndNxt - this.txBase) | 0;
+    const unsent = this.tx.length - offset;
+    if (unsent <= 0) return 0;
+    const flight = (this.sndNxt - this.sndUna) | 0;
+    // RFC 3042 limited transmit: up to two extra segments on the first two duplicate ACKs.
+    let cwnd = this.cwnd;
+    if (!this.inRecovery && this.dupAcks > 0 && this.dupAcks < DUP_THRESH) cwnd += this.dupAcks * this.sendMss;
+    let budget: number;
+    if (this.inRecovery && this.sackOk) budget = this.cwnd - this.pipe();
+    else budget = cwnd - flight;
+    const wndLeft = (this.sndUna + this.sndWnd - this.sndNxt) | 0;
+    if (wndLeft < budget) budget = wndLeft;
+    const cap = this.segmentCap();
+    let len = unsent < cap ? unsent : cap;
+    if (len > budget) len = budget;
+    if (len <= 0) return 0;
+    if (len === cap) return len;
+    // A short segment. RFC 9293 §3.8.6.2.1 (sender SWS) and RFC 896 (Nagle): send it only if it
+    // is all we have and nothing is unacknowledged (or Nagle is off), or it is at least half
+    // the largest window the peer has offered.
+    const allQueued = len === unsent;
+    if (allQueued && (flight === 0 || !this.nagle)) return len;
+    if (allQueued && this.finQueued) return len;
+    if (this.maxSndWnd > 0 && len >= this.maxSndWnd >> 1) return len;
+    return 0;
+  }
+
+  /**
+   * Payload octets that fit one segment now: the send MSS less any SACK blocks this segment
+   * will carry (RFC 2018 §3: options share the MSS; Linux shrinks segments the same way).
+   */
+  private segmentCap(): number {
+    if (!this.sackOk || this.ooo.isEmpty()) return this.sendMss;
+    const max = this.tsOk ? 3 : 4;
+    const n = this.ooo.rangeCount < max ? this.ooo.rangeCount : max;
+    return this.sendMss - 4 - 8 * n;
+  }
+
+  /** True if the FIN can follow the `len` octets about to be sent from SND.NXT. */
+  private finReady(len: number): boolean {
+    if (!this.finQueued) return false;
+    const s = this.state;
+    if (s !== TcpState.Established && s !== TcpState.CloseWait && s !== TcpState.FinWait1 &&
+        s !== TcpState.Closing && s !== TcpState.LastAck) return false;
+    const end = (this.sndNxt + len) | 0;
+    return end === this.finSeq;
+  }
+
+  private sendData(now: number, out: TcpRepr, seq: number, len: number, fin: boolean): void {
+    const stats = this.ctx.stats;
+    let flags = TcpFlag.Ack;
+    const offset = (seq - this.txBase) | 0;
+    if (len > 0 && offset + len === this.tx.length) flags |= TcpFlag.Psh;
+    if (fin) flags |= TcpFlag.Fin;
+    this.fillHeader(now, out, seq, flags);
+    out.payloadLen = len;
+    this.txOffset = offset;
+    const end = (seq + len + (fin ? 1 : 0)) | 0;
+    const retransmission = seqLt(seq, this.sndMax);
+    if (retransmission) stats.retransSegs++;
+    else if (this.rttStart < 0 && !this.tsOk) {
+      // Time this segment for an RTT sample (Karn: never a retransmitted one).
+      this.rttStart = now;
+      this.rttSeq = seq;
+    }
+    this.sndNxt = end;
+    if (seqGt(end, this.sndMax)) this.sndMax = end;
+    if (this.retransmitAt === NEVER) this.retransmitAt = now + this.rto;
+    if (fin) {
+      if (this.state === TcpState.Established) this.setState(TcpState.FinWait1);
+      else if (this.state === TcpState.CloseWait) this.setState(TcpState.LastAck);
+    }
+    // Nothing left to send but the window is closed: arm the persist timer.
+    this.armPersistIfBlocked(now);
+    this.noteAckSent();
+    this.countOut(out);
+  }
+
+  private sendRetransmission(now: number, out: TcpRepr, holeSeq: number): void {
+    const stats = this.ctx.stats;
+    const offset = (holeSeq - this.txBase) | 0;
+    let len = this.tx.length - offset;
+    const cap = this.segmentCap();
+    if (len > cap) len = cap;
+    // Stop at the next SACKed range.
+    const rel = (holeSeq - this.sndUna) | 0;
+    const sb = this.scoreboard;
+    for (let i = 0; i < sb.rangeCount; i++) {
+      const st = sb.rangeStart(i);
+      if (st > rel) {
+        if (st - rel < len) len = st - rel;
+        break;
+      }
+    }
+    let fin = false;
+    if (len <= 0) {
+      // Only the FIN is left unacknowledged.
+      len = 0;
+      fin = this.finQueued && holeSeq === this.finSeq;
+    } else if (this.finQueued && ((holeSeq + len) | 0) === this.finSeq) fin = true;
+    let flags = TcpFlag.Ack;
+    if (fin) flags |= TcpFlag.Fin;
+    this.fillHeader(now, out, holeSeq, flags);
+    out.payloadLen = len;
+    this.txOffset = offset;
+    this.rtxNext = (holeSeq + len + (fin ? 1 : 0)) | 0;
+    this.rtxOwed = false;
+    stats.retransSegs++;
+    if (this.retransmitAt === NEVER) this.retransmitAt = now + this.rto;
+    this.noteAckSent();
+    this.countOut(out);
+  }
+
+  /**
+   * RFC 6675 NextSeg(): the first sequence number at or after the retransmission point that
+   * is not SACKed and lies below the highest SACKed octet (or SND.UNA for NewReno); -1 if none.
+   */
+  private nextHole(): number {
+    if (!this.inRecovery) return -1;
+    let rel = (this.rtxNext - this.sndUna) | 0;
+    if (rel < 0) rel = 0;
+    if (!this.sackOk) {
+      // NewReno retransmits only the segment at SND.UNA, once per (partial) ACK.
+      return this.rtxOwed ? this.sndUna : -1;
+    }
+    const high = this.highestSacked();
+    const sb = this.scoreboard;
+    for (let i = 0; i < sb.rangeCount; i++) {
+      const st = sb.rangeStart(i);
+      const en = sb.rangeEnd(i);
+      if (rel < st) break;
+      if (rel < en) rel = en;
+    }
+    if (rel >= high) {
+      if (this.rtxOwed && high === 0) return this.sndUna;
+      return -1;
+    }
+    return (this.sndUna + rel) | 0;
+  }
+
+  /** RFC 6675 pipe: octets presumed in the network. */
+  private pipe(): number {
+    const flight = (this.sndMax - this.sndUna) | 0;
+    if (!this.sackOk || !this.inRecovery) return flight;
+    // Holes below the highest SACK that have not been retransmitted yet are presumed lost.
+    const high = this.highestSacked();
+    let lost = 0;
+    let rel = (this.rtxNext - this.sndUna) | 0;
+    if (rel < 0) rel = 0;
+    const sb = this.scoreboard;
+    let cursor = rel;
+    for (let i = 0; i < sb.rangeCount; i++) {
+      const st = sb.rangeStart(i);
+      const en = sb.rangeEnd(i);
+      if (en <= cursor) continue;
+      if (st > cursor) lost += st - cursor;
+      cursor = en;
+    }
+    if (cursor < high) lost += high - cursor;
+    const p = flight - this.sackedBytes() - lost;
+    return p > 0 ? p : 0;
+  }
+
+  private armPersistIfBlocked(now: number): void {
+    const offset = (this.sndNxt - this.txBase) | 0;
+    if (this.sndWnd === 0 && offset < this.tx.length && this.persistAt === NEVER && this.sndNxt === this.sndMax) {
+      this.armPersist(now);
+    }
+  }
+
+  /** RFC 9293 §3.8.6.1: the persist timer, backing off exponentially to 60 s. */
+  private armPersist(now: number): void {
+    let t = this.rto << (this.persistBackoff < 6 ? this.persistBackoff : 6);
+    if (t > this.ctx.config.rtoMaxMs) t = this.ctx.config.rtoMaxMs;
+    if (t < 200) t = 200;
+    this.persistAt = now + t;
+  }
+
+  /** Header fields common to every segment we send: ports, ACK, window, timestamps, SACK. */
+  private fillHeader(now: number, out: TcpRepr, seq: number, flags: number): void {
+    out.clear();
+    out.srcPort = this.localPort;
+    out.dstPort = this.remotePort;
+    out.seq = seq;
+    out.flags = flags;
+    if ((flags & TcpFlag.Ack) !== 0) out.ack = this.rcvNxt;
+    out.window = this.advertiseWindow();
+    if (this.tsOk) {
+      out.hasTimestamp = true;
+      out.tsVal = (now + this.tsOffset) | 0;
+      out.tsEcr = this.tsRecent;
+    }
+    if (this.sackOk && !this.ooo.isEmpty() && (flags & TcpFlag.Syn) === 0) {
+      // RFC 2018 §4: the most recently received block first; 3 fit beside timestamps, 4 without.
+      const max = this.tsOk ? 3 : 4;
+      let n = 0;
+      for (let k = 0; k < max; k++) {
+        const r = this.ooo.recentRange(k);
+        if (r < 0) break;
+        out.sackLeft[n] = (this.rcvNxt + this.ooo.rangeStart(r)) | 0;
+        out.sackRight[n] = (this.rcvNxt + this.ooo.rangeEnd(r)) | 0;
+        n++;
+      }
+      out.sackCount = n;
+    }
+    out.payloadLen = 0;
+  }
+
+  /** Receive window (octets) we may offer now: free ring space, never shrinking the right edge. */
+  receiveWindow(): number {
+    const advertised = (this.rcvAdvRight - this.rcvNxt) | 0;
+    const free = this.rx.window;
+    return advertised > free ? advertised : free;
+  }
+
+  /** Window to put in the next segment (raw 16-bit field), with receiver SWS avoidance. */
+  private advertiseWindow(): number {
+    const w = this.windowToAdvertise();
+    const right = (this.rcvNxt + w) | 0;
+    if (seqGt(right, this.rcvAdvRight)) this.rcvAdvRight = right;
+    let field = w >> this.rcvScale;
+    if (field > 0xffff) field = 0xffff;
+    return field;
+  }
+
+  /**
+   * RFC 9293 §3.8.6.2.2 (receiver SWS avoidance): advance the right edge only by at least
+   * min(buffer/2, MSS); never move it left.
+   */
+  private windowToAdvertise(): number {
+    const free = this.rx.window;
+    const current = (this.rcvAdvRight - this.rcvNxt) | 0;
+    const cur = current > 0 ? current : 0;
+    const half = this.rx.capacity >> 1;
+    const step = half < this.localMss ? half : this.localMss;
+    let w = free - cur >= step ? free : cur;
+    // The scaled field loses the low bits; round so that the right edge never recedes.
+    const mask = (1 << this.rcvScale) - 1;
+    if (w < cur) w = cur;
+    if ((w & mask) !== 0) w = (w + mask) & ~mask;
+    const maxWin = 0xffff << this.rcvScale;
+    return w > maxWin ? maxWin : w;
+  }
+
+  /** After the application read: ACK at once if the window opened enough to matter (no delayed ACK). */
+  private windowOpened(before: number): void {
+    if (!this.receivesData()) return;
+    const after = this.windowToAdvertise();
+    const grew = after - before;
+    if (grew <= 0) return;
+    const half = this.rx.capacity >> 1;
+    // RFC 1122 §4.2.3.3: update when the window grows by 2·MSS or half the buffer; and never
+    // leave a peer stuck behind a small or zero window.
+    if (grew >= 2 * this.localMss || grew >= half || before < this.localMss) this.ackNow = true;
+  }
+
+  private noteAckSent(): void {
+    this.lastAckSent = this.rcvNxt;
+    this.ackNow = false;
+    this.unackedSegs = 0;
+    this.ackDelayAt = NEVER;
+  }
+
+  private countOut(out: TcpRepr): void {
+    this.ctx.stats.outSegs++;
+    if (this.ctx.tracer !== null) this.ctx.tracer.segment(this.index, true, out);
+  }
+
+  private trace(out: TcpRepr): void {
+    this.ctx.stats.outSegs++;
+    if (this.ctx.tracer !== null) this.ctx.tracer.segment(this.index, true, out);
+  }
+
+  // ===============================================================================================
+  // State
+
+  /** Every transition goes through here, so a tracer sees `A => B`. */
+  setState(state: number): void {
+    const from = this.state;
+    if (from === state) return;
+    this.state = state;
+    if (this.ctx.tracer !== null) this.ctx.tracer.state(this.index, from, state);
+  }
+
+  private becomeClosed(error: number): void {
+    this.error = error;
+    this.retransmitAt = NEVER;
+    this.persistAt = NEVER;
+    this.ackDelayAt = NEVER;
+    this.keepaliveAt = NEVER;
+    this.closeAt = NEVER;
+    this.ackNow = false;
+    this.probeDue = false;
+    this.keepaliveDue = false;
+    this.rstPending = false;
+    this.acceptable = false;
+    this.setState(TcpState.Closed);
+    if (this.orphan) {
+      // Nobody holds this socket any more: back to the table's free list.
+      this.inUse = false;
+      this.tx.clear();
+      this.rx.clear();
+    }
+  }
+}
