@@ -15,6 +15,7 @@ import type { BenchContext, BenchModule } from './lib/types.ts';
 const REGISTRY: Record<string, () => Promise<BenchModule>> = {
   checksum: () => import('./checksum.bench.ts'),
   slip: () => import('./slip.bench.ts'),
+  ping: () => import('./ping.bench.ts'),
 };
 
 interface Options {
