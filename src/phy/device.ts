@@ -34,6 +34,12 @@ export interface Device {
   /** Sends the frame in `slot` (its window). Takes ownership of the slot. */
   transmit(now: number, slot: number): void;
   /**
+   * True while `transmit` would queue a frame rather than drop it (a NIC's TX ring not full).
+   * Producers that can wait, such as TCP, hold their data until it is true again; `pollAt`
+   * reports when the queue drains.
+   */
+  canTransmit(now: number): boolean;
+  /**
    * The earliest time (ms) at which `receive` may return a frame or queued output may make
    * progress: `now` if something is ready, NEVER if nothing is pending.
    */

@@ -1,0 +1,339 @@
+/**
+ * FaultInjector: a Device wrapper that makes a link misbehave on purpose, reproducibly (smoltcp
+ * `FaultInjector` / `examples/utils.rs` style): drops, duplicates, reorders, delays, corrupts,
+ * truncates and rate-limits frames going in either direction.
+ *
+ * Randomness is xorshift32 from `seed`: the same seed and the same frames at the same `now` give
+ * the same faults. Held frames (delay, reorder) live in a fixed table with release times that
+ * `pollAt` reports; frames released to the receiver wait in a fixed queue. A duplicate needs a
+ * second slot from the pool; when the pool is empty the duplicate is skipped.
+ *
+ * Per frame, in this order: drop, rate limit, truncate, corrupt, duplicate, then each copy is
+ * reordered (held until the next frame in its direction has passed, at most `reorderHoldMs`),
+ * delayed (`delayMs` plus up to `jitterMs`), or passed on at once.
+ *
+ * Promises: fixed memory; no allocation per frame; every slot is passed on or freed exactly once,
+ * and `close()` frees the ones it still holds.
+ */
+import type { Device, DeviceCapabilities } from './device.ts';
+import type { PacketPool } from '../storage/packet-pool.ts';
+import { copyBytes } from '../storage/copy.ts';
+
+export interface FaultOptions {
+  /** xorshift32 seed; 0 is replaced by 1. Defaults to 1. */
+  seed?: number;
+  /** Percent (0..100) of frames dropped. Defaults to 0. */
+  dropPct?: number;
+  /** Percent of frames sent twice. Defaults to 0. */
+  duplicatePct?: number;
+  /** Percent of frames held back until the next frame in the same direction has passed. Defaults to 0. */
+  reorderPct?: number;
+  /** Longest a reordered frame waits for a successor, in ms. Defaults to 100. */
+  reorderHoldMs?: number;
+  /** Fixed extra latency for every frame, in ms. Defaults to 0. */
+  delayMs?: number;
+  /** Extra random latency, uniform in 0..jitterMs ms. Defaults to 0. */
+  jitterMs?: number;
+  /** Percent of frames with exactly one bit flipped. Defaults to 0. */
+  corruptPct?: number;
+  /** Percent of frames cut to a random shorter length (at least 1 octet). Defaults to 0. */
+  truncatePct?: number;
+  /** Token bucket rate in octets per second per direction; frames over it are dropped. 0 = off (default). */
+  rateLimitBytesPerSec?: number;
+  /** Token bucket size in octets. Defaults to max(mtu, rate / 10). */
+  bucketBytes?: number;
+  /** Frames held at once for delay or reorder; beyond that frames pass at once. Defaults to 32. */
+  maxHeld?: number;
+  /** Which direction suffers. Defaults to 'both'. */
+  applyTo?: 'rx' | 'tx' | 'both';
+}
+
+export interface FaultStats {
+  dropped: number;
+  duplicated: number;
+  reordered: number;
+  delayed: number;
+  corrupted: number;
+  truncated: number;
+  /** Frames dropped by the token bucket. */
+  rateLimited: number;
+  /** Frames handed on (to the receiver or to the inner device), duplicates included. */
+  passed: number;
+  /** Frames that should have been held but found the table full, so passed at once. */
+  heldOverflow: number;
+}
+
+const RX = 0;
+const TX = 1;
+
+export class FaultInjector implements Device {
+  readonly inner: Device;
+  readonly stats: FaultStats = {
+    dropped: 0, duplicated: 0, reordered: 0, delayed: 0, corrupted: 0, truncated: 0, rateLimited: 0, passed: 0, heldOverflow: 0,
+  };
+
+  private rng: number;
+  private readonly applyRx: boolean;
+  private readonly applyTx: boolean;
+  private readonly dropPct: number;
+  private readonly duplicatePct: number;
+  private readonly reorderPct: number;
+  private readonly reorderHoldMs: number;
+  private readonly delayMs: number;
+  private readonly jitterMs: number;
+  private readonly corruptPct: number;
+  private readonly truncatePct: number;
+  private readonly rate: number;
+  private readonly bucket: number;
+  /** Per direction: tokens in octets, and the `now` of the last refill. */
+  private readonly tokens = new Float64Array(2);
+  private readonly refilledAt = new Float64Array(2);
+
+  /** Held frames, in arrival order: `heldSlot[0 .. heldCount)`. */
+  private readonly heldSlot: Int32Array;
+  private readonly heldAt: Float64Array;
+  private readonly heldDir: Uint8Array;
+  /** 1 when the entry waits for the next frame in its direction (reorder). */
+  private readonly heldAfterNext: Uint8Array;
+  private heldCount = 0;
+
+  /** Frames released towards the receiver, waiting for `receive()`: a ring. */
+  private readonly out: Int32Array;
+  private outHead = 0;
+  private outCount = 0;
+
+  constructor(inner: Device, options: FaultOptions = {}) {
+    this.inner = inner;
+    this.rng = (options.seed ?? 1) >>> 0 || 1;
+    const applyTo = options.applyTo ?? 'both';
+    this.applyRx = applyTo !== 'tx';
+    this.applyTx = applyTo !== 'rx';
+    this.dropPct = options.dropPct ?? 0;
+    this.duplicatePct = options.duplicatePct ?? 0;
+    this.reorderPct = options.reorderPct ?? 0;
+    this.reorderHoldMs = options.reorderHoldMs ?? 100;
+    this.delayMs = options.delayMs ?? 0;
+    this.jitterMs = options.jitterMs ?? 0;
+    this.corruptPct = options.corruptPct ?? 0;
+    this.truncatePct = options.truncatePct ?? 0;
+    this.rate = options.rateLimitBytesPerSec ?? 0;
+    const mtu = inner.capabilities.mtu;
+    this.bucket = options.bucketBytes ?? Math.max(mtu, this.rate / 10);
+    this.tokens[RX] = this.tokens[TX] = this.bucket;
+    this.refilledAt[RX] = this.refilledAt[TX] = -1;
+    const maxHeld = options.maxHeld ?? 32;
+    this.heldSlot = new Int32Array(maxHeld);
+    this.heldAt = new Float64Array(maxHeld);
+    this.heldDir = new Uint8Array(maxHeld);
+    this.heldAfterNext = new Uint8Array(maxHeld);
+    // Worst case in one step: a frame, its duplicate, and every held frame released.
+    this.out = new Int32Array(2 * maxHeld + 4);
+  }
+
+  get capabilities(): DeviceCapabilities {
+    return this.inner.capabilities;
+  }
+
+  get pool(): PacketPool {
+    return this.inner.pool;
+  }
+
+  /** Frames currently held for delay or reorder. */
+  get held(): number {
+    return this.heldCount;
+  }
+
+  receive(now: number): number {
+    this.releaseDue(now);
+    while (this.outCount === 0) {
+      const slot = this.inner.receive(now);
+      if (slot < 0) return -1;
+      if (!this.applyRx) return slot;
+      this.process(RX, slot, now);
+    }
+    const slot = this.out[this.outHead]!;
+    this.outHead = this.outHead + 1 === this.out.length ? 0 : this.outHead + 1;
+    this.outCount--;
+    return slot;
+  }
+
+  transmit(now: number, slot: number): void {
+    this.releaseDue(now);
+    if (this.applyTx) this.process(TX, slot, now);
+    else this.inner.transmit(now, slot);
+  }
+
+  canTransmit(now: number): boolean {
+    return this.inner.canTransmit(now);
+  }
+
+  /** `now` when a released frame waits, else the earlier of the inner deadline and the next held release. */
+  pollAt(now: number): number {
+    if (this.outCount > 0) return now;
+    let at = this.inner.pollAt(now);
+    for (let k = 0; k < this.heldCount; k++) {
+      const due = this.heldAt[k]!;
+      if (due < at) at = due;
+    }
+    return at < now ? now : at;
+  }
+
+  /** Frees every slot held here (held frames, released frames not yet received). */
+  close(): void {
+    const pool = this.inner.pool;
+    for (let k = 0; k < this.heldCount; k++) pool.free(this.heldSlot[k]!);
+    this.heldCount = 0;
+    while (this.outCount > 0) {
+      pool.free(this.out[this.outHead]!);
+      this.outHead = this.outHead + 1 === this.out.length ? 0 : this.outHead + 1;
+      this.outCount--;
+    }
+  }
+
+  /** Next xorshift32 value (Marsaglia 2003), never 0. */
+  private next(): number {
+    let x = this.rng;
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    this.rng = x >>> 0;
+    return this.rng;
+  }
+
+  /** True with probability pct / 100; draws nothing when pct <= 0, so disabled faults leave the sequence alone. */
+  private chance(pct: number): boolean {
+    if (pct <= 0) return false;
+    return this.next() % 1_000_000 < pct * 10_000;
+  }
+
+  private process(dir: number, slot: number, now: number): void {
+    const pool = this.inner.pool;
+    if (this.chance(this.dropPct)) {
+      this.stats.dropped++;
+      pool.free(slot);
+      return;
+    }
+    let len = pool.len[slot]!;
+    if (this.rate > 0) {
+      // Token bucket: refill by elapsed time, then the frame costs its length in octets.
+      const last = this.refilledAt[dir]!;
+      if (last >= 0 && now > last) {
+        const tokens = this.tokens[dir]! + ((now - last) * this.rate) / 1000;
+        this.tokens[dir] = tokens < this.bucket ? tokens : this.bucket;
+      }
+      this.refilledAt[dir] = now;
+      if (this.tokens[dir]! < len) {
+        this.stats.rateLimited++;
+        pool.free(slot);
+        return;
+      }
+      this.tokens[dir] = this.tokens[dir]! - len;
+    }
+    if (len > 1 && this.chance(this.truncatePct)) {
+      len = 1 + (this.next() % (len - 1));
+      pool.len[slot] = len;
+      this.stats.truncated++;
+    }
+    if (len > 0 && this.chance(this.corruptPct)) {
+      const bit = this.next() % (len * 8);
+      const at = pool.start[slot]! + (bit >>> 3);
+      pool.bytes[at] = pool.bytes[at]! ^ (1 << (bit & 7));
+      this.stats.corrupted++;
+    }
+    let copy = -1;
+    if (this.chance(this.duplicatePct)) {
+      copy = pool.alloc();
+      if (copy >= 0) {
+        copyBytes(pool.bytes, pool.start[copy]!, pool.bytes, pool.start[slot]!, len);
+        pool.len[copy] = len;
+        this.stats.duplicated++;
+      }
+    }
+    this.schedule(dir, slot, now);
+    if (copy >= 0) this.schedule(dir, copy, now);
+  }
+
+  /** Reorders, delays or passes one frame. */
+  private schedule(dir: number, slot: number, now: number): void {
+    let delay = this.delayMs;
+    if (this.jitterMs > 0) delay += this.next() % (this.jitterMs + 1);
+    if (this.chance(this.reorderPct)) {
+      if (this.hold(dir, slot, now + this.reorderHoldMs + delay, 1)) {
+        this.stats.reordered++;
+        return;
+      }
+    } else if (delay > 0) {
+      if (this.hold(dir, slot, now + delay, 0)) {
+        this.stats.delayed++;
+        return;
+      }
+    }
+    this.deliver(dir, slot, now);
+  }
+
+  private hold(dir: number, slot: number, at: number, afterNext: number): boolean {
+    if (this.heldCount === this.heldSlot.length) {
+      this.stats.heldOverflow++;
+      return false;
+    }
+    const k = this.heldCount++;
+    this.heldSlot[k] = slot;
+    this.heldAt[k] = at;
+    this.heldDir[k] = dir;
+    this.heldAfterNext[k] = afterNext;
+    return true;
+  }
+
+  /** Hands a frame on, then lets frames that were waiting for a successor in this direction follow it. */
+  private deliver(dir: number, slot: number, now: number): void {
+    this.stats.passed++;
+    if (dir === TX) this.inner.transmit(now, slot);
+    else this.pushOut(slot);
+    for (let k = 0; k < this.heldCount; k++) {
+      if (this.heldAfterNext[k] === 1 && this.heldDir[k] === dir) {
+        const held = this.heldSlot[k]!;
+        this.removeHeld(k);
+        this.deliver(dir, held, now);
+        return; // deliver() rescans what is left
+      }
+    }
+  }
+
+  private pushOut(slot: number): void {
+    if (this.outCount === this.out.length) {
+      // Cannot happen with the sizing above; stay safe and count it as a drop.
+      this.stats.dropped++;
+      this.inner.pool.free(slot);
+      return;
+    }
+    let tail = this.outHead + this.outCount;
+    if (tail >= this.out.length) tail -= this.out.length;
+    this.out[tail] = slot;
+    this.outCount++;
+  }
+
+  private removeHeld(k: number): void {
+    const last = --this.heldCount;
+    for (let m = k; m < last; m++) {
+      this.heldSlot[m] = this.heldSlot[m + 1]!;
+      this.heldAt[m] = this.heldAt[m + 1]!;
+      this.heldDir[m] = this.heldDir[m + 1]!;
+      this.heldAfterNext[m] = this.heldAfterNext[m + 1]!;
+    }
+  }
+
+  /** Releases held frames whose time has come, earliest release time first (arrival order on ties). */
+  private releaseDue(now: number): void {
+    for (;;) {
+      let pick = -1;
+      for (let k = 0; k < this.heldCount; k++) {
+        if (this.heldAt[k]! <= now && (pick < 0 || this.heldAt[k]! < this.heldAt[pick]!)) pick = k;
+      }
+      if (pick < 0) return;
+      const slot = this.heldSlot[pick]!;
+      const dir = this.heldDir[pick]!;
+      this.removeHeld(pick);
+      this.deliver(dir, slot, now);
+    }
+  }
+}

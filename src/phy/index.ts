@@ -1,0 +1,17 @@
+/**
+ * The HAL (phy/): Device and ByteLink interfaces, SLIP framing, in-memory and UART-timed links,
+ * and the Device wrappers that compose (FaultInjector, PcapWriter).
+ */
+export type { ByteLink, Device, DeviceCapabilities } from './device.ts';
+export { SLIP_END, SLIP_ESC, SLIP_ESC_END, SLIP_ESC_ESC, SlipDecoder, SlipEncoder, slipEncode, slipEncodedMaxLen, type SlipDecoderStats } from './slip.ts';
+export { SlipDevice, type SlipDeviceOptions, type SlipDeviceStats } from './slip-device.ts';
+export {
+  MemoryDevicePair, MemoryLinkPair, MemoryLoopbackLink,
+  type MemoryDevice, type MemoryDevicePairOptions, type MemoryDeviceStats, type MemoryLink, type MemoryLinkOptions, type MemoryLinkStats,
+} from './memory.ts';
+export { UartLinkPair, UartLoopbackLink, UartTimedLink, type UartOptions } from './uart.ts';
+export { FaultInjector, type FaultOptions, type FaultStats } from './fault-injector.ts';
+export {
+  LINKTYPE_RAW, MemoryPcapSink, PCAP_GLOBAL_HEADER_LEN, PCAP_MAGIC, PCAP_RECORD_HEADER_LEN, PCAP_SNAPLEN, PcapWriter,
+  type PcapSink, type PcapWriterOptions, type PcapWriterStats,
+} from './pcap-writer.ts';

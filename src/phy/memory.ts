@@ -1,0 +1,280 @@
+/**
+ * In-memory twins of the HAL (serialport binding-mock style): the stack and the tests use these
+ * where production uses a serial port or a pty.
+ *
+ * - `MemoryLinkPair`: two ByteLinks back to back, each direction a fixed ring; writes take what
+ *   fits (back pressure), reads can be cut into fixed or seeded-random chunk sizes so framing is
+ *   exercised at odd splits.
+ * - `MemoryLoopbackLink`: a ByteLink whose output comes back to its own input.
+ * - `MemoryDevicePair`: two Devices back to back, frames copied between pools (or handed over
+ *   when both sides share one pool), a fixed queue per direction.
+ *
+ * Promises: all memory is fixed at construction; nothing allocates per call; a full queue is a
+ * counted drop. The links never lose or reorder octets.
+ */
+import type { ByteLink, Device, DeviceCapabilities } from './device.ts';
+import type { PacketPool } from '../storage/packet-pool.ts';
+import { RingBuffer } from '../storage/ring-buffer.ts';
+import { copyBytes } from '../storage/copy.ts';
+import { NEVER } from '../time.ts';
+
+/** xorshift32 step (Marsaglia); the state must not be 0. */
+function xorshift32(x: number): number {
+  x ^= x << 13;
+  x ^= x >>> 17;
+  x ^= x << 5;
+  return x | 0; // int32, so the field holding it never needs a heap number
+}
+
+/** "No limit" for read chunks: the largest small integer, so the field stays a Smi. */
+const UNLIMITED = 0x3fffffff;
+
+export interface MemoryLinkOptions {
+  /** Octets each direction holds before `write` pushes back. Defaults to 65536. */
+  capacity?: number;
+  /** Most octets one `read` returns. Defaults to unlimited (or 64 when `seed` is set). */
+  maxReadChunk?: number;
+  /** When set (non-zero), each `read` returns a seeded-random 1..maxReadChunk octets. */
+  seed?: number;
+}
+
+/** Octet counters of one link end. */
+export interface MemoryLinkStats {
+  /** Octets read by this end. */
+  readBytes: number;
+  /** Octets accepted from this end's writes. */
+  writtenBytes: number;
+  /** Write calls that accepted fewer octets than offered (ring full). */
+  writeShort: number;
+}
+
+/** One end of a memory link: reads from `rx`, writes into `tx` (the peer's `rx`). */
+class MemoryLink implements ByteLink {
+  readonly stats: MemoryLinkStats = { readBytes: 0, writtenBytes: 0, writeShort: 0 };
+  private readonly rx: RingBuffer;
+  private readonly tx: RingBuffer;
+  private readonly maxReadChunk: number;
+  private rng: number;
+  /** A write was cut short since the last time the ring had room (for pollAt). */
+  private refused = false;
+
+  constructor(rx: RingBuffer, tx: RingBuffer, maxReadChunk: number, seed: number) {
+    this.rx = rx;
+    this.tx = tx;
+    this.maxReadChunk = maxReadChunk < UNLIMITED ? maxReadChunk : UNLIMITED;
+    this.rng = seed | 0;
+  }
+
+  read(_now: number, dst: Uint8Array, off: number, len: number): number {
+    let want = len < this.maxReadChunk ? len : this.maxReadChunk;
+    if (this.rng !== 0 && want > 1) {
+      this.rng = xorshift32(this.rng);
+      want = 1 + ((this.rng >>> 0) % want);
+    }
+    const got = this.rx.dequeue(dst, off, want);
+    this.stats.readBytes += got;
+    return got;
+  }
+
+  write(_now: number, src: Uint8Array, off: number, len: number): number {
+    const accepted = this.tx.enqueue(src, off, len);
+    this.stats.writtenBytes += accepted;
+    if (accepted < len) {
+      this.stats.writeShort++;
+      this.refused = true;
+    } else {
+      this.refused = false;
+    }
+    return accepted;
+  }
+
+  /** `now` when octets are readable, or when a refused write would now find room; else NEVER. */
+  pollAt(now: number): number {
+    if (!this.rx.isEmpty()) return now;
+    if (this.refused && !this.tx.isFull()) return now;
+    return NEVER;
+  }
+
+  /** Octets waiting to be read by this end. */
+  get readable(): number {
+    return this.rx.length;
+  }
+}
+
+/**
+ * Two ByteLinks wired back to back: what `a` writes, `b` reads, and the other way round. Each
+ * direction is a fixed ring of `capacity` octets (default 64 KiB); `write` returns fewer octets
+ * when it is full. `maxReadChunk` caps each read; with `seed` reads are cut at random sizes.
+ */
+export class MemoryLinkPair {
+  readonly a: MemoryLink;
+  readonly b: MemoryLink;
+
+  constructor(options: MemoryLinkOptions = {}) {
+    const capacity = options.capacity ?? 65536;
+    const seed = options.seed ?? 0;
+    const maxReadChunk = options.maxReadChunk ?? (seed !== 0 ? 64 : UNLIMITED);
+    if (!(capacity >= 1 && maxReadChunk >= 1)) throw new RangeError('MemoryLinkPair: capacity and maxReadChunk must be >= 1');
+    const aToB = new RingBuffer(new Uint8Array(capacity));
+    const bToA = new RingBuffer(new Uint8Array(capacity));
+    // Different seeds per end, so the two directions are cut differently.
+    this.a = new MemoryLink(bToA, aToB, maxReadChunk, seed);
+    this.b = new MemoryLink(aToB, bToA, maxReadChunk, seed === 0 ? 0 : xorshift32(seed) || 1);
+  }
+}
+
+/** A ByteLink whose output comes back to its own input (TX wired to RX), through a fixed ring. */
+export class MemoryLoopbackLink implements ByteLink {
+  private readonly link: MemoryLink;
+
+  constructor(options: MemoryLinkOptions = {}) {
+    const capacity = options.capacity ?? 65536;
+    const seed = options.seed ?? 0;
+    const maxReadChunk = options.maxReadChunk ?? (seed !== 0 ? 64 : UNLIMITED);
+    const ring = new RingBuffer(new Uint8Array(capacity));
+    this.link = new MemoryLink(ring, ring, maxReadChunk, seed);
+  }
+
+  get stats(): MemoryLinkStats {
+    return this.link.stats;
+  }
+
+  read(now: number, dst: Uint8Array, off: number, len: number): number {
+    return this.link.read(now, dst, off, len);
+  }
+
+  write(now: number, src: Uint8Array, off: number, len: number): number {
+    return this.link.write(now, src, off, len);
+  }
+
+  pollAt(now: number): number {
+    return this.link.pollAt(now);
+  }
+}
+
+/** Counters of one memory device. */
+export interface MemoryDeviceStats {
+  rxFrames: number;
+  txFrames: number;
+  /** Frames dropped because the peer's queue was full. */
+  txDropQueueFull: number;
+  /** Frames dropped because the peer's pool was empty. */
+  txDropNoSlot: number;
+  /** Frames dropped because they exceed the peer's MTU. */
+  txDropOversize: number;
+}
+
+/** One side of a MemoryDevicePair. Receives from its own queue; transmits into the peer's. */
+class MemoryDevice implements Device {
+  readonly pool: PacketPool;
+  readonly capabilities: DeviceCapabilities;
+  readonly stats: MemoryDeviceStats = { rxFrames: 0, txFrames: 0, txDropQueueFull: 0, txDropNoSlot: 0, txDropOversize: 0 };
+  /** Set once both sides exist. */
+  peer: MemoryDevice | null = null;
+  /** Frames waiting for `receive`, in this side's pool. */
+  private readonly queue: Int32Array;
+  private head = 0;
+  private count = 0;
+
+  constructor(pool: PacketPool, queue: number, checksum: boolean) {
+    this.pool = pool;
+    this.capabilities = { mtu: pool.mtu, checksum };
+    this.queue = new Int32Array(queue);
+  }
+
+  receive(_now: number): number {
+    if (this.count === 0) return -1;
+    const slot = this.queue[this.head]!;
+    this.head = this.head + 1 === this.queue.length ? 0 : this.head + 1;
+    this.count--;
+    this.stats.rxFrames++;
+    return slot;
+  }
+
+  /** Hands the frame to the peer (copying it into the peer's pool if that is another pool). Takes ownership. */
+  transmit(_now: number, slot: number): void {
+    const peer = this.peer!;
+    const len = this.pool.len[slot]!;
+    if (len > peer.pool.mtu) {
+      this.stats.txDropOversize++;
+      this.pool.free(slot);
+      return;
+    }
+    if (peer.count === peer.queue.length) {
+      this.stats.txDropQueueFull++;
+      this.pool.free(slot);
+      return;
+    }
+    let delivered = slot;
+    if (peer.pool !== this.pool) {
+      delivered = peer.pool.alloc();
+      if (delivered < 0) {
+        this.stats.txDropNoSlot++;
+        this.pool.free(slot);
+        return;
+      }
+      copyBytes(peer.pool.bytes, peer.pool.start[delivered]!, this.pool.bytes, this.pool.start[slot]!, len);
+      peer.pool.len[delivered] = len;
+      this.pool.free(slot);
+    }
+    let tail = peer.head + peer.count;
+    if (tail >= peer.queue.length) tail -= peer.queue.length;
+    peer.queue[tail] = delivered;
+    peer.count++;
+    this.stats.txFrames++;
+  }
+
+  pollAt(now: number): number {
+    return this.count > 0 ? now : NEVER;
+  }
+
+  /** Room in the peer's queue. */
+  canTransmit(_now: number): boolean {
+    const peer = this.peer!;
+    return peer.count < peer.queue.length;
+  }
+
+  /** Frees every frame waiting in this side's queue. */
+  close(): void {
+    while (this.count > 0) {
+      this.pool.free(this.queue[this.head]!);
+      this.head = this.head + 1 === this.queue.length ? 0 : this.head + 1;
+      this.count--;
+    }
+  }
+}
+
+export interface MemoryDevicePairOptions {
+  /** Frames each direction holds. Defaults to 64. */
+  queue?: number;
+  /** Reported in `capabilities.checksum`. Defaults to true; false lets the stack skip checksums. */
+  checksum?: boolean;
+}
+
+/**
+ * Two Devices wired back to back: a frame transmitted by one is received by the other. Each side
+ * has its own pool (`mtu = pool.mtu`); a frame is copied into the receiver's pool, or its slot is
+ * handed over when both sides share one pool. A full queue, an empty pool or a frame over the
+ * receiver's MTU is a counted drop.
+ */
+export class MemoryDevicePair {
+  readonly a: MemoryDevice;
+  readonly b: MemoryDevice;
+
+  constructor(poolA: PacketPool, poolB: PacketPool, options: MemoryDevicePairOptions = {}) {
+    const queue = options.queue ?? 64;
+    const checksum = options.checksum ?? true;
+    this.a = new MemoryDevice(poolA, queue, checksum);
+    this.b = new MemoryDevice(poolB, queue, checksum);
+    this.a.peer = this.b;
+    this.b.peer = this.a;
+  }
+
+  /** Frees every queued frame on both sides. */
+  close(): void {
+    this.a.close();
+    this.b.close();
+  }
+}
+
+export type { MemoryLink, MemoryDevice };

@@ -1,0 +1,248 @@
+/**
+ * SlipDevice: a Device (whole IPv4 frames) over a ByteLink (octets), framed with SLIP (RFC 1055).
+ *
+ * RX: octets are read from the link into one fixed scratch buffer and decoded straight into a
+ * pool slot, which is allocated when a frame's first octet arrives (lwIP `slipif` style). A
+ * completed slot waits in a fixed queue until `receive()` hands it out. When the queue is full
+ * the device stops reading, so the link (and its peer) feel the back pressure and nothing is lost.
+ * TX: slots wait in a fixed queue; the head is encoded into one fixed TX buffer (2 * mtu + 2
+ * octets), the slot is freed at once, and the buffer drains into the link as fast as the link
+ * accepts; what does not fit stays pending for the next call.
+ *
+ * Promises: no allocation per frame or per octet; running out of slots or queue space is a
+ * counted drop, never an exception; `close()` gives back every slot the device holds.
+ */
+import type { ByteLink, Device, DeviceCapabilities } from './device.ts';
+import type { PacketPool } from '../storage/packet-pool.ts';
+import { SlipDecoder, SlipEncoder, slipEncodedMaxLen, type SlipDecoderStats } from './slip.ts';
+
+export interface SlipDeviceOptions {
+  /** Largest frame in octets, sent or received. Defaults to `pool.mtu`; may not exceed it. */
+  mtu?: number;
+  /** Slots queued for transmission. Defaults to 8. */
+  txQueue?: number;
+  /** Decoded frames waiting for `receive()`. Defaults to 8. */
+  rxQueue?: number;
+  /** Octets read from the link per `read()` call (the scratch buffer size). Defaults to 4096. */
+  readChunk?: number;
+}
+
+export interface SlipDeviceStats {
+  /** Frames decoded and queued for `receive()`. */
+  rxFrames: number;
+  /** Wire octets read from the link. */
+  rxBytes: number;
+  /** Frames dropped because the pool was empty when their first octet arrived. */
+  rxDropNoSlot: number;
+  /** Frames dropped because the RX queue was full (the device stops reading first, so normally 0). */
+  rxDropQueueFull: number;
+  /** Frames encoded and handed to the line. */
+  txFrames: number;
+  /** Wire octets accepted by the link. */
+  txBytes: number;
+  /** Frames dropped because the TX queue was full. */
+  txDropQueueFull: number;
+  /** Frames dropped because they were longer than the MTU. */
+  txDropOversize: number;
+  /** The decoder's own counters (empty, runt, oversize, bad escape). */
+  decoder: SlipDecoderStats;
+}
+
+export class SlipDevice implements Device {
+  readonly link: ByteLink;
+  readonly pool: PacketPool;
+  readonly capabilities: DeviceCapabilities;
+  readonly stats: SlipDeviceStats;
+
+  private readonly decoder: SlipDecoder;
+  private readonly encoder = new SlipEncoder();
+  private readonly mtu: number;
+
+  /** Raw octets read from the link; `scratch[scratchPos .. scratchLen)` are not yet decoded. */
+  private readonly scratch: Uint8Array;
+  private scratchPos = 0;
+  private scratchLen = 0;
+  /** The slot the decoder is writing into, or -1. */
+  private rxSlot = -1;
+  /** Completed frames: a ring of slot indices. */
+  private readonly rxRing: Int32Array;
+  private rxHead = 0;
+  private rxCount = 0;
+
+  /** The frame being sent, encoded; `txBuffer[txPos .. txLen)` not yet accepted by the link. */
+  private readonly txBuffer: Uint8Array;
+  private txPos = 0;
+  private txLen = 0;
+  /** Slots waiting to be encoded: a ring of slot indices. */
+  private readonly txRing: Int32Array;
+  private txHead = 0;
+  private txCount = 0;
+
+  constructor(link: ByteLink, pool: PacketPool, options: SlipDeviceOptions = {}) {
+    const mtu = options.mtu ?? pool.mtu;
+    if (!Number.isInteger(mtu) || mtu < 3 || mtu > pool.mtu) {
+      throw new RangeError(`SlipDevice: mtu must be an integer in 3..${pool.mtu} (the pool's), got ${mtu}`);
+    }
+    const txQueue = options.txQueue ?? 8;
+    const rxQueue = options.rxQueue ?? 8;
+    const readChunk = options.readChunk ?? 4096;
+    if (!(txQueue >= 1 && rxQueue >= 1 && readChunk >= 1)) throw new RangeError('SlipDevice: queues and readChunk must be >= 1');
+    this.link = link;
+    this.pool = pool;
+    this.mtu = mtu;
+    this.capabilities = { mtu, checksum: true };
+    this.decoder = new SlipDecoder();
+    this.stats = {
+      rxFrames: 0, rxBytes: 0, rxDropNoSlot: 0, rxDropQueueFull: 0,
+      txFrames: 0, txBytes: 0, txDropQueueFull: 0, txDropOversize: 0,
+      decoder: this.decoder.stats,
+    };
+    this.scratch = new Uint8Array(readChunk);
+    this.rxRing = new Int32Array(rxQueue);
+    this.txBuffer = new Uint8Array(slipEncodedMaxLen(mtu));
+    this.txRing = new Int32Array(txQueue);
+  }
+
+  /**
+   * Pumps the link (pending TX first, then RX until the link is empty or the RX queue is full) and
+   * returns the oldest received frame's slot, or -1. The caller owns the returned slot.
+   */
+  receive(now: number): number {
+    this.flush(now);
+    this.pumpRx(now);
+    if (this.rxCount === 0) return -1;
+    const slot = this.rxRing[this.rxHead]!;
+    this.rxHead = this.rxHead + 1 === this.rxRing.length ? 0 : this.rxHead + 1;
+    this.rxCount--;
+    return slot;
+  }
+
+  /**
+   * Queues `slot` for transmission and pushes as much as the link accepts. Takes ownership: the
+   * slot is freed once encoded, or at once when dropped (queue full, or longer than the MTU).
+   */
+  transmit(now: number, slot: number): void {
+    if (this.pool.len[slot]! > this.mtu) {
+      this.stats.txDropOversize++;
+      this.pool.free(slot);
+    } else if (this.txCount === this.txRing.length) {
+      this.stats.txDropQueueFull++;
+      this.pool.free(slot);
+    } else {
+      let tail = this.txHead + this.txCount;
+      if (tail >= this.txRing.length) tail -= this.txRing.length;
+      this.txRing[tail] = slot;
+      this.txCount++;
+    }
+    this.flush(now);
+  }
+
+  /**
+   * `now` when a frame is waiting or undecoded octets can be decoded; otherwise the link's own
+   * deadline (when it will have octets to read or room for pending output); NEVER when idle.
+   */
+  pollAt(now: number): number {
+    if (this.rxCount > 0) return now;
+    if (this.scratchPos < this.scratchLen && this.rxCount < this.rxRing.length) return now;
+    return this.link.pollAt(now);
+  }
+
+  /** Room in the TX queue. */
+  canTransmit(_now: number): boolean {
+    return this.txCount < this.txRing.length;
+  }
+
+  /** True while encoded octets wait for the link or frames wait to be encoded. */
+  get txPending(): boolean {
+    return this.txPos < this.txLen || this.txCount > 0;
+  }
+
+  /** Frames waiting in the TX queue (not yet encoded); `transmit` drops when this reaches the queue size. */
+  get txQueued(): number {
+    return this.txCount;
+  }
+
+  /** Frames decoded and waiting for `receive()`. */
+  get rxQueued(): number {
+    return this.rxCount;
+  }
+
+  /** Gives back every slot the device holds (partial RX frame, both queues) and forgets pending octets. */
+  close(): void {
+    if (this.rxSlot >= 0) {
+      this.pool.free(this.rxSlot);
+      this.rxSlot = -1;
+    }
+    this.decoder.clearTarget();
+    this.decoder.reset();
+    while (this.rxCount > 0) {
+      this.pool.free(this.rxRing[this.rxHead]!);
+      this.rxHead = this.rxHead + 1 === this.rxRing.length ? 0 : this.rxHead + 1;
+      this.rxCount--;
+    }
+    while (this.txCount > 0) {
+      this.pool.free(this.txRing[this.txHead]!);
+      this.txHead = this.txHead + 1 === this.txRing.length ? 0 : this.txHead + 1;
+      this.txCount--;
+    }
+    this.txPos = this.txLen = 0;
+    this.scratchPos = this.scratchLen = 0;
+  }
+
+  /** Writes pending encoded octets, encoding queued frames one after another, until the link refuses. */
+  private flush(now: number): void {
+    for (;;) {
+      if (this.txPos < this.txLen) {
+        const accepted = this.link.write(now, this.txBuffer, this.txPos, this.txLen - this.txPos);
+        this.stats.txBytes += accepted;
+        this.txPos += accepted;
+        if (this.txPos < this.txLen) return;
+      }
+      if (this.txCount === 0) return;
+      const slot = this.txRing[this.txHead]!;
+      this.txHead = this.txHead + 1 === this.txRing.length ? 0 : this.txHead + 1;
+      this.txCount--;
+      const pool = this.pool;
+      this.txLen = this.encoder.encode(pool.bytes, pool.start[slot]!, pool.len[slot]!, this.txBuffer, 0);
+      this.txPos = 0;
+      pool.free(slot);
+      this.stats.txFrames++;
+    }
+  }
+
+  /** Reads and decodes until the link is empty or the RX queue is full. */
+  private pumpRx(now: number): void {
+    const decoder = this.decoder;
+    const pool = this.pool;
+    while (this.rxCount < this.rxRing.length) {
+      if (this.scratchPos === this.scratchLen) {
+        const got = this.link.read(now, this.scratch, 0, this.scratch.length);
+        if (got === 0) return;
+        this.stats.rxBytes += got;
+        this.scratchPos = 0;
+        this.scratchLen = got;
+      }
+      this.scratchPos += decoder.decode(this.scratch, this.scratchPos, this.scratchLen - this.scratchPos);
+      if (decoder.needTarget) {
+        // A frame starts: give it a slot, or drop it to the next END (lwIP counts this as memerr).
+        const slot = pool.alloc();
+        if (slot < 0) {
+          this.stats.rxDropNoSlot++;
+          decoder.discardFrame();
+        } else {
+          this.rxSlot = slot;
+          decoder.setTarget(pool.bytes, pool.start[slot]!, this.mtu);
+        }
+      } else if (decoder.frameReady) {
+        const slot = this.rxSlot;
+        this.rxSlot = -1;
+        pool.len[slot] = decoder.frameLen;
+        let tail = this.rxHead + this.rxCount;
+        if (tail >= this.rxRing.length) tail -= this.rxRing.length;
+        this.rxRing[tail] = slot;
+        this.rxCount++;
+        this.stats.rxFrames++;
+      }
+    }
+  }
+}

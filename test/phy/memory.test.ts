@@ -1,0 +1,130 @@
+import { expect } from 'chai';
+import { MemoryDevicePair, MemoryLinkPair, MemoryLoopbackLink } from '../../src/phy/memory.ts';
+import type { PacketPool } from '../../src/storage/packet-pool.ts';
+import { NEVER } from '../../src/time.ts';
+import { checkPools, testPool } from '../helpers/pools.ts';
+
+function slotOf(pool: PacketPool, frame: number[]): number {
+  const slot = pool.alloc();
+  pool.bytes.set(frame, pool.start[slot]!);
+  pool.len[slot] = frame.length;
+  return slot;
+}
+
+function take(pool: PacketPool, slot: number): number[] {
+  const frame = [...pool.bytes.subarray(pool.start[slot]!, pool.start[slot]! + pool.len[slot]!)];
+  pool.free(slot);
+  return frame;
+}
+
+describe('phy/memory: links', () => {
+  it('MemoryLinkPair carries octets both ways and pushes back when a direction is full', () => {
+    const pair = new MemoryLinkPair({ capacity: 8 });
+    const src = Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(pair.a.write(0, src, 0, 10)).to.equal(8);
+    expect(pair.a.stats.writeShort).to.equal(1);
+    expect(pair.a.pollAt(0)).to.equal(NEVER); // full: nothing to do until b reads
+    expect(pair.b.pollAt(0)).to.equal(0);
+    const dst = new Uint8Array(16);
+    expect(pair.b.read(0, dst, 2, 5)).to.equal(5);
+    expect([...dst.subarray(2, 7)]).to.deep.equal([1, 2, 3, 4, 5]);
+    expect(pair.a.pollAt(0)).to.equal(0); // the refused write now finds room
+    expect(pair.a.write(0, src, 8, 2)).to.equal(2);
+    expect(pair.b.read(0, dst, 0, 16)).to.equal(5);
+    expect([...dst.subarray(0, 5)]).to.deep.equal([6, 7, 8, 9, 10]);
+    expect(pair.b.read(0, dst, 0, 16)).to.equal(0);
+    expect(pair.b.write(0, src, 0, 3)).to.equal(3);
+    expect(pair.a.read(0, dst, 0, 16)).to.equal(3);
+  });
+
+  it('cuts reads at maxReadChunk, or at seeded random sizes, without losing an octet', () => {
+    const src = new Uint8Array(1000);
+    for (let i = 0; i < src.length; i++) src[i] = i & 0xff;
+    const fixed = new MemoryLinkPair({ maxReadChunk: 7 });
+    fixed.a.write(0, src, 0, 1000);
+    const dst = new Uint8Array(64);
+    expect(fixed.b.read(0, dst, 0, 64)).to.equal(7);
+
+    const sizes = (seed: number): number[] => {
+      const pair = new MemoryLinkPair({ seed, maxReadChunk: 10 });
+      pair.a.write(0, src, 0, 1000);
+      const out: number[] = [];
+      const got: number[] = [];
+      for (let n = pair.b.read(0, dst, 0, 64); n > 0; n = pair.b.read(0, dst, 0, 64)) {
+        out.push(n);
+        got.push(...dst.subarray(0, n));
+      }
+      expect(got).to.deep.equal([...src]);
+      return out;
+    };
+    const one = sizes(42);
+    expect(one).to.deep.equal(sizes(42));
+    expect(one).to.not.deep.equal(sizes(43));
+    expect(Math.max(...one)).to.be.at.most(10);
+    expect(new Set(one).size).to.be.greaterThan(3);
+  });
+
+  it('MemoryLoopbackLink returns what was written', () => {
+    const link = new MemoryLoopbackLink({ capacity: 4 });
+    expect(link.write(0, Uint8Array.from([9, 8, 7, 6, 5]), 0, 5)).to.equal(4);
+    const dst = new Uint8Array(8);
+    expect(link.read(0, dst, 0, 8)).to.equal(4);
+    expect([...dst.subarray(0, 4)]).to.deep.equal([9, 8, 7, 6]);
+  });
+});
+
+describe('phy/memory: MemoryDevicePair', () => {
+  checkPools();
+
+  it('copies frames into the peer pool, both ways', () => {
+    const poolA = testPool({ name: 'A', headroom: 14 });
+    const poolB = testPool({ name: 'B' });
+    const pair = new MemoryDevicePair(poolA, poolB, { checksum: false });
+    expect(pair.a.capabilities).to.deep.equal({ mtu: 1500, checksum: false });
+    expect(pair.b.pollAt(5)).to.equal(NEVER);
+    pair.a.transmit(0, slotOf(poolA, [1, 2, 3]));
+    expect(poolA.stats.used).to.equal(0);
+    expect(pair.b.pollAt(5)).to.equal(5);
+    expect(take(poolB, pair.b.receive(0))).to.deep.equal([1, 2, 3]);
+    pair.b.transmit(0, slotOf(poolB, [4, 5]));
+    const slot = pair.a.receive(0);
+    expect(poolA.start[slot]).to.equal(poolA.base(slot) + 14);
+    expect(take(poolA, slot)).to.deep.equal([4, 5]);
+    expect(pair.a.receive(0)).to.equal(-1);
+  });
+
+  it('hands the slot over when both sides share a pool', () => {
+    const pool = testPool();
+    const pair = new MemoryDevicePair(pool, pool);
+    const slot = slotOf(pool, [7, 7, 7]);
+    pair.a.transmit(0, slot);
+    expect(pair.b.receive(0)).to.equal(slot);
+    expect(pool.stats.used).to.equal(1);
+    pool.free(slot);
+  });
+
+  it('counts drops for a full queue, an empty peer pool and an oversize frame', () => {
+    const poolA = testPool({ name: 'A' });
+    const poolB = testPool({ name: 'B', slots: 2, mtu: 100 });
+    const pair = new MemoryDevicePair(poolA, poolB, { queue: 3 });
+    pair.a.transmit(0, slotOf(poolA, new Array<number>(101).fill(1)));
+    expect(pair.a.stats.txDropOversize).to.equal(1);
+    for (let k = 0; k < 3; k++) pair.a.transmit(0, slotOf(poolA, [k]));
+    expect(pair.a.stats.txDropNoSlot).to.equal(1);
+    const kept = pair.b.receive(0);
+    poolB.free(kept);
+    pair.a.transmit(0, slotOf(poolA, [3]));
+    pair.a.transmit(0, slotOf(poolA, [4]));
+    expect(pair.a.stats.txDropNoSlot).to.equal(2);
+    expect(poolA.stats.used).to.equal(0);
+    pair.close();
+    expect(poolB.stats.used).to.equal(0);
+
+    const shared = testPool({ name: 'shared' });
+    const small = new MemoryDevicePair(shared, shared, { queue: 1 });
+    small.a.transmit(0, slotOf(shared, [1]));
+    small.a.transmit(0, slotOf(shared, [2]));
+    expect(small.a.stats.txDropQueueFull).to.equal(1);
+    small.close();
+  });
+});

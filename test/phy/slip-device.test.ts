@@ -1,0 +1,244 @@
+import { expect } from 'chai';
+import v8 from 'node:v8';
+import { SlipDevice } from '../../src/phy/slip-device.ts';
+import { MemoryLinkPair, MemoryLoopbackLink } from '../../src/phy/memory.ts';
+import { SLIP_END, SLIP_ESC } from '../../src/phy/slip.ts';
+import type { PacketPool } from '../../src/storage/packet-pool.ts';
+import { NEVER } from '../../src/time.ts';
+import { checkPools, testPool } from '../helpers/pools.ts';
+
+function rng(seed: number): () => number {
+  let x = seed >>> 0 || 1;
+  return () => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    return x;
+  };
+}
+
+/** Allocates a slot and fills it with `frame`. */
+function slotOf(pool: PacketPool, frame: ArrayLike<number>): number {
+  const slot = pool.alloc();
+  expect(slot).to.be.at.least(0);
+  pool.bytes.set(frame, pool.start[slot]!);
+  pool.len[slot] = frame.length;
+  return slot;
+}
+
+/** Copies a received slot's frame out and frees the slot. */
+function take(pool: PacketPool, slot: number): number[] {
+  const frame = [...pool.bytes.subarray(pool.start[slot]!, pool.start[slot]! + pool.len[slot]!)];
+  pool.free(slot);
+  return frame;
+}
+
+/** A frame of `len` octets, a third of them END or ESC. */
+function frameOf(next: () => number, len: number, id: number): number[] {
+  const f: number[] = [];
+  for (let i = 0; i < len; i++) {
+    const r = next() % 6;
+    f.push(r === 0 ? SLIP_END : r === 1 ? SLIP_ESC : next() & 0xff);
+  }
+  f[0] = id & 0xff; // tell frames apart in failure output
+  return f;
+}
+
+/**
+ * Measures V8 heap allocation of `fn(i)` for i in [0, n) after `warmup` calls, with
+ * v8.GCProfiler (shared/research/toolchain.md §5, measureAlloc).
+ */
+function measureAlloc(fn: (i: number) => void, n: number, warmup: number): { allocatedBytes: number; bytesPerIteration: number } {
+  // Collect first: a GC after warm-up can drop optimized code that embedded dead objects' maps,
+  // and the interpreter then allocates until the functions are optimized again.
+  globalThis.gc?.();
+  for (let i = 0; i < warmup; i++) fn(i);
+  const prof = new v8.GCProfiler();
+  const h0 = v8.getHeapStatistics().used_heap_size;
+  prof.start();
+  for (let i = 0; i < n; i++) fn(warmup + i);
+  const h1 = v8.getHeapStatistics().used_heap_size;
+  const stats = prof.stop()?.statistics ?? [];
+  let allocated = 0;
+  let prevAfter = h0;
+  for (const s of stats) {
+    allocated += s.beforeGC.heapStatistics.usedHeapSize - prevAfter;
+    prevAfter = s.afterGC.heapStatistics.usedHeapSize;
+  }
+  allocated += h1 - prevAfter;
+  return { allocatedBytes: allocated, bytesPerIteration: allocated / n };
+}
+
+describe('phy/slip-device', () => {
+  checkPools();
+
+  it('reports mtu and checksum in capabilities and refuses an mtu above the pool', () => {
+    const pool = testPool({ mtu: 296 });
+    const dev = new SlipDevice(new MemoryLoopbackLink(), pool);
+    expect(dev.capabilities).to.deep.equal({ mtu: 296, checksum: true });
+    expect(new SlipDevice(new MemoryLoopbackLink(), pool, { mtu: 100 }).capabilities.mtu).to.equal(100);
+    expect(() => new SlipDevice(new MemoryLoopbackLink(), pool, { mtu: 297 })).to.throw(RangeError);
+  });
+
+  it('writes END frame END on the wire and reads it back over a loopback link', () => {
+    const pool = testPool();
+    const link = new MemoryLoopbackLink();
+    const dev = new SlipDevice(link, pool);
+    expect(dev.pollAt(0)).to.equal(NEVER);
+    dev.transmit(0, slotOf(pool, [0x45, SLIP_END, 2, SLIP_ESC]));
+    expect(pool.stats.used).to.equal(0); // freed once encoded
+    expect(dev.stats.txBytes).to.equal(8);
+    expect(dev.pollAt(0)).to.equal(0);
+    const slot = dev.receive(0);
+    expect(take(pool, slot)).to.deep.equal([0x45, SLIP_END, 2, SLIP_ESC]);
+    expect(dev.receive(0)).to.equal(-1);
+    expect(dev.stats).to.include({ rxFrames: 1, rxBytes: 8, txFrames: 1, txBytes: 8 });
+    expect(dev.pollAt(0)).to.equal(NEVER);
+  });
+
+  it('moves frames both ways over a small link with TX back pressure, losing nothing', () => {
+    const poolA = testPool({ name: 'A', slots: 16 });
+    const poolB = testPool({ name: 'B', slots: 16 });
+    const pair = new MemoryLinkPair({ capacity: 97, seed: 3, maxReadChunk: 50 });
+    const a = new SlipDevice(pair.a, poolA, { readChunk: 64 });
+    const b = new SlipDevice(pair.b, poolB, { readChunk: 33, txQueue: 2, rxQueue: 2 });
+    const next = rng(11);
+    const N = 300;
+    const toB: number[][] = [];
+    const toA: number[][] = [];
+    for (let k = 0; k < N; k++) {
+      toB.push(frameOf(next, 3 + (next() % 1498), k));
+      toA.push(frameOf(next, 3 + (next() % 200), k));
+    }
+    const gotB: number[][] = [];
+    const gotA: number[][] = [];
+    let sentB = 0;
+    let sentA = 0;
+    for (let now = 0; now < 1_000_000 && (gotB.length < N || gotA.length < N); now++) {
+      if (sentB < N && a.txQueued < 8) a.transmit(now, slotOf(poolA, toB[sentB++]!));
+      if (sentA < N && b.txQueued < 2) b.transmit(now, slotOf(poolB, toA[sentA++]!));
+      for (let s = b.receive(now); s >= 0; s = b.receive(now)) gotB.push(take(poolB, s));
+      for (let s = a.receive(now); s >= 0; s = a.receive(now)) gotA.push(take(poolA, s));
+    }
+    expect(gotB).to.deep.equal(toB);
+    expect(gotA).to.deep.equal(toA);
+    for (const dev of [a, b]) {
+      expect(dev.stats).to.include({ rxDropNoSlot: 0, rxDropQueueFull: 0, txDropQueueFull: 0, txDropOversize: 0 });
+      expect(dev.stats.decoder).to.include({ oversize: 0, badEscape: 0, runt: 0 });
+    }
+    expect(pair.a.stats.writeShort).to.be.greaterThan(0); // back pressure really happened
+    expect(pair.b.stats.writeShort).to.be.greaterThan(0);
+    a.close();
+    b.close();
+  });
+
+  it('counts a frame as rxDropNoSlot when the pool is empty, and recovers', () => {
+    const poolA = testPool({ name: 'A' });
+    const poolB = testPool({ name: 'B', slots: 2 });
+    const pair = new MemoryLinkPair();
+    const a = new SlipDevice(pair.a, poolA);
+    const b = new SlipDevice(pair.b, poolB);
+    for (let k = 0; k < 5; k++) a.transmit(0, slotOf(poolA, [k, 1, 2, 3]));
+    const held = [b.receive(0), b.receive(0)];
+    expect(b.receive(0)).to.equal(-1);
+    expect(b.stats.rxDropNoSlot).to.equal(3);
+    expect(b.stats.rxFrames).to.equal(2);
+    expect(poolB.stats.err).to.equal(3);
+    expect(take(poolB, held[0]!)).to.deep.equal([0, 1, 2, 3]);
+    expect(take(poolB, held[1]!)).to.deep.equal([1, 1, 2, 3]);
+    const got: number[][] = [];
+    for (let k = 5; k < 9; k++) {
+      a.transmit(1, slotOf(poolA, [k, 1, 2, 3]));
+      got.push(take(poolB, b.receive(1)));
+    }
+    expect(got).to.deep.equal([[5, 1, 2, 3], [6, 1, 2, 3], [7, 1, 2, 3], [8, 1, 2, 3]]);
+    expect(b.stats.rxDropNoSlot).to.equal(3);
+  });
+
+  it('stops reading when its RX queue is full and resumes when drained', () => {
+    const poolA = testPool({ name: 'A' });
+    const poolB = testPool({ name: 'B' });
+    const pair = new MemoryLinkPair();
+    const a = new SlipDevice(pair.a, poolA);
+    const b = new SlipDevice(pair.b, poolB, { rxQueue: 2 });
+    for (let k = 0; k < 6; k++) a.transmit(0, slotOf(poolA, [k, 0, 0]));
+    const first = b.receive(0);
+    expect(b.rxQueued).to.equal(1);
+    expect(poolB.stats.used).to.equal(2);
+    expect(b.pollAt(0)).to.equal(0);
+    const got = [take(poolB, first)];
+    for (let s = b.receive(0); s >= 0; s = b.receive(0)) got.push(take(poolB, s));
+    expect(got.map((f) => f[0])).to.deep.equal([0, 1, 2, 3, 4, 5]);
+    expect(b.stats.rxDropQueueFull).to.equal(0);
+  });
+
+  it('drops on a full TX queue and on a frame over the MTU, freeing the slots', () => {
+    const pool = testPool();
+    const pair = new MemoryLinkPair({ capacity: 16 });
+    const dev = new SlipDevice(pair.a, pool, { txQueue: 2, mtu: 100 });
+    const big = new Array<number>(101).fill(1);
+    dev.transmit(0, slotOf(pool, big));
+    expect(dev.stats.txDropOversize).to.equal(1);
+    for (let k = 0; k < 5; k++) dev.transmit(0, slotOf(pool, new Array<number>(50).fill(k)));
+    // One frame encoded and partly written, two queued, two dropped.
+    expect(dev.stats.txFrames).to.equal(1);
+    expect(dev.txQueued).to.equal(2);
+    expect(dev.stats.txDropQueueFull).to.equal(2);
+    expect(pool.stats.used).to.equal(2);
+    dev.close();
+    expect(pool.stats.used).to.equal(0);
+    expect(dev.txPending).to.equal(false);
+  });
+
+  it('close() frees a half-received frame', () => {
+    const pool = testPool();
+    const link = new MemoryLoopbackLink();
+    const dev = new SlipDevice(link, pool);
+    link.write(0, Uint8Array.from([SLIP_END, 1, 2, 3]), 0, 4);
+    expect(dev.receive(0)).to.equal(-1);
+    expect(pool.stats.used).to.equal(1);
+    dev.close();
+  });
+
+  it('allocates nothing per frame: 20 000 frames each way over a MemoryLinkPair', function () {
+    this.timeout(60_000);
+    const poolA = testPool({ name: 'A', slots: 16 });
+    const poolB = testPool({ name: 'B', slots: 16 });
+    const pair = new MemoryLinkPair({ capacity: 8192 });
+    const a = new SlipDevice(pair.a, poolA);
+    const b = new SlipDevice(pair.b, poolB);
+    const next = rng(5);
+    const template = new Uint8Array(1500);
+    for (let i = 0; i < template.length; i++) template[i] = next() & 0xff;
+    const lengths = new Int32Array(64);
+    for (let k = 0; k < lengths.length; k++) lengths[k] = 20 + (next() % 1481);
+    const counters = { received: 0 };
+    const step = (i: number): void => {
+      const len = lengths[i & 63]!;
+      const sa = poolA.alloc();
+      poolA.bytes.set(template, poolA.start[sa]!);
+      poolA.len[sa] = len;
+      a.transmit(i, sa);
+      const sb = poolB.alloc();
+      poolB.bytes.set(template, poolB.start[sb]!);
+      poolB.len[sb] = len;
+      b.transmit(i, sb);
+      for (let s = b.receive(i); s >= 0; s = b.receive(i)) {
+        counters.received++;
+        poolB.free(s);
+      }
+      for (let s = a.receive(i); s >= 0; s = a.receive(i)) {
+        counters.received++;
+        poolA.free(s);
+      }
+    };
+    const report = measureAlloc(step, 20_000, 5_000);
+    expect(counters.received).to.equal(2 * 25_000);
+    expect(a.stats.decoder.frames).to.equal(25_000);
+    // Per frame moved (two per step).
+    expect(report.bytesPerIteration / 2, `${report.allocatedBytes} octets allocated`).to.be.lessThan(1);
+    a.close();
+    b.close();
+  });
+});
