@@ -189,11 +189,14 @@ export class Interface {
     let t = this.device.pollAt(now);
     const r = this.reassembler.pollAt();
     if (r < t) t = r;
+    // Output waiting counts only when it could go: a slot free and room in the device's queue
+    // (otherwise the device's own deadline, when its queue drains, wakes us).
+    const canSend = this.pool.available > 0 && this.device.canTransmit(now);
     if (this.tcp !== null) {
-      const c = this.tcp.pollAt(now);
+      const c = this.tcp.pollAt(now, canSend);
       if (c < t) t = c;
     }
-    if (t > now && this.pool.available > 0 && this.hasQueuedOutput()) t = now;
+    if (t > now && canSend && this.hasQueuedOutput()) t = now;
     return t;
   }
 
@@ -569,8 +572,8 @@ export class Interface {
         const s = sockets[i]!;
         if (!s.inUse) continue;
         s.tick(now);
-        // Each socket sends what it may; a full pool stops egress until frames drain.
-        while (this.pool.available > 0 && s.dispatch(now, seg)) {
+        // Each socket sends what it may; a full pool or device queue stops egress until it drains.
+        while (this.pool.available > 0 && this.device.canTransmit(now) && s.dispatch(now, seg)) {
           const slot = this.pool.alloc();
           this.emitTcp(now, slot, seg, s, s.remoteAddr);
           progress = true;
@@ -580,7 +583,7 @@ export class Interface {
     for (let i = 0; i < this.udpSockets.length; i++) {
       const s = this.udpSockets[i];
       if (s == null) continue;
-      while (s.tx.count > 0 && this.pool.available > 0) {
+      while (s.tx.count > 0 && this.pool.available > 0 && this.device.canTransmit(now)) {
         this.sendUdp(now, s);
         progress = true;
       }
@@ -588,7 +591,7 @@ export class Interface {
     for (let i = 0; i < this.icmpSockets.length; i++) {
       const s = this.icmpSockets[i];
       if (s == null) continue;
-      while (s.tx.count > 0 && this.pool.available > 0) {
+      while (s.tx.count > 0 && this.pool.available > 0 && this.device.canTransmit(now)) {
         this.sendEcho(now, s);
         progress = true;
       }

@@ -120,7 +120,7 @@ export class TcpStack implements TcpContext {
 
   /**
    * Active open to remoteAddr:remotePort from localAddr (an ephemeral port unless `localPort` is
-   * given). Returns the socket in SYN-SENT, or null when the table is full (stats.synTableFull).
+   * given). Returns the socket in SYN-SENT, or null when every socket is in use.
    */
   connect(now: number, localAddr: number, localMss: number, remoteAddr: number, remotePort: number, localPort = 0): TcpSocket | null {
     const sock = this.freeSocket();
@@ -182,13 +182,16 @@ export class TcpStack implements TcpContext {
     return this.resetFor(seg, reply);
   }
 
-  /** Earliest deadline of any socket. */
-  pollAt(now: number): number {
+  /**
+   * Earliest deadline of any socket; `now` if one has a segment ready and `canSend` (a slot and
+   * device room are available), else only the timers count.
+   */
+  pollAt(now: number, canSend = true): number {
     let t = NEVER;
     for (let i = 0; i < this.sockets.length; i++) {
       const s = this.sockets[i]!;
       if (!s.inUse) continue;
-      const p = s.pollAt(now);
+      const p = s.pollAt(now, canSend);
       if (p < t) t = p;
     }
     return t;

@@ -90,8 +90,12 @@ export class TcpSocket {
   // --- Per-socket options ---
   /** Nagle's algorithm (RFC 896). */
   nagle = true;
-  /** Keepalive probes when idle (RFC 1122 §4.2.3.6). */
-  keepalive = false;
+  private keepaliveOn = false;
+  /**
+   * The `now` of the last process / tick / dispatch: application calls, which take no time
+   * argument, start their timers from it (at most one poll interval early).
+   */
+  private lastNow = 0;
 
   // --- Send sequence space (RFC 9293 §3.3.1) ---
   iss = 0;
@@ -175,6 +179,11 @@ export class TcpSocket {
   /** Our TSval when the last retransmission timeout fired; older echoes give no RTT sample. */
   private tsRtoFloor = 0;
   private tsRtoGuard = false;
+  /** A SYN (or SYN-ACK) was retransmitted after a timeout (RFC 6298 §5.7). */
+  private synTimedOut = false;
+  /** A zero-window probe octet is outstanding; the peer may ACK up to `probeEnd`. */
+  private probeOut = false;
+  private probeEnd = 0;
   private keepaliveProbes = 0;
 
   // --- Congestion control (RFC 5681, 6582, 6675) ---
@@ -218,11 +227,23 @@ export class TcpSocket {
     this.ooo = new Assembler(options.oooRanges ?? 8);
     this.scoreboard = new Assembler(options.oooRanges ?? 8);
     this.nagle = ctx.config.nagle;
-    this.keepalive = ctx.config.keepalive;
+    this.keepaliveOn = ctx.config.keepalive;
   }
 
   // ===============================================================================================
   // Application interface
+
+  /** Keepalive probes when idle (RFC 1122 §4.2.3.6); the idle time counts from now on. */
+  get keepalive(): boolean {
+    return this.keepaliveOn;
+  }
+
+  set keepalive(on: boolean) {
+    this.keepaliveOn = on;
+    const s = this.state;
+    if (on && (s === TcpState.Established || s === TcpState.CloseWait)) this.keepaliveAt = this.lastNow + this.ctx.config.keepaliveIdleMs;
+    else if (!on) this.keepaliveAt = NEVER;
+  }
 
   /** RFC 9293 name of the state. */
   get stateName(): string {
@@ -265,7 +286,10 @@ export class TcpSocket {
       return this.tx.enqueue(src, off, len);
     }
     if (!this.mayWrite) return this.error !== 0 ? this.error : SocketError.NotConnected;
-    return this.tx.enqueue(src, off, len);
+    const n = this.tx.enqueue(src, off, len);
+    // Data behind a zero window with nothing in flight: start probing (RFC 9293 §3.8.6.1).
+    if (n > 0) this.armPersistIfBlocked(this.lastNow);
+    return n;
   }
 
   /**
@@ -338,7 +362,8 @@ export class TcpSocket {
       return;
     }
     this.shutdown();
-    if (this.state === TcpState.FinWait2) this.closeAt = NEVER; // armed below once we get there
+    // In FIN-WAIT-2 already (shutdown came first): the orphan timeout starts now.
+    if (this.state === TcpState.FinWait2) this.closeAt = this.lastNow + this.ctx.config.finWait2TimeoutMs;
   }
 
   /** Resets the connection: a RST is sent (when synchronized) and the socket is CLOSED. */
@@ -403,6 +428,7 @@ export class TcpSocket {
     this.sndMax = iss;
     this.txBase = (iss + 1) | 0;
     this.rto = this.ctx.config.rtoInitialMs;
+    this.lastNow = now;
     this.recover = iss;
     this.tsOffset = (iss ^ 0x5bd1e995) | 0;
     this.tsRtoGuard = false;
@@ -452,7 +478,7 @@ export class TcpSocket {
     this.scoreboard.clear();
     this.error = 0;
     this.nagle = this.ctx.config.nagle;
-    this.keepalive = this.ctx.config.keepalive;
+    this.keepaliveOn = this.ctx.config.keepalive;
     this.sndWnd = 0;
     this.maxSndWnd = 0;
     this.sndScale = 0;
@@ -492,6 +518,8 @@ export class TcpSocket {
     this.listener = -1;
     this.acceptable = false;
     this.sendMss = DEFAULT_MSS;
+    this.synTimedOut = false;
+    this.probeOut = false;
   }
 
   // ===============================================================================================
@@ -504,6 +532,7 @@ export class TcpSocket {
    */
   process(now: number, seg: TcpRepr, bytes: Uint8Array, reply: TcpRepr): boolean {
     const stats = this.ctx.stats;
+    this.lastNow = now;
     if (this.ctx.tracer !== null) this.ctx.tracer.segment(this.index, false, seg);
     const flags = seg.flags;
     const hasAck = (flags & TcpFlag.Ack) !== 0;
@@ -523,13 +552,31 @@ export class TcpSocket {
     const segLen = seg.payloadLen + (hasSyn ? 1 : 0) + ((flags & TcpFlag.Fin) !== 0 ? 1 : 0);
     const wnd = this.receiveWindow();
     if (!this.acceptable4(seg.seq, segLen, wnd)) {
-      // A retransmitted SYN in SYN-RECEIVED: answer with the SYN-ACK again.
-      if (hasSyn && !hasAck && this.state === TcpState.SynReceived && seg.seq === this.irs) {
-        this.sndNxt = this.iss;
-        return false;
+      if (this.state === TcpState.SynReceived && hasSyn && seg.seq === this.irs) {
+        if (!hasAck) {
+          // A retransmitted SYN: our SYN-ACK was lost; send it again.
+          this.sndNxt = this.iss;
+          return false;
+        }
+        // Simultaneous open (RFC 9293 §3.5, figure 8 line 6): the peer's SYN,ACK repeats its
+        // SYN, already counted in RCV.NXT, and acknowledges ours: ESTABLISHED, nothing to send.
+        if (seqGt(seg.ack, this.sndUna) && seqLe(seg.ack, this.sndMax)) {
+          this.establishFromSynReceived(now, seg);
+          this.processAck(now, seg);
+          return false;
+        }
       }
       stats.outOfWindow++;
       if (hasRst) return false;
+      // RFC 5961 §4.2: a SYN gets a (rate-limited) challenge ACK whatever its sequence number.
+      if (hasSyn) return this.challengeAck(now, reply);
+      // RFC 9293 §3.10.7.4: with RCV.WND = 0 no text is acceptable, but "special allowance
+      // should be made to accept valid ACKs": a zero-window probe may carry one.
+      if (wnd === 0 && hasAck && seg.seq === this.rcvNxt && this.synchronized() &&
+          seqLe(seg.ack, this.ackLimit()) && seqGe(seg.ack, this.sndUna)) {
+        this.processAck(now, seg);
+        if (this.state === TcpState.Closed) return false;
+      }
       // RFC 9293 §3.10.7.4 (TIME-WAIT): a retransmitted FIN is acknowledged and restarts 2·MSL.
       if (this.state === TcpState.TimeWait && (flags & TcpFlag.Fin) !== 0) this.closeAt = now + 2 * this.ctx.config.mslMs;
       // "If an incoming segment is not acceptable, an acknowledgment should be sent in reply."
@@ -559,16 +606,11 @@ export class TcpSocket {
     if (this.state === TcpState.SynReceived) {
       // RFC 9293: SND.UNA < SEG.ACK =< SND.NXT moves us to ESTABLISHED, else RST.
       if (seqLe(seg.ack, this.sndUna) || seqGt(seg.ack, this.sndMax)) return this.fillRstForAck(seg, reply);
-      this.sndWnd = seg.window << this.sndScale;
-      if (this.sndWnd > this.maxSndWnd) this.maxSndWnd = this.sndWnd;
-      this.sndWl1 = seg.seq;
-      this.sndWl2 = seg.ack;
-      this.setState(TcpState.Established);
-      if (this.listener >= 0) this.acceptable = true;
+      this.establishFromSynReceived(now, seg);
     }
 
     // RFC 5961 §5.2: acceptable ACKs lie in [SND.UNA - MAX.SND.WND, SND.NXT].
-    if (seqGt(seg.ack, this.sndMax)) {
+    if (seqGt(seg.ack, this.ackLimit())) {
       // Acknowledges something not yet sent: ACK and drop.
       stats.outOfWindow++;
       return this.fillAck(now, reply);
@@ -614,6 +656,34 @@ export class TcpSocket {
     return false;
   }
 
+  /** SYN-RECEIVED -> ESTABLISHED on an acceptable ACK of our SYN. */
+  private establishFromSynReceived(now: number, seg: TcpRepr): void {
+    this.sndWnd = seg.window << this.sndScale;
+    if (this.sndWnd > this.maxSndWnd) this.maxSndWnd = this.sndWnd;
+    this.sndWl1 = seg.seq;
+    this.sndWl2 = seg.ack;
+    this.afterHandshake(now);
+    this.setState(TcpState.Established);
+    if (this.listener >= 0) this.acceptable = true;
+  }
+
+  /** RFC 6298 §5.7: after a SYN timed out, data transfer starts with an RTO of at least 3 s. */
+  private afterHandshake(now: number): void {
+    if (this.synTimedOut && this.rto < 3000) this.rto = 3000 < this.ctx.config.rtoMaxMs ? 3000 : this.ctx.config.rtoMaxMs;
+    this.synTimedOut = false;
+    this.retries = 0;
+    if (this.keepalive) this.keepaliveAt = now + this.ctx.config.keepaliveIdleMs;
+  }
+
+  /** Highest acceptable SEG.ACK: SND.MAX, or one past SND.NXT while a zero-window probe octet is out. */
+  private ackLimit(): number {
+    return this.probeOut && seqGt(this.probeEnd, this.sndMax) ? this.probeEnd : this.sndMax;
+  }
+
+  private synchronized(): boolean {
+    return this.state >= TcpState.Established;
+  }
+
   /** RFC 9293 §3.10.7.3: SYN-SENT. */
   private processSynSent(now: number, seg: TcpRepr, _bytes: Uint8Array, reply: TcpRepr): boolean {
     const flags = seg.flags;
@@ -648,9 +718,8 @@ export class TcpSocket {
       this.sndWl1 = seg.seq;
       this.sndWl2 = seg.ack;
       this.retransmitAt = NEVER;
-      this.retries = 0;
+      this.afterHandshake(now);
       this.setState(TcpState.Established);
-      if (this.keepalive) this.keepaliveAt = now + this.ctx.config.keepaliveIdleMs;
       return false;
     }
     // Simultaneous open (RFC 9293 §3.5, figure 8): SYN-RECEIVED, send SYN-ACK with our ISS.
@@ -799,7 +868,9 @@ export class TcpSocket {
     }
     this.scoreboard.advance(acked);
     this.sndUna = ack;
-    if (seqLt(this.sndNxt, ack)) this.sndNxt = ack;
+    if (seqLt(this.sndNxt, ack)) this.sndNxt = ack; // the peer took a zero-window probe octet
+    if (seqLt(this.sndMax, ack)) this.sndMax = ack;
+    if (this.probeOut && seqGe(ack, this.probeEnd)) this.probeOut = false;
     this.retries = 0;
     this.persistBackoff = 0;
 
@@ -809,9 +880,10 @@ export class TcpSocket {
         // RFC 6582 §3.2 step 3 (full ACK) / RFC 6675: leave recovery.
         this.inRecovery = false;
         this.dupAcks = 0;
+        // RFC 6582 §3.2 step 3: cwnd = min(ssthresh, max(FlightSize, SMSS) + SMSS).
         const flight = (this.sndMax - this.sndUna) | 0;
-        this.cwnd = this.ssthresh < flight + this.sendMss ? this.ssthresh : flight + this.sendMss;
-        if (this.cwnd < this.sendMss) this.cwnd = this.sendMss;
+        const deflated = (flight > this.sendMss ? flight : this.sendMss) + this.sendMss;
+        this.cwnd = this.ssthresh < deflated ? this.ssthresh : deflated;
         this.rtxOwed = false;
       } else {
         // Partial ACK (RFC 6582 §3.2 step 5): retransmit the next hole, deflate cwnd.
@@ -1035,6 +1107,7 @@ export class TcpSocket {
   private fillAck(now: number, reply: TcpRepr): boolean {
     this.fillHeader(now, reply, this.sndNxt, TcpFlag.Ack);
     this.noteAckSent();
+    this.countOut(reply);
     return true;
   }
 
@@ -1056,16 +1129,20 @@ export class TcpSocket {
     reply.seq = seg.ack;
     reply.flags = TcpFlag.Rst;
     this.ctx.stats.outRsts++;
+    this.countOut(reply);
     return true;
   }
 
   // ===============================================================================================
   // Timers
 
-  /** Earliest deadline of this socket, `now` when a segment is waiting, NEVER when idle. */
-  pollAt(now: number): number {
+  /**
+   * Earliest deadline of this socket: `now` when a segment is waiting (and `canSend`), else the
+   * first timer; NEVER when idle.
+   */
+  pollAt(now: number, canSend = true): number {
     if (this.state === TcpState.Closed || this.state === TcpState.Listen) return NEVER;
-    if (this.wantsToSend()) return now;
+    if (canSend && this.wantsToSend()) return now;
     let t = this.retransmitAt;
     if (this.persistAt < t) t = this.persistAt;
     if (this.ackDelayAt < t) t = this.ackDelayAt;
@@ -1079,6 +1156,8 @@ export class TcpSocket {
     if (this.state === TcpState.Closed) return;
     const cfg = this.ctx.config;
     const stats = this.ctx.stats;
+    this.lastNow = now;
+    this.armPersistIfBlocked(now);
     if (now >= this.closeAt) {
       this.closeAt = NEVER;
       if (this.state === TcpState.TimeWait || this.state === TcpState.FinWait2) {
@@ -1099,6 +1178,7 @@ export class TcpSocket {
         return;
       }
       this.rto = this.rto * 2 > cfg.rtoMaxMs ? cfg.rtoMaxMs : this.rto * 2;
+      if (this.state === TcpState.SynSent || this.state === TcpState.SynReceived) this.synTimedOut = true;
       // RFC 5681 §3.1 eq. 4: ssthresh = max(FlightSize / 2, 2·SMSS); cwnd = 1 segment.
       const flight = (this.sndMax - this.sndUna) | 0;
       if (this.retries === 1) {
@@ -1162,6 +1242,7 @@ export class TcpSocket {
    * nothing to send. Copy the payload with `copyPayload` after emitting the header.
    */
   dispatch(now: number, out: TcpRepr): boolean {
+    this.lastNow = now;
     const s = this.state;
     if (s === TcpState.Closed || s === TcpState.Listen) return false;
     const stats = this.ctx.stats;
@@ -1253,6 +1334,10 @@ export class TcpSocket {
         this.fillHeader(now, out, this.sndNxt, TcpFlag.Ack);
         out.payloadLen = 1;
         this.txOffset = offset;
+        // The octet is not counted as sent (SND.NXT stays): a peer whose window is still zero
+        // drops it. One that takes it may ACK one past SND.NXT.
+        this.probeOut = true;
+        this.probeEnd = (this.sndNxt + 1) | 0;
         stats.zeroWindowProbes++;
         this.persistBackoff++;
         this.armPersist(now);
@@ -1455,11 +1540,15 @@ export class TcpSocket {
     return p > 0 ? p : 0;
   }
 
+  /**
+   * RFC 9293 §3.8.6.1: data waiting, a zero window and nothing in flight (so no retransmission
+   * timer to wake us): the persist timer must run or the connection deadlocks.
+   */
   private armPersistIfBlocked(now: number): void {
+    if (this.sndWnd !== 0 || this.persistAt !== NEVER || this.retransmitAt !== NEVER) return;
+    if (!this.synchronized() || this.state === TcpState.TimeWait) return;
     const offset = (this.sndNxt - this.txBase) | 0;
-    if (this.sndWnd === 0 && offset < this.tx.length && this.persistAt === NEVER && this.sndNxt === this.sndMax) {
-      this.armPersist(now);
-    }
+    if (offset < this.tx.length) this.armPersist(now);
   }
 
   /** RFC 9293 §3.8.6.1: the persist timer, backing off exponentially to 60 s. */

@@ -45,6 +45,10 @@ export class TestingDevice implements Device {
     this.pool.free(slot);
   }
 
+  canTransmit(_now: number): boolean {
+    return true;
+  }
+
   pollAt(now: number): number {
     return this.rxQueue.length > 0 ? now : NEVER;
   }

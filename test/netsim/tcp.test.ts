@@ -35,8 +35,9 @@ function faulty(options: FaultOptions): () => Link {
   return () => {
     const pair = new MemoryDevicePair(testPool({ slots: 128 }), testPool({ slots: 128 }));
     return {
-      a: new FaultInjector(pair.a, { seed: 11, ...options }),
-      b: new FaultInjector(pair.b, { seed: 23, ...options }),
+      // Each side impairs what it sends, so each direction sees the stated rate once.
+      a: new FaultInjector(pair.a, { seed: 11, applyTo: 'tx', ...options }),
+      b: new FaultInjector(pair.b, { seed: 23, applyTo: 'tx', ...options }),
       close: () => {},
     };
   };
