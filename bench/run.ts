@@ -16,6 +16,7 @@ const REGISTRY: Record<string, () => Promise<BenchModule>> = {
   checksum: () => import('./checksum.bench.ts'),
   slip: () => import('./slip.bench.ts'),
   ping: () => import('./ping.bench.ts'),
+  tcp: () => import('./tcp.bench.ts'),
 };
 
 interface Options {
