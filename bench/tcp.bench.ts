@@ -183,7 +183,8 @@ export async function run(ctx: BenchContext): Promise<Figure[]> {
   const before = r.moved.n;
   const alloc = measureAlloc(() => step(r), ctx.quick ? 4000 : 40000, 0);
   const movedMb = (r.moved.n - before) / MB;
-  const perMb = movedMb > 0 ? alloc.allocatedBytes / movedMb : 0;
+  // Steady state: the least-allocating measured round (the others carry JIT and profiler noise).
+  const perMb = movedMb > 0 ? (alloc.bytesPerIteration * alloc.iterations) / movedMb : 0;
   const gcsPer100 = movedMb > 0 ? (alloc.minorGcs / movedMb) * 100 : 0;
   ctx.log(`alloc ${alloc.allocatedBytes} B, ${alloc.minorGcs} minor GCs, ${movedMb.toFixed(0)} MB moved during measurement`);
 
