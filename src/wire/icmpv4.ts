@@ -12,6 +12,7 @@
 import { copyBytes } from '../storage/copy.ts';
 import { checksum as internetChecksum } from './checksum.ts';
 import { WireError } from './error.ts';
+import { WireView, get16, set16 } from './view.ts';
 
 /** ICMP message types we know (RFC 792). */
 export const Icmpv4Type = { EchoReply: 0, DestUnreachable: 3, EchoRequest: 8, TimeExceeded: 11 } as const;
@@ -38,27 +39,9 @@ const MAX_UNREACHABLE_CODE = 15;
 /** Time Exceeded codes: 0 TTL exceeded in transit, 1 fragment reassembly time exceeded. */
 const MAX_TIME_EXCEEDED_CODE = 1;
 
-const NO_BYTES = new Uint8Array(0);
-
 /** A view of an ICMPv4 message inside `bytes[off .. off + len)`. */
-export class Icmpv4Packet {
-  bytes: Uint8Array = NO_BYTES;
-  /** Offset of the message in `bytes`, in octets. */
-  off = 0;
-  /** Length of the whole message (header and data), in octets. */
-  len = 0;
-
-  constructor(bytes: Uint8Array = NO_BYTES, off = 0, len = bytes.length - off) {
-    this.reset(bytes, off, len);
-  }
-
-  /** Re-points the view. Checks nothing: call `checkLen()` before reading fields. */
-  reset(bytes: Uint8Array, off: number, len: number): this {
-    this.bytes = bytes;
-    this.off = off;
-    this.len = len;
-    return this;
-  }
+export class Icmpv4Packet extends WireView {
+  // Here `len` is: Length of the whole message (header and data), in octets.
 
   /** `WireError.Ok` when the 8-octet header fits, else `Truncated`. */
   checkLen(): number {
@@ -227,11 +210,4 @@ export class Icmpv4Repr {
   }
 }
 
-function get16(b: Uint8Array, at: number): number {
-  return (b[at]! << 8) | b[at + 1]!;
-}
 
-function set16(b: Uint8Array, at: number, value: number): void {
-  b[at] = value >>> 8;
-  b[at + 1] = value;
-}

@@ -13,6 +13,7 @@
 
 import { checksum as internetChecksum } from './checksum.ts';
 import { WireError } from './error.ts';
+import { WireView, get16, set16, get32, set32 } from './view.ts';
 
 /** Length of an IPv4 header without options, in octets. */
 export const IPV4_HEADER_LEN = 20;
@@ -36,28 +37,9 @@ const DST_ADDR = 16;
 const FLAG_DF = 0x40;
 const FLAG_MF = 0x20;
 
-const NO_BYTES = new Uint8Array(0);
-
 /** A view of an IPv4 header and its payload inside `bytes[off .. off + len)`. */
-export class Ipv4Packet {
-  /** The memory the view reads. */
-  bytes: Uint8Array = NO_BYTES;
-  /** Offset of the header in `bytes`, in octets. */
-  off = 0;
-  /** Octets available to the view (the frame length), which may exceed `totalLen` (padding). */
-  len = 0;
-
-  constructor(bytes: Uint8Array = NO_BYTES, off = 0, len = bytes.length - off) {
-    this.reset(bytes, off, len);
-  }
-
-  /** Re-points the view. Checks nothing: call `checkLen()` before reading fields. */
-  reset(bytes: Uint8Array, off: number, len: number): this {
-    this.bytes = bytes;
-    this.off = off;
-    this.len = len;
-    return this;
-  }
+export class Ipv4Packet extends WireView {
+  // Here `len` is: Octets available to the view (the frame length), which may exceed `totalLen` (padding).
 
   /**
    * Checks that the header and the datagram fit the view (smoltcp `check_len`). Reads only
@@ -288,25 +270,9 @@ export class Ipv4Repr {
   }
 }
 
-function get16(b: Uint8Array, at: number): number {
-  return (b[at]! << 8) | b[at + 1]!;
-}
 
-function set16(b: Uint8Array, at: number, value: number): void {
-  b[at] = value >>> 8;
-  b[at + 1] = value;
-}
 
-function get32(b: Uint8Array, at: number): number {
-  return (b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!;
-}
 
-function set32(b: Uint8Array, at: number, value: number): void {
-  b[at] = value >>> 24;
-  b[at + 1] = value >>> 16;
-  b[at + 2] = value >>> 8;
-  b[at + 3] = value;
-}
 
 /**
  * Parses dotted-quad text ("192.0.2.2") into a signed int32 address. Configuration time only.

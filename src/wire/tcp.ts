@@ -16,6 +16,7 @@ import { copyBytes } from '../storage/copy.ts';
 import { fold, pseudoHeaderSum, sumWords } from './checksum.ts';
 import { WireError } from './error.ts';
 import { IpProtocol } from './ipv4.ts';
+import { WireView, get16, set16, get32, set32 } from './view.ts';
 
 /** Length of a TCP header without options, in octets. */
 export const TCP_HEADER_LEN = 20;
@@ -56,8 +57,6 @@ const SACK_PERMITTED_LEN = 2;
 const TIMESTAMP_LEN = 10;
 const SACK_BLOCK_LEN = 8;
 
-const NO_BYTES = new Uint8Array(0);
-
 /** `(a + n) | 0`: sequence number `a` advanced by `n` octets, modulo 2^32, as int32. */
 export function seqAdd(a: number, n: number): number {
   return (a + n) | 0;
@@ -89,24 +88,8 @@ export function seqGe(a: number, b: number): boolean {
 }
 
 /** A view of a TCP segment inside `bytes[off .. off + len)`. */
-export class TcpPacket {
-  bytes: Uint8Array = NO_BYTES;
-  /** Offset of the header in `bytes`, in octets. */
-  off = 0;
-  /** Length of the segment (header, options, payload), in octets. */
-  len = 0;
-
-  constructor(bytes: Uint8Array = NO_BYTES, off = 0, len = bytes.length - off) {
-    this.reset(bytes, off, len);
-  }
-
-  /** Re-points the view. Checks nothing: call `checkLen()` before reading fields. */
-  reset(bytes: Uint8Array, off: number, len: number): this {
-    this.bytes = bytes;
-    this.off = off;
-    this.len = len;
-    return this;
-  }
+export class TcpPacket extends WireView {
+  // Here `len` is: Length of the segment (header, options, payload), in octets.
 
   /**
    * `WireError.Ok` when the fixed header fits and 20 <= data offset * 4 <= `len`;
@@ -504,22 +487,6 @@ export class TcpRepr {
   }
 }
 
-function get16(b: Uint8Array, at: number): number {
-  return (b[at]! << 8) | b[at + 1]!;
-}
 
-function set16(b: Uint8Array, at: number, value: number): void {
-  b[at] = value >>> 8;
-  b[at + 1] = value;
-}
 
-function get32(b: Uint8Array, at: number): number {
-  return (b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!;
-}
 
-function set32(b: Uint8Array, at: number, value: number): void {
-  b[at] = value >>> 24;
-  b[at + 1] = value >>> 16;
-  b[at + 2] = value >>> 8;
-  b[at + 3] = value;
-}

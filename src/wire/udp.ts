@@ -11,6 +11,7 @@ import { copyBytes } from '../storage/copy.ts';
 import { fold, pseudoHeaderSum, sumWords } from './checksum.ts';
 import { WireError } from './error.ts';
 import { IpProtocol } from './ipv4.ts';
+import { WireView, get16, set16 } from './view.ts';
 
 /** Length of the UDP header, in octets. */
 export const UDP_HEADER_LEN = 8;
@@ -21,27 +22,9 @@ const DST_PORT = 2;
 const LENGTH = 4;
 const CHECKSUM = 6;
 
-const NO_BYTES = new Uint8Array(0);
-
 /** A view of a UDP datagram inside `bytes[off .. off + len)`. */
-export class UdpPacket {
-  bytes: Uint8Array = NO_BYTES;
-  /** Offset of the header in `bytes`, in octets. */
-  off = 0;
-  /** Octets available to the view (the IPv4 payload length). */
-  len = 0;
-
-  constructor(bytes: Uint8Array = NO_BYTES, off = 0, len = bytes.length - off) {
-    this.reset(bytes, off, len);
-  }
-
-  /** Re-points the view. Checks nothing: call `checkLen()` before reading fields. */
-  reset(bytes: Uint8Array, off: number, len: number): this {
-    this.bytes = bytes;
-    this.off = off;
-    this.len = len;
-    return this;
-  }
+export class UdpPacket extends WireView {
+  // Here `len` is: Octets available to the view (the IPv4 payload length).
 
   /**
    * `WireError.Ok` when the header fits and 8 <= `length` <= `len`; `Truncated` when the view is
@@ -173,11 +156,4 @@ export class UdpRepr {
   }
 }
 
-function get16(b: Uint8Array, at: number): number {
-  return (b[at]! << 8) | b[at + 1]!;
-}
 
-function set16(b: Uint8Array, at: number, value: number): void {
-  b[at] = value >>> 8;
-  b[at + 1] = value;
-}
