@@ -68,7 +68,7 @@ discard 9, chargen 19) on one SLIP serial line.
   --drop PCT             drop PCT % of frames at the device (testing)
   --reorder PCT          reorder PCT % of frames at the device (testing)
   --seed N               seed for --drop/--reorder (default 1)
-  --sockets N            TCP sockets (default 16)
+  --sockets N            TCP sockets (default 64)
   --help                 this text
 `;
 
@@ -155,7 +155,7 @@ export function parseFirmwareArgs(args: readonly string[], env: Record<string, s
     dropPct: pct('drop', v['drop'] as string | undefined),
     reorderPct: pct('reorder', v['reorder'] as string | undefined),
     seed: int('seed', v['seed'] as string | undefined, 1, 0, 0xffffffff),
-    sockets: int('sockets', v['sockets'] as string | undefined, 16, 2, 1024),
+    sockets: int('sockets', v['sockets'] as string | undefined, 64, 2, 1024),
   };
 }
 

@@ -18,6 +18,7 @@ export interface UdpEchoOptions {
 
 export class UdpEchoService {
   readonly socket: UdpSocket;
+  private readonly iface: Interface;
   /** Datagrams echoed. */
   echoed = 0;
   private readonly scratch: Uint8Array;
@@ -26,6 +27,7 @@ export class UdpEchoService {
     const len = options.bufferLen ?? 16384;
     this.socket = new UdpSocket({ rxBuffer: new Uint8Array(len), txBuffer: new Uint8Array(len) });
     this.socket.bind(options.port ?? 7);
+    this.iface = iface;
     const handle = iface.addUdpSocket(this.socket);
     if (handle < 0) throw new Error(`udp echo: cannot add a socket on port ${this.socket.port} (error ${handle})`);
     this.scratch = new Uint8Array(this.socket.rx.maxPayload);
@@ -42,6 +44,12 @@ export class UdpEchoService {
       progress = true;
     }
     return progress;
+  }
+
+  /** Stops serving: the socket leaves the interface's table. */
+  close(): void {
+    this.iface.removeUdpSocket(this.socket);
+    this.socket.close();
   }
 
   /** The service has no timers; it runs whenever the interface delivered something. */

@@ -1,0 +1,194 @@
+/**
+ * Host connect: the host side of the serial line, for a Linux host whose kernel has no SLIP
+ * driver (like Contiki's tunslip). It attaches a SLIP serial line to a TUN interface, so this
+ * host's own ping, telnet and nc reach the device.
+ *
+ *   sudo npm run host-connect -- --port /dev/ttyUSB0 --baud 115200
+ *   sudo npm run host-connect -- --pty          (makes a pty pair; prints the device side)
+ *
+ * Frames from the line are SLIP-decoded into a pool slot and written to the TUN device; packets
+ * from the TUN device (IPv4 only: a TUN interface starts sending IPv6 router solicitations at
+ * once, and they are dropped and counted) are SLIP-encoded onto the line. When the line's
+ * transmit queue is full, reading from the TUN device pauses, so the kernel queues (and TCP
+ * backs off) instead of packets vanishing here.
+ */
+import { HostLoop } from '../src/drivers/host-loop.ts';
+import type { DriverLink } from '../src/drivers/link.ts';
+import { PcapFileSink } from '../src/drivers/pcap-file.ts';
+import { FdLink } from '../src/drivers/fd-link.ts';
+import { openPtyPair, type PtyHandles } from '../src/drivers/pty.ts';
+import { SerialError, SerialLink } from '../src/drivers/serial-link.ts';
+import { TunDevice, TunError, configureTun } from '../src/drivers/tun.ts';
+import type { Device } from '../src/phy/device.ts';
+import { PcapWriter } from '../src/phy/pcap-writer.ts';
+import { SlipDevice } from '../src/phy/slip-device.ts';
+import { UartTimedLink } from '../src/phy/uart.ts';
+import { PacketPool } from '../src/storage/packet-pool.ts';
+import { earliest } from '../src/time.ts';
+import { formatIpv4 } from '../src/wire/ipv4.ts';
+import { CliError, HOST_CONNECT_USAGE, parseHostConnectArgs } from './cli.ts';
+import { fileURLToPath } from 'node:url';
+
+export interface BridgeStats {
+  /** Frames from the line written to the TUN device. */
+  toHost: number;
+  /** Packets from the TUN device sent on the line. */
+  toDevice: number;
+  /** Frames the TUN device refused. */
+  tunWriteErrors: number;
+  /** Packets read from the TUN device with no pool slot free (dropped). */
+  noSlot: number;
+}
+
+/** The forwarding step: SLIP device <-> TUN device, as a host-loop part. */
+export class Bridge {
+  readonly stats: BridgeStats = { toHost: 0, toDevice: 0, tunWriteErrors: 0, noSlot: 0 };
+  private readonly device: Device;
+  private readonly tun: TunDevice;
+  private paused = false;
+
+  constructor(device: Device, tun: TunDevice) {
+    this.device = device;
+    this.tun = tun;
+  }
+
+  poll(now: number): boolean {
+    let progress = false;
+    const pool = this.device.pool;
+    // Line -> host.
+    for (;;) {
+      const slot = this.device.receive(now);
+      if (slot < 0) break;
+      if (this.tun.write(pool.bytes, pool.start[slot]!, pool.len[slot]!)) this.stats.toHost++;
+      else this.stats.tunWriteErrors++;
+      pool.free(slot);
+      progress = true;
+    }
+    // Host -> line, while the line's queue has room.
+    while (this.device.canTransmit(now)) {
+      const slot = pool.alloc();
+      if (slot < 0) {
+        this.stats.noSlot++;
+        break;
+      }
+      const n = this.tun.receive(pool.bytes, pool.start[slot]!, pool.mtu);
+      if (n === 0) {
+        pool.free(slot);
+        break;
+      }
+      pool.len[slot] = n;
+      this.device.transmit(now, slot);
+      this.stats.toDevice++;
+      progress = true;
+    }
+    // Back-pressure: stop reading the TUN device while the line cannot take more.
+    const full = !this.device.canTransmit(now);
+    if (full !== this.paused) {
+      this.paused = full;
+      this.tun.setReceiving(!full);
+    }
+    return progress;
+  }
+
+  pollAt(now: number): number {
+    const t = this.device.pollAt(now);
+    return this.paused ? t : earliest(t, this.tun.pollAt(now));
+  }
+}
+
+function say(line: string): void {
+  process.stdout.write(`host-connect: ${line}\n`);
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  let config;
+  try {
+    config = parseHostConnectArgs(argv);
+  } catch (e) {
+    if (e instanceof CliError) {
+      process.stderr.write(`host-connect: ${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+  if (config === null) {
+    process.stdout.write(HOST_CONNECT_USAGE);
+    return 0;
+  }
+
+  let tun: TunDevice;
+  try {
+    tun = TunDevice.open(config.tun, { maxPacket: Math.max(config.mtu, 2048) });
+    await configureTun(tun.name, { local: formatIpv4(config.hostIp), peer: formatIpv4(config.deviceIp), mtu: config.mtu });
+  } catch (e) {
+    if (e instanceof TunError) {
+      process.stderr.write(`host-connect: ${e.message}\n`);
+      return 1;
+    }
+    throw e;
+  }
+
+  let link: DriverLink;
+  let pty: PtyHandles | null = null;
+  try {
+    if (config.pty) {
+      pty = openPtyPair();
+      link = new FdLink(pty.masterFd, { closeFd: false, name: 'pty master' });
+    } else {
+      link = await SerialLink.open(config.port!, { baud: config.baud, rtscts: config.rtscts });
+    }
+  } catch (e) {
+    tun.close();
+    if (e instanceof SerialError) {
+      process.stderr.write(`host-connect: ${e.message}\n`);
+      return 1;
+    }
+    throw e;
+  }
+
+  const pool = new PacketPool({ slots: 64, mtu: config.mtu, name: 'host' });
+  const byteLink = config.uartTiming ? new UartTimedLink(link, config.baud) : link;
+  const slip = new SlipDevice(byteLink, pool, { txQueue: 32, rxQueue: 32 });
+  const pcap = config.pcap !== null ? new PcapFileSink(config.pcap) : null;
+  const device: Device = pcap !== null ? new PcapWriter(slip, pcap) : slip;
+  const bridge = new Bridge(device, tun);
+  const loop = new HostLoop([bridge]);
+  link.onActivity(() => loop.wake());
+  tun.onActivity(() => loop.wake());
+
+  if (pty !== null) say(`device side: ${pty.slavePath}  (run: npm run firmware -- --port ${pty.slavePath})`);
+  else say(`line: ${config.port} at ${config.baud} baud`);
+  say(`up: ${formatIpv4(config.hostIp)} peer ${formatIpv4(config.deviceIp)} dev ${tun.name} mtu ${config.mtu}`);
+
+  let exitCode = 0;
+  let stopping = false;
+  const stop = (code: number, why: string): void => {
+    if (stopping) return;
+    stopping = true;
+    exitCode = code;
+    say(why);
+    void loop.stop();
+  };
+  process.on('SIGINT', () => stop(0, 'SIGINT: stopping'));
+  process.on('SIGTERM', () => stop(0, 'SIGTERM: stopping'));
+  void link.closed.then((why) => stop(pty !== null ? 0 : 1, `line ${why.disconnected ? 'disappeared' : 'closed'}: ${why.reason}`));
+  void tun.closed.then((why) => stop(1, `TUN ${why.disconnected ? 'failed' : 'closed'}: ${why.reason}`));
+
+  await loop.run();
+  const s = bridge.stats;
+  say(`forwarded ${s.toDevice} packets to the device, ${s.toHost} to the host; dropped ${tun.stats.droppedNonIpv4} non-IPv4, ` +
+    `${s.noSlot} for want of a slot, ${slip.stats.decoder.badEscape + slip.stats.decoder.oversize} bad frames`);
+  tun.close();
+  await link.close().catch(() => {});
+  pty?.close();
+  pcap?.close();
+  return exitCode;
+}
+
+const invoked = process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1];
+if (invoked) {
+  main(process.argv.slice(2)).then((code) => process.exit(code), (e: unknown) => {
+    process.stderr.write(`host-connect: ${(e as Error).stack ?? String(e)}\n`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,170 @@
+/**
+ * Telnet server (RFC 854) on port 23: one password-protected shell per connection, as many at
+ * once as there are session slots (by default the size of the TCP socket table).
+ *
+ * Each slot has a TelnetSession built at construction with all its buffers; a connection that
+ * lands in the slot reuses them, so serving sessions allocates nothing beyond what commands
+ * print. The server is a poll step like every service: `poll(now)` / `pollAt(now)` / `close()`.
+ */
+import type { Interface } from '../../src/iface/interface.ts';
+import type { TcpStack } from '../../src/socket/tcp-stack.ts';
+import type { TcpSocket } from '../../src/socket/tcp.ts';
+import { TcpServer, type TcpServerOptions } from '../services/tcp-server.ts';
+import { DEFAULT_PING_SETTINGS } from './ping.ts';
+import { TelnetSession, type ShellContext, type TelnetLoginStats, type TelnetSettings } from './session.ts';
+
+export interface TelnetServerOptions extends TcpServerOptions {
+  /**
+   * The one account's password (the firmware's --password / SLIPSTACK_PASSWORD). Must not be
+   * empty; null only together with `insecureNoLogin`.
+   */
+  password: string | null;
+  /** Serve the shell without a password (the firmware's --insecure-no-login). Defaults to false. */
+  insecureNoLogin?: boolean;
+  /** Firmware version shown by `version` and the banner. Defaults to "unknown". */
+  version?: string;
+  /** SHA-256 of the firmware image, hex, shown by `version`. Defaults to "unknown". */
+  imageSha256?: string;
+  /** Text before the password prompt ("\n" ends lines). Defaults to "\nslipstack <version>\n\n". */
+  banner?: string;
+  /** The prompt is `<hostname>> `. Defaults to "slipstack". */
+  hostname?: string;
+  /** Interface name in ifconfig. Defaults to "sl0". */
+  ifname?: string;
+  /** Peer address (int32) shown by ifconfig. Defaults to none. */
+  peer?: number | null;
+  /**
+   * The link's counters for ifconfig and stats: a live object read at each command (for example
+   * a SlipDevice's `stats`). Defaults to `iface.device.stats` when the device has one.
+   */
+  linkStats?: object | null;
+  /** When the device started, ms on the clock `now` comes from. Defaults to the first poll's `now`. */
+  startedAt?: number;
+  /** Pause after a wrong password, ms. Defaults to 1000. */
+  loginDelayMs?: number;
+  /** Wrong passwords before the connection is closed. Defaults to 3. */
+  maxLoginAttempts?: number;
+  /** Time allowed to log in, ms; 0 for no limit. Defaults to 60000. */
+  loginTimeoutMs?: number;
+  /** After exit, longest wait for the client to take the last output, ms. Defaults to 10000. */
+  closeTimeoutMs?: number;
+  /** Output buffered per session, octets. Defaults to 16384. */
+  outboxLen?: number;
+  /** Longest command line, octets. Defaults to 256. */
+  lineLen?: number;
+  /** ping: interval between requests, ms. Defaults to 1000. */
+  pingIntervalMs?: number;
+  /** ping -c: wait for replies after the last request, ms. Defaults to 2000. */
+  pingLingerMs?: number;
+  /** ping: payload octets. Defaults to 56. */
+  pingDataLen?: number;
+  /** ICMP identifier of session 0's ping; session i uses base + i. Defaults to 0x7400. */
+  pingIdentBase?: number;
+}
+
+export class TelnetServer extends TcpServer implements ShellContext {
+  readonly settings: TelnetSettings;
+  readonly loginStats: TelnetLoginStats = { logins: 0, failures: 0, lockouts: 0, timeouts: 0 };
+  /** One session per connection slot (index = slot). */
+  readonly sessions: TelnetSession[];
+  private startedAt: number;
+  private readonly link: object | null;
+
+  /**
+   * Listens on `options.port` (default 23).
+   * @throws RangeError when the password is empty; Error when the port cannot be listened on
+   */
+  constructor(iface: Interface, tcp: TcpStack, options: TelnetServerOptions) {
+    const noLogin = options.insecureNoLogin === true && options.password === null;
+    if (!noLogin && (typeof options.password !== 'string' || options.password.length === 0)) {
+      throw new RangeError('telnet: a password is required (--password or SLIPSTACK_PASSWORD)');
+    }
+    super('telnet', iface, tcp, 23, options);
+    const version = options.version ?? 'unknown';
+    this.settings = {
+      password: noLogin ? null : new TextEncoder().encode(options.password!),
+      banner: options.banner ?? `\nslipstack ${version}\n\n`,
+      hostname: options.hostname ?? 'slipstack',
+      version,
+      imageSha256: options.imageSha256 ?? 'unknown',
+      ifname: options.ifname ?? 'sl0',
+      peer: options.peer ?? null,
+      loginDelayMs: options.loginDelayMs ?? 1000,
+      maxLoginAttempts: options.maxLoginAttempts ?? 3,
+      loginTimeoutMs: options.loginTimeoutMs ?? 60_000,
+      closeTimeoutMs: options.closeTimeoutMs ?? 10_000,
+      outboxLen: options.outboxLen ?? 16384,
+      lineLen: options.lineLen ?? 256,
+      ping: {
+        intervalMs: options.pingIntervalMs ?? DEFAULT_PING_SETTINGS.intervalMs,
+        lingerMs: options.pingLingerMs ?? DEFAULT_PING_SETTINGS.lingerMs,
+        dataLen: options.pingDataLen ?? DEFAULT_PING_SETTINGS.dataLen,
+      },
+      pingIdentBase: options.pingIdentBase ?? 0x7400,
+    };
+    this.startedAt = options.startedAt ?? -1;
+    const deviceStats = (iface.device as { stats?: unknown }).stats;
+    this.link = options.linkStats !== undefined ? options.linkStats
+      : typeof deviceStats === 'object' && deviceStats !== null ? deviceStats : null;
+    this.sessions = [];
+    for (let i = 0; i < this.connections.length; i++) this.sessions.push(new TelnetSession(this, i));
+  }
+
+  override poll(now: number): boolean {
+    if (this.startedAt < 0) this.startedAt = now;
+    return super.poll(now);
+  }
+
+  // ShellContext
+
+  uptimeMs(now: number): number {
+    return this.startedAt < 0 ? 0 : now - this.startedAt;
+  }
+
+  sessionCount(): number {
+    return this.active;
+  }
+
+  listenPorts(): number[] {
+    const ports: number[] = [];
+    // Listener handles are small integers; a free or unknown handle reads as port 0.
+    for (let l = 0; l < 256; l++) {
+      const port = this.tcp.listenerPort(l);
+      if (port !== 0) ports.push(port);
+    }
+    return ports.sort((a, b) => a - b);
+  }
+
+  extraStats(): object {
+    return { sessions: this.active, ...this.stats, ...this.loginStats };
+  }
+
+  linkStats(): object | null {
+    return this.link;
+  }
+
+  // TcpServer
+
+  protected override opened(now: number, index: number, sock: TcpSocket): void {
+    this.sessions[index]!.open(now, sock);
+  }
+
+  protected serve(now: number, index: number, _sock: TcpSocket): boolean {
+    const session = this.sessions[index]!;
+    const progress = session.poll(now);
+    if (session.done) {
+      this.release(index);
+      return true;
+    }
+    return progress;
+  }
+
+  protected connectionPollAt(now: number, index: number, _sock: TcpSocket): number {
+    return this.sessions[index]!.pollAt(now);
+  }
+
+  protected override release(index: number): void {
+    this.sessions[index]!.reset();
+    super.release(index);
+  }
+}

@@ -1,0 +1,196 @@
+/**
+ * HostLoop: runs the stack on a real clock, the way a firmware main loop would.
+ *
+ * Each turn reads the clock once per pass and calls `poll(now)` on every part until a whole pass
+ * makes no progress, then asks every part for `pollAt(now)` and sleeps with one setTimeout until
+ * the earliest deadline, or until an I/O source calls `wake()` (a driver's `onActivity`). No
+ * busy loop: with nothing due and nothing arriving, the process sleeps (~0% CPU).
+ *
+ * The clock is integer milliseconds since the loop was created, monotonic (performance.now);
+ * this is the only place slipstack reads a clock. Timer slack: Node fires timers on whole
+ * milliseconds of its cached loop time, so a turn can come up to 1 ms early; the parts then
+ * report the same deadline and the loop sleeps again for the rest (no spinning).
+ *
+ * Signals are the firmware's business: it calls `stop()`, and `run()`'s promise resolves.
+ */
+import { NEVER } from '../time.ts';
+
+/** Anything the loop drives: an Interface, a service, a SlipDevice pump. */
+export interface Steppable {
+  /** Does whatever is due at `now` (ms); returns true if anything progressed. */
+  poll(now: number): boolean;
+  /** Earliest time (ms) at which `poll` has work: `now` if at once, NEVER if only on input. */
+  pollAt(now: number): number;
+}
+
+export interface HostLoopOptions {
+  /** Passes per turn before yielding to I/O even if parts keep progressing. Defaults to 64. */
+  maxPassesPerTurn?: number;
+}
+
+export interface HostLoopStats {
+  /** Turns run (a turn = passes until quiet, then sleep). */
+  turns: number;
+  /** `poll` calls made (one per part per pass). */
+  polls: number;
+  /** Sleeps on a timer until a deadline. */
+  timedSleeps: number;
+  /** Turns started by `wake()` rather than by a deadline. */
+  wakes: number;
+}
+
+/** setTimeout's largest delay (2^31 - 1 ms, about 24.8 days); longer waits are split. */
+const MAX_DELAY = 0x7fffffff;
+
+export class HostLoop {
+  readonly stats: HostLoopStats = { turns: 0, polls: 0, timedSleeps: 0, wakes: 0 };
+  private readonly parts: Steppable[] = [];
+  private readonly maxPasses: number;
+  private readonly origin: number;
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private immediate: ReturnType<typeof setImmediate> | null = null;
+  private running = false;
+  private inTurn = false;
+  private wokenDuringTurn = false;
+  private done: Promise<void> | null = null;
+  private resolveDone: (() => void) | null = null;
+  private rejectDone: ((error: unknown) => void) | null = null;
+  private readonly turnCallback = (): void => this.turn();
+  private readonly wakeCallback = (): void => {
+    this.stats.wakes++;
+    this.turn();
+  };
+
+  constructor(parts: readonly Steppable[] = [], options: HostLoopOptions = {}) {
+    for (const part of parts) this.parts.push(part);
+    this.maxPasses = options.maxPassesPerTurn ?? 64;
+    this.origin = performance.now();
+  }
+
+  /** Milliseconds since the loop was created: an integer, monotonic. */
+  now(): number {
+    return Math.floor(performance.now() - this.origin);
+  }
+
+  /** Adds a part; it is polled from the next turn on. */
+  add(part: Steppable): void {
+    this.parts.push(part);
+    this.wake();
+  }
+
+  /** Removes a part. */
+  remove(part: Steppable): void {
+    const i = this.parts.indexOf(part);
+    if (i >= 0) this.parts.splice(i, 1);
+  }
+
+  get isRunning(): boolean {
+    return this.running;
+  }
+
+  /**
+   * Starts the loop. The promise resolves after `stop()`, or rejects with the error if a part's
+   * `poll` or `pollAt` throws (the loop stops then).
+   */
+  run(): Promise<void> {
+    if (this.done !== null) return this.done;
+    this.running = true;
+    this.done = new Promise<void>((resolve, reject) => {
+      this.resolveDone = resolve;
+      this.rejectDone = reject;
+    });
+    this.schedule(0);
+    return this.done;
+  }
+
+  /**
+   * Runs a turn soon (in a setImmediate, after the current I/O callback): new input or room
+   * to send. Cheap and coalescing: many wakes before the turn make one turn.
+   */
+  wake(): void {
+    if (!this.running) return;
+    if (this.inTurn) {
+      this.wokenDuringTurn = true;
+      return;
+    }
+    if (this.immediate !== null) return;
+    this.clearTimer();
+    this.immediate = setImmediate(this.wakeCallback);
+  }
+
+  /** Stops after the current turn; `run()`'s promise resolves. Safe to call twice. */
+  stop(): Promise<void> {
+    const done = this.done ?? Promise.resolve();
+    if (!this.running) return done;
+    this.running = false;
+    this.clearTimer();
+    if (this.immediate !== null) {
+      clearImmediate(this.immediate);
+      this.immediate = null;
+    }
+    this.resolveDone?.();
+    return done;
+  }
+
+  private turn(): void {
+    this.immediate = null;
+    this.timer = null;
+    if (!this.running) return;
+    this.stats.turns++;
+    this.inTurn = true;
+    this.wokenDuringTurn = false;
+    let now = 0;
+    let deadline = NEVER;
+    try {
+      let passes = 0;
+      let progressed = true;
+      while (progressed && passes < this.maxPasses) {
+        progressed = false;
+        now = this.now();
+        for (let i = 0; i < this.parts.length; i++) {
+          this.stats.polls++;
+          if (this.parts[i]!.poll(now)) progressed = true;
+        }
+        passes++;
+      }
+      now = this.now();
+      deadline = progressed ? now : NEVER;
+      for (let i = 0; i < this.parts.length; i++) {
+        const at = this.parts[i]!.pollAt(now);
+        if (at < deadline) deadline = at;
+      }
+    } catch (error) {
+      this.inTurn = false;
+      this.running = false;
+      this.clearTimer();
+      this.rejectDone?.(error);
+      return;
+    }
+    this.inTurn = false;
+    if (!this.running) return; // a part called stop()
+    if (this.wokenDuringTurn || deadline <= now) {
+      // Work is due now: yield to I/O first, then go again.
+      this.immediate = setImmediate(this.turnCallback);
+      return;
+    }
+    this.schedule(deadline === NEVER ? MAX_DELAY : deadline - now);
+  }
+
+  private schedule(delay: number): void {
+    this.clearTimer();
+    if (delay <= 0) {
+      if (this.immediate === null) this.immediate = setImmediate(this.turnCallback);
+      return;
+    }
+    this.stats.timedSleeps++;
+    // NEVER sleeps the longest setTimeout allows; the timer also keeps the process alive.
+    this.timer = setTimeout(this.turnCallback, delay < MAX_DELAY ? delay : MAX_DELAY);
+  }
+
+  private clearTimer(): void {
+    if (this.timer !== null) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+  }
+}
