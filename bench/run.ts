@@ -17,6 +17,8 @@ const REGISTRY: Record<string, () => Promise<BenchModule>> = {
   slip: () => import('./slip.bench.ts'),
   ping: () => import('./ping.bench.ts'),
   tcp: () => import('./tcp.bench.ts'),
+  link: () => import('./link.bench.ts'),
+  pty: () => import('./pty.bench.ts'),
 };
 
 interface Options {

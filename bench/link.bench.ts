@@ -1,0 +1,239 @@
+/**
+ * The serial line against its physical limit, in virtual time (design.md "Link speed"):
+ *
+ * - link_eff_<baud>_<mtu>: bulk TCP goodput between two stacks over the UART-timed SLIP link,
+ *   each direction, as a fraction of the limit computed in the same run:
+ *   (baud/10) x MSS / (MTU + 2 + escapes), MSS = MTU - 40 - 12 (timestamps), escapes = the
+ *   SLIP escapes a full segment of this data needs (counted, about 2 per 256 random octets).
+ * - ping_rtt_ms_115200_median beside ping_rtt_floor_ms_115200, the serialization time of
+ *   request plus reply. The clock here ticks in 10 µs units (the UART model is fed baud/100,
+ *   so one unit is 10 µs of line time) so the figure is not rounded to whole milliseconds.
+ * - prealloc_bytes_default: everything the default firmware configuration preallocates.
+ * - rss_growth_mb_1gb: resident memory growth while two stacks move 1 GiB.
+ */
+import { Interface } from '../src/iface/interface.ts';
+import { MemoryDevicePair } from '../src/phy/memory.ts';
+import { SlipDevice } from '../src/phy/slip-device.ts';
+import { UartLinkPair } from '../src/phy/uart.ts';
+import { MemoryLinkPair } from '../src/phy/memory.ts';
+import { IcmpSocket } from '../src/socket/icmp.ts';
+import { TcpStack } from '../src/socket/tcp-stack.ts';
+import type { TcpSocket } from '../src/socket/tcp.ts';
+import { PacketPool } from '../src/storage/packet-pool.ts';
+import { NEVER } from '../src/time.ts';
+import { Board } from '../firmware-bridge/board.ts';
+import { parseFirmwareArgs } from '../firmware-bridge/cli.ts';
+import { median } from './lib/timing.ts';
+import type { BenchContext, Figure } from './lib/types.ts';
+
+export const name = 'link';
+
+const A = 0xc0000201 | 0;
+const B = 0xc0000202 | 0;
+const SLIP_END = 0xc0;
+const SLIP_ESC = 0xdb;
+
+/** Deterministic pseudo-random payload (xorshift32). */
+function pattern(len: number, seed: number): Uint8Array {
+  const out = new Uint8Array(len);
+  let x = seed | 0 || 1;
+  for (let i = 0; i < len; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    out[i] = x & 0xff;
+  }
+  return out;
+}
+
+function escapes(data: Uint8Array): number {
+  let n = 0;
+  for (let i = 0; i < data.length; i++) if (data[i] === SLIP_END || data[i] === SLIP_ESC) n++;
+  return n;
+}
+
+interface Part {
+  poll(now: number): boolean;
+  pollAt(now: number): number;
+}
+
+/** Polls until quiet, then jumps to the next deadline (fractional allowed), until done or the limit. */
+function simulate(parts: Part[], clock: { now: number }, done: () => boolean, limit: number): void {
+  while (!done() && clock.now < limit) {
+    let progress = false;
+    for (const p of parts) if (p.poll(clock.now)) progress = true;
+    if (progress) continue;
+    let next = NEVER;
+    for (const p of parts) next = Math.min(next, p.pollAt(clock.now));
+    if (next === NEVER) return;
+    clock.now = next > clock.now ? next : clock.now + 0.001;
+  }
+}
+
+/** Goodput (octets/s) of `size` octets sent one way over a UART-timed SLIP link. */
+function linkGoodput(baud: number, mtu: number, size: number, reverse: boolean): { goodput: number; limit: number } {
+  const links = new UartLinkPair(baud, { fifo: 8192 });
+  const devA = new SlipDevice(links.a, new PacketPool({ slots: 64, mtu }), { txQueue: 8 });
+  const devB = new SlipDevice(links.b, new PacketPool({ slots: 64, mtu }), { txQueue: 8 });
+  const tcpA = new TcpStack({ sockets: 2, isnKey: [1, 2, 3, 4] });
+  const tcpB = new TcpStack({ sockets: 2, isnKey: [5, 6, 7, 8] });
+  const a = new Interface({ device: devA, address: A, tcp: tcpA });
+  const b = new Interface({ device: devB, address: B, tcp: tcpB });
+  const l = tcpB.listen(5001, 1);
+  const clock = { now: 0 };
+  const client = tcpA.connect(0, A, a.mss, B, 5001)!;
+  let server: TcpSocket | null = null;
+  const data = pattern(size, 0x1234 + mtu);
+  const sink = new Uint8Array(65536);
+  let sent = 0;
+  let received = 0;
+  let first = -1;
+  let last = -1;
+  const app: Part = {
+    poll(now) {
+      if (server === null) server = tcpB.accept(l);
+      if (server === null) return false;
+      const tx = reverse ? server : client;
+      const rx = reverse ? client : server;
+      let progress = false;
+      while (sent < size) {
+        const n = tx.send(data, sent, Math.min(65536, size - sent));
+        if (n <= 0) break;
+        sent += n;
+        progress = true;
+      }
+      for (;;) {
+        const n = rx.recv(sink, 0, sink.length);
+        if (n <= 0) break;
+        if (first < 0) first = now;
+        received += n;
+        if (received === size) last = now;
+        progress = true;
+      }
+      return progress;
+    },
+    pollAt: () => NEVER,
+  };
+  simulate([a, b, app], clock, () => last >= 0, 24 * 3600_000);
+  if (last < 0) throw new Error(`link ${baud}/${mtu}: transfer did not finish`);
+  // The first octet arrives one segment after the clock starts: time the rest.
+  const firstSegment = Math.min(size, mtu - 52);
+  const goodput = (size - firstSegment) / ((last - first) / 1000);
+  const mss = mtu - 40 - 12;
+  const escPerSegment = (escapes(data) / size) * mss;
+  const limit = ((baud / 10) * mss) / (mtu + 2 + escPerSegment);
+  return { goodput, limit };
+}
+
+/** Ping RTTs at `baud` over UART-timed SLIP, with a clock in 10 µs units. */
+function pingRtt(baud: number, count: number): { rtts: number[]; floorMs: number } {
+  const SCALE = 100; // clock units per ms
+  const links = new UartLinkPair(baud / SCALE);
+  const devA = new SlipDevice(links.a, new PacketPool({ slots: 16, mtu: 1006 }));
+  const devB = new SlipDevice(links.b, new PacketPool({ slots: 16, mtu: 1006 }));
+  const a = new Interface({ device: devA, address: A });
+  const b = new Interface({ device: devB, address: B });
+  const sock = new IcmpSocket({ rxBuffer: new Uint8Array(4096), txBuffer: new Uint8Array(4096) });
+  sock.bind(0x99);
+  a.addIcmpSocket(sock);
+  const clock = { now: 0 };
+  const data = new Uint8Array(56);
+  const reply = new Uint8Array(64);
+  const rtts: number[] = [];
+  let wire = 0;
+  for (let seq = 1; seq <= count; seq++) {
+    const tx0 = devA.stats.txBytes + devB.stats.txBytes;
+    sock.sendEcho(B, seq, data, 0, 56);
+    const t0 = clock.now;
+    let got = false;
+    simulate([a, b], clock, () => {
+      if (sock.recvEcho(reply, 0, reply.length) >= 0 && sock.seqNo === seq) got = true;
+      return got;
+    }, clock.now + 10_000 * SCALE);
+    if (!got) throw new Error(`ping ${seq} was not answered`);
+    rtts.push((clock.now - t0) / SCALE);
+    wire = devA.stats.txBytes + devB.stats.txBytes - tx0;
+    clock.now += 100 * SCALE;
+    simulate([a, b], clock, () => false, clock.now + 10 * SCALE);
+  }
+  return { rtts, floorMs: (wire * 10 * 1000) / baud };
+}
+
+/** RSS growth (MB) while two stacks move `total` octets over a memory pair. */
+function rssGrowth(total: number): number {
+  const pool = new PacketPool({ slots: 256, mtu: 1500 });
+  const pair = new MemoryDevicePair(pool, pool, { queue: 128 });
+  const tcpA = new TcpStack({ sockets: 1, txBufferLen: 256 * 1024, rxBufferLen: 256 * 1024, isnKey: [1, 2, 3, 4] });
+  const tcpB = new TcpStack({ sockets: 1, txBufferLen: 256 * 1024, rxBufferLen: 256 * 1024, isnKey: [5, 6, 7, 8] });
+  const a = new Interface({ device: pair.a, address: A, tcp: tcpA });
+  const b = new Interface({ device: pair.b, address: B, tcp: tcpB });
+  const l = tcpB.listen(9, 1);
+  const c = tcpA.connect(0, A, a.mss, B, 9)!;
+  let s: TcpSocket | null = null;
+  const src = pattern(65536, 7);
+  const dst = new Uint8Array(65536);
+  let moved = 0;
+  let now = 0;
+  let baseline = 0;
+  while (moved < total) {
+    now++;
+    c.send(src, 0, src.length);
+    a.poll(now);
+    b.poll(now);
+    if (s === null) s = tcpB.accept(l);
+    if (s !== null) {
+      for (;;) {
+        const n = s.recv(dst, 0, dst.length);
+        if (n <= 0) break;
+        moved += n;
+      }
+    }
+    b.poll(now);
+    a.poll(now);
+    // Baseline after the first 64 MB: JIT code and one-time structures are in place by then.
+    if (baseline === 0 && moved >= 64 * 1024 * 1024) {
+      (globalThis as { gc?: () => void }).gc?.();
+      baseline = process.memoryUsage().rss;
+    }
+  }
+  (globalThis as { gc?: () => void }).gc?.();
+  return (process.memoryUsage().rss - baseline) / (1024 * 1024);
+}
+
+export async function run(ctx: BenchContext): Promise<Figure[]> {
+  const figures: Figure[] = [];
+  const bauds = [115200, 3_000_000];
+  const mtus = [296, 1006, 1500];
+  for (const baud of bauds) {
+    for (const mtu of mtus) {
+      // Enough segments to leave slow start far behind: about 60 s of line time at 115200.
+      const size = Math.round((baud / 10) * (ctx.quick ? 10 : 60));
+      const ab = linkGoodput(baud, mtu, size, false);
+      const ba = linkGoodput(baud, mtu, size, true);
+      const eff = Math.min(ab.goodput / ab.limit, ba.goodput / ba.limit);
+      ctx.log(`${baud} baud MTU ${mtu}: A->B ${ab.goodput.toFixed(0)} B/s, B->A ${ba.goodput.toFixed(0)} B/s, limit ${ab.limit.toFixed(0)} B/s`);
+      figures.push({
+        key: `link_eff_${baud}_${mtu}`,
+        value: +eff.toFixed(4),
+        unit: 'x limit',
+        target: '>= 0.97',
+        note: `worse direction; limit ${ab.limit.toFixed(0)} B/s; CSLIP Linux<->Linux measured 0.71 of the line at 115200`,
+      });
+    }
+  }
+
+  const ping = pingRtt(115200, ctx.quick ? 5 : 20);
+  const rtt = median(ping.rtts);
+  ctx.log(`ping RTTs ${ping.rtts.map((r) => r.toFixed(2)).join(' ')} ms, floor ${ping.floorMs.toFixed(2)} ms`);
+  figures.push({ key: 'ping_rtt_ms_115200_median', value: +rtt.toFixed(2), unit: 'ms', target: `<= ${(ping.floorMs * 1.05).toFixed(2)}`, note: '56-octet ping over UART-timed SLIP at 115200, virtual time in 10 µs steps' });
+  figures.push({ key: 'ping_rtt_floor_ms_115200', value: +ping.floorMs.toFixed(2), unit: 'ms', note: 'serialization of request + reply (SLIP octets x 10 bits / 115200)' });
+
+  const config = parseFirmwareArgs(['--port', 'none', '--password', 'x'], {})!;
+  const board = new Board({ link: new MemoryLinkPair().a, config, isnKey: [1, 2, 3, 4], version: 'bench', imageSha256: '-' });
+  figures.push({ key: 'prealloc_bytes_default', value: board.preallocatedBytes, unit: 'octets', note: `default firmware: ${config.sockets} TCP sockets x 2 x 16 KiB rings, 64 slots x MTU ${config.mtu}, reassembly and scratch` });
+
+  const growth = rssGrowth(ctx.quick ? 256 * 1024 * 1024 : 1024 * 1024 * 1024);
+  ctx.log(`RSS growth ${growth.toFixed(2)} MB`);
+  figures.push({ key: 'rss_growth_mb_1gb', value: +growth.toFixed(2), unit: 'MB', target: '< 1', note: 'resident set growth while two stacks move 1 GiB (after a 64 MB warm-up)' });
+  return figures;
+}

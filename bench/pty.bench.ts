@@ -1,0 +1,186 @@
+/**
+ * Real time, real processes: the firmware runs as its own process on one end of a pty pair with
+ * UART timing (--uart-timing: a pty has no baud, so the firmware paces its output to baud/10
+ * octets per second), and a stack in this process, paced the same way, drives it from the
+ * other end.
+ *
+ * - link_eff_pty_115200_1006: bulk TCP to the firmware's discard service, goodput against the
+ *   line limit (design.md formula, escapes counted in the data sent).
+ * - ping_rtt_ms_pty_115200_median: ping RTT in real time over that line, beside its floor.
+ * - cpu_pct_3000000: CPU the firmware process uses (from /proc/<pid>/stat) while this process
+ *   saturates a 3 000 000 baud line toward it.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { FdLink } from '../src/drivers/fd-link.ts';
+import { HostLoop } from '../src/drivers/host-loop.ts';
+import { openPtyPair } from '../src/drivers/pty.ts';
+import { Interface } from '../src/iface/interface.ts';
+import { SlipDevice } from '../src/phy/slip-device.ts';
+import { UartTimedLink } from '../src/phy/uart.ts';
+import { IcmpSocket } from '../src/socket/icmp.ts';
+import { TcpStack } from '../src/socket/tcp-stack.ts';
+import { TcpState, type TcpSocket } from '../src/socket/tcp.ts';
+import { PacketPool } from '../src/storage/packet-pool.ts';
+import { NEVER } from '../src/time.ts';
+import { median } from './lib/timing.ts';
+import type { BenchContext, Figure } from './lib/types.ts';
+
+export const name = 'pty';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const HOST = 0xc0000201 | 0;
+const DEVICE = 0xc0000202 | 0;
+const MTU = 1006;
+
+interface Rig {
+  firmware: ChildProcess;
+  loop: HostLoop;
+  iface: Interface;
+  tcp: TcpStack;
+  close(): Promise<void>;
+}
+
+async function startRig(baud: number): Promise<Rig> {
+  const pty = openPtyPair();
+  const firmware = spawn(process.execPath, ['--import', 'tsx', join(root, 'firmware-bridge/firmware.ts'),
+    '--port', pty.slavePath, '--baud', String(baud), '--uart-timing', '--password', 'bench', '--mtu', String(MTU)],
+  { stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  firmware.stdout!.on('data', (d: Buffer) => { log += d.toString(); });
+  firmware.stderr!.on('data', (d: Buffer) => { log += d.toString(); });
+  for (let i = 0; i < 300 && !/ready/.test(log); i++) await new Promise((r) => setTimeout(r, 50));
+  if (!/ready/.test(log)) throw new Error(`firmware did not start: ${log}`);
+  const link = new FdLink(pty.masterFd, { closeFd: false, name: 'bench pty' });
+  const device = new SlipDevice(new UartTimedLink(link, baud), new PacketPool({ slots: 64, mtu: MTU }));
+  const tcp = new TcpStack({ sockets: 4, isnKey: [9, 8, 7, 6] });
+  const iface = new Interface({ device, address: HOST, tcp });
+  const loop = new HostLoop([iface]);
+  link.onActivity(() => loop.wake());
+  void loop.run();
+  return {
+    firmware, loop, iface, tcp,
+    async close() {
+      await loop.stop();
+      firmware.kill('SIGTERM');
+      await new Promise((r) => firmware.once('exit', r));
+      await link.close();
+      pty.close();
+    },
+  };
+}
+
+/** Resolves when `cond()` holds (checked every few ms of real time) or rejects after `ms`. */
+async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
+  const t0 = performance.now();
+  while (!cond()) {
+    if (performance.now() - t0 > ms) throw new Error(`timed out: ${what}`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
+/** Sends `size` octets to the firmware's discard port; returns goodput in octets/s of real time. */
+async function bulkToDiscard(rig: Rig, size: number, data: Uint8Array): Promise<number> {
+  const sock: TcpSocket = rig.tcp.connect(rig.loop.now(), HOST, rig.iface.mss, DEVICE, 9)!;
+  rig.loop.wake();
+  await until(() => sock.state === TcpState.Established, 10_000, 'connect to discard');
+  let sent = 0;
+  const t0 = performance.now();
+  const pump = { poll: (): boolean => {
+    let moved = false;
+    while (sent < size) {
+      const n = sock.send(data, sent % data.length, Math.min(size - sent, data.length - (sent % data.length)));
+      if (n <= 0) break;
+      sent += n;
+      moved = true;
+    }
+    return moved;
+  }, pollAt: () => NEVER };
+  rig.loop.add(pump);
+  rig.loop.wake();
+  await until(() => sent === size && sock.sendQueue === 0, 600_000, 'bulk transfer');
+  const seconds = (performance.now() - t0) / 1000;
+  rig.loop.remove(pump);
+  sock.close();
+  rig.loop.wake();
+  return size / seconds;
+}
+
+function cpuTicks(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return Number(fields[11]) + Number(fields[12]); // utime + stime, in clock ticks (100 per second)
+}
+
+export async function run(ctx: BenchContext): Promise<Figure[]> {
+  const figures: Figure[] = [];
+  const data = new Uint8Array(64 * 1024);
+  let x = 0x2468;
+  for (let i = 0; i < data.length; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    data[i] = x & 0xff;
+  }
+  let specials = 0;
+  for (const b of data) if (b === 0xc0 || b === 0xdb) specials++;
+
+  // 115200 baud: link efficiency and ping RTT in real time.
+  {
+    const rig = await startRig(115200);
+    try {
+      const size = ctx.quick ? 48 * 1024 : 192 * 1024;
+      const goodput = await bulkToDiscard(rig, size, data);
+      const mss = MTU - 52;
+      const limit = (11520 * mss) / (MTU + 2 + (specials / data.length) * mss);
+      ctx.log(`pty 115200: ${goodput.toFixed(0)} B/s of ${limit.toFixed(0)} B/s`);
+      figures.push({ key: 'link_eff_pty_115200_1006', value: +(goodput / limit).toFixed(3), unit: 'x limit', target: '>= 0.97',
+        note: `${size / 1024} KiB to the firmware process's discard port over a pty, both ends paced to 115200 baud, real time (includes slow start)` });
+
+      const icmp = new IcmpSocket({ rxBuffer: new Uint8Array(4096), txBuffer: new Uint8Array(4096) });
+      icmp.bind(0x77);
+      rig.iface.addIcmpSocket(icmp);
+      const rtts: number[] = [];
+      const payload = new Uint8Array(56);
+      const reply = new Uint8Array(64);
+      for (let seq = 1; seq <= (ctx.quick ? 5 : 20); seq++) {
+        const t0 = performance.now();
+        icmp.sendEcho(DEVICE, seq, payload, 0, 56);
+        rig.loop.wake();
+        await until(() => icmp.recvEcho(reply, 0, 64) >= 0 && icmp.seqNo === seq, 5000, `ping ${seq}`);
+        rtts.push(performance.now() - t0);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      // 84-octet datagrams + 2 END octets each way (the zero payload and these headers rarely need escapes).
+      const floor = (2 * 86 * 10 * 1000) / 115200;
+      const m = median(rtts);
+      ctx.log(`pty ping RTTs ${rtts.map((r) => r.toFixed(1)).join(' ')} ms`);
+      figures.push({ key: 'ping_rtt_ms_pty_115200_median', value: +m.toFixed(2), unit: 'ms', target: `<= ${(floor * 1.05).toFixed(2)}`,
+        note: `real time, pty paced to 115200 in both processes; floor ${floor.toFixed(2)} ms; includes two event-loop wake-ups per hop` });
+    } finally {
+      await rig.close();
+    }
+  }
+
+  // 3 000 000 baud: the firmware process's CPU while the line is saturated.
+  {
+    const rig = await startRig(3_000_000);
+    try {
+      const pid = rig.firmware.pid!;
+      const seconds = ctx.quick ? 2 : 5;
+      const size = Math.round(300_000 * seconds);
+      const before = cpuTicks(pid);
+      const t0 = performance.now();
+      const goodput = await bulkToDiscard(rig, size, data);
+      const wall = (performance.now() - t0) / 1000;
+      const cpu = ((cpuTicks(pid) - before) / 100 / wall) * 100;
+      ctx.log(`pty 3000000: ${goodput.toFixed(0)} B/s, firmware CPU ${cpu.toFixed(1)}%`);
+      figures.push({ key: 'cpu_pct_3000000', value: +cpu.toFixed(1), unit: '% of a core', target: '<= 5',
+        note: `firmware process receiving ${(goodput / 1000).toFixed(0)} kB/s at 3 000 000 baud (pty, UART timing); node-serialport users report 15-100% at 9600-115200` });
+    } finally {
+      await rig.close();
+    }
+  }
+  return figures;
+}
