@@ -22,6 +22,7 @@ import { TunDevice, TunError, configureTun } from '../src/drivers/tun.ts';
 import type { Device } from '../src/phy/device.ts';
 import { PcapWriter } from '../src/phy/pcap-writer.ts';
 import { SlipDevice } from '../src/phy/slip-device.ts';
+import { SLIP_END } from '../src/phy/slip.ts';
 import { UartTimedLink } from '../src/phy/uart.ts';
 import { PacketPool } from '../src/storage/packet-pool.ts';
 import { earliest } from '../src/time.ts';
@@ -133,9 +134,9 @@ export async function main(argv: readonly string[]): Promise<number> {
   try {
     if (config.pty) {
       pty = openPtyPair();
-      link = new FdLink(pty.masterFd, { closeFd: false, name: 'pty master' });
+      link = new FdLink(pty.masterFd, { closeFd: false, name: 'pty master', wakeOn: SLIP_END });
     } else {
-      link = await SerialLink.open(config.port!, { baud: config.baud, rtscts: config.rtscts });
+      link = await SerialLink.open(config.port!, { baud: config.baud, rtscts: config.rtscts, wakeOn: SLIP_END });
     }
   } catch (e) {
     tun.close();

@@ -27,6 +27,12 @@ export interface FdLinkOptions {
   closeFd?: boolean;
   /** Name used in `closed` reasons. Defaults to `fd <n>`. */
   name?: string;
+  /**
+   * Interrupt coalescing: wake the owner only when arriving octets include this value (SLIP's
+   * END, so a wake comes once per complete frame, not once per read), or the ring is half full.
+   * Defaults to -1: wake on every read.
+   */
+  wakeOn?: number;
 }
 
 const GONE = 'the other end closed or the device went away';
@@ -47,6 +53,7 @@ export class FdLink implements DriverLink {
   private readonly writeScratch: Uint8Array;
   private readonly poller: FdPoll;
   private readonly closeFd: boolean;
+  private readonly wakeOn: number;
   private open = true;
   /** A write was cut short and the ring has not had room since (for pollAt). */
   private refused = false;
@@ -59,6 +66,7 @@ export class FdLink implements DriverLink {
     this.fd = fd;
     this.name = options.name ?? `fd ${fd}`;
     this.closeFd = options.closeFd ?? true;
+    this.wakeOn = options.wakeOn ?? -1;
     this.rx = new RingBuffer(new Uint8Array(options.rxCapacity ?? 65536));
     this.tx = new RingBuffer(new Uint8Array(options.txCapacity ?? 16384));
     this.readScratch = new Uint8Array(CHUNK);
@@ -134,7 +142,7 @@ export class FdLink implements DriverLink {
     if (progressed) this.activity.notify();
   }
 
-  /** Reads until EAGAIN or the ring is full; true if any octet arrived. */
+  /** Reads until EAGAIN or the ring is full; true if the owner should be woken (see `wakeOn`). */
   private drainFd(): boolean {
     const c = libc();
     let any = false;
@@ -150,7 +158,7 @@ export class FdLink implements DriverLink {
       if (n > 0) {
         this.rx.enqueue(this.readScratch, 0, n);
         this.stats.rxBytes += n;
-        any = true;
+        if (!any) any = this.wakeOn < 0 || this.rx.length * 2 >= this.rx.capacity || this.contains(this.wakeOn, n);
         continue;
       }
       if (n === 0) {
@@ -166,6 +174,13 @@ export class FdLink implements DriverLink {
       });
       return any;
     }
+  }
+
+  /** True if `readScratch[0..n)` holds `value` (a bounded scan: indexOf has no end limit). */
+  private contains(value: number, n: number): boolean {
+    const b = this.readScratch;
+    for (let i = 0; i < n; i++) if (b[i] === value) return true;
+    return false;
   }
 
   /** Writes the TX ring to the fd until it is empty or the fd would block. */

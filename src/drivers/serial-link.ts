@@ -40,6 +40,8 @@ export interface SerialLinkOptions {
   rxCapacity?: number;
   /** TX ring size in octets. Defaults to 16384. */
   txCapacity?: number;
+  /** Wake the owner only when this octet arrives (SLIP END): see FdLinkOptions.wakeOn. */
+  wakeOn?: number;
 }
 
 /** Why opening a serial port failed. `code` is stable; `message` is one line for a user. */
@@ -80,6 +82,7 @@ export class SerialLink implements DriverLink {
       closeFd: false,
       name: `serial port ${path}`,
       ...(options.rxCapacity === undefined ? {} : { rxCapacity: options.rxCapacity }),
+      ...(options.wakeOn === undefined ? {} : { wakeOn: options.wakeOn }),
       ...(options.txCapacity === undefined ? {} : { txCapacity: options.txCapacity }),
     });
     this.closed = this.link.closed.then(async (why) => {
