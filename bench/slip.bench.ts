@@ -6,7 +6,8 @@
  * (research/toolchain.md §3: about 2.5 MB/s, 406 KB allocated per frame), so it gets few frames.
  */
 import { SlipDecoder as SerialportSlipDecoder, SlipEncoder as SerialportSlipEncoder } from '@serialport/parser-slip-encoder';
-import { SlipDecoder, slipEncode, slipEncodedMaxLen } from '../src/phy/slip.ts';
+import { SlipDecoder, SlipEncoder, slipEncodedMaxLen } from '../src/phy/slip.ts';
+import { Arena } from '../src/storage/arena.ts';
 import { PacketPool } from '../src/storage/packet-pool.ts';
 import { measureAlloc, roundAlloc } from './lib/alloc.ts';
 import { calibrate, range, timeAsync, timeSync, warmUp } from './lib/timing.ts';
@@ -39,10 +40,13 @@ class Codec {
   readonly rx: PacketPool;
   readonly rxSlot: number;
   readonly decoder: SlipDecoder;
+  readonly encoder = new SlipEncoder();
   readonly sink = new Sink();
 
-  constructor(seed: number) {
-    this.source = new PacketPool({ slots: FRAMES, mtu: FRAME_LEN, name: 'bench-src' });
+  /** With `arena`, the pools and the TX buffer are carved from it (as SlipDevice with `arena`): copies are copyWithin. */
+  constructor(seed: number, arena?: Arena) {
+    const inArena = arena !== undefined ? { arena } : {};
+    this.source = new PacketPool({ slots: FRAMES, mtu: FRAME_LEN, name: 'bench-src', ...inArena });
     let state = seed >>> 0;
     for (let f = 0; f < FRAMES; f++) {
       const slot = this.source.alloc();
@@ -53,8 +57,8 @@ class Codec {
       }
       this.source.len[slot] = FRAME_LEN;
     }
-    this.tx = new Uint8Array(slipEncodedMaxLen(FRAME_LEN));
-    this.rx = new PacketPool({ slots: 1, mtu: FRAME_LEN, name: 'bench-rx' });
+    this.tx = arena !== undefined ? arena.carve(slipEncodedMaxLen(FRAME_LEN)) : new Uint8Array(slipEncodedMaxLen(FRAME_LEN));
+    this.rx = new PacketPool({ slots: 1, mtu: FRAME_LEN, name: 'bench-rx', ...inArena });
     this.rxSlot = this.rx.alloc();
     this.decoder = new SlipDecoder();
   }
@@ -62,7 +66,7 @@ class Codec {
   /** Encodes frame `i mod FRAMES` and decodes it back into the receive slot; returns its length. */
   roundTrip(i: number): number {
     const slot = i & (FRAMES - 1);
-    const wireLen = slipEncode(this.source.bytes, this.source.start[slot]!, FRAME_LEN, this.tx, 0);
+    const wireLen = this.encoder.encode(this.source.bytes, this.source.start[slot]!, FRAME_LEN, this.tx, 0);
     const decoder = this.decoder;
     decoder.setTarget(this.rx.bytes, this.rx.start[this.rxSlot]!, FRAME_LEN);
     let off = 0;
@@ -80,7 +84,7 @@ class Codec {
   /** Encodes only: frame `i mod FRAMES` into the TX buffer; returns the wire length. */
   encodeOnly(i: number): number {
     const slot = i & (FRAMES - 1);
-    return slipEncode(this.source.bytes, this.source.start[slot]!, FRAME_LEN, this.tx, 0);
+    return this.encoder.encode(this.source.bytes, this.source.start[slot]!, FRAME_LEN, this.tx, 0);
   }
 
   /** Decodes only: wire frame `i mod FRAMES` (from `wire`) into the receive slot; returns its length. */
@@ -105,7 +109,7 @@ class Codec {
     let at = 0;
     for (let f = 0; f < FRAMES; f++) {
       offsets[f] = at;
-      lengths[f] = slipEncode(this.source.bytes, this.source.start[f]!, FRAME_LEN, bytes, at);
+      lengths[f] = this.encoder.encode(this.source.bytes, this.source.start[f]!, FRAME_LEN, bytes, at);
       at += lengths[f]!;
     }
     return { bytes, offsets, lengths };
@@ -175,6 +179,16 @@ export async function run(ctx: BenchContext): Promise<Figure[]> {
   const oursMbps = mbps(n, ours.medianMs);
   ctx.log(`slipstack: ${n} frames per run, MB/s median ${oursMbps.toFixed(0)} (${range(oursSamples, 0)})`);
 
+  // The same round trip with everything in one Arena, as SlipDevice runs with `arena`.
+  const inArena = new Codec(0x5eed, new Arena(FRAMES * (FRAME_LEN + 4) + FRAME_LEN + 4 + slipEncodedMaxLen(FRAME_LEN) + 64));
+  inArena.verify();
+  warmUp((k) => inArena.loop(k), 150, 100);
+  const nArena = calibrate((k) => inArena.loop(k), ctx.quick ? 40 : 250, 200);
+  const arenaRun = timeSync(() => inArena.loop(nArena), ctx.quick ? 3 : 9, 1);
+  const arenaSamples = arenaRun.samplesMs.map((ms) => mbps(nArena, ms));
+  const arenaMbps = mbps(nArena, arenaRun.medianMs);
+  ctx.log(`slipstack in one arena: ${nArena} frames per run, MB/s median ${arenaMbps.toFixed(0)} (${range(arenaSamples, 0)})`);
+
   // The two halves alone, for reading the round-trip figure (no targets: reference only).
   const wire = codec.encodeAll();
   const halves = (body: (i: number) => number): { mbps: number; samples: number[] } => {
@@ -213,10 +227,16 @@ export async function run(ctx: BenchContext): Promise<Figure[]> {
       note: `payload MB/s, encode + decode of random ${FRAME_LEN} B frames into a pool slot, ${n} frames per run, median of ${ours.samplesMs.length} (${range(oursSamples, 0)}); toolchain.md §3 hand-written codec: ~210`,
     },
     {
+      key: 'slip_codec_arena_mb_s',
+      value: arenaMbps,
+      unit: 'MB/s',
+      note: `as slip_codec_mb_s with the pools and TX buffer carved from one Arena (runs move by copyWithin), median of ${arenaRun.samplesMs.length} (${range(arenaSamples, 0)})`,
+    },
+    {
       key: 'slip_encode_mb_s',
       value: encodeOnly.mbps,
       unit: 'MB/s',
-      note: `slipEncode alone, same frames, median (${range(encodeOnly.samples, 0)}); toolchain.md §3: ~300-420`,
+      note: `SlipEncoder.encode alone, same frames, median (${range(encodeOnly.samples, 0)}); toolchain.md §3: ~300-420`,
     },
     {
       key: 'slip_decode_mb_s',

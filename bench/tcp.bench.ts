@@ -49,13 +49,17 @@ type LinkKind = 'ip-big' | 'ip-1500' | 'slip';
 export function rig(kind: LinkKind): Rig {
   const mtu = kind === 'ip-big' ? 65535 : 1500;
   const slots = kind === 'ip-big' ? 48 : 256;
-  const arena = new Arena(2 * tcpRingBytes({ sockets: 1, txBufferLen: RING, rxBufferLen: RING }) + slots * (mtu + 4) * 2 + 2 * WRITE + 4 * 65536);
+  const linkCapacity = 256 * 1024;
+  const arena = new Arena(2 * tcpRingBytes({ sockets: 1, txBufferLen: RING, rxBufferLen: RING }) + slots * (mtu + 4) * 2 + 2 * WRITE + 4 * 65536
+    + (kind === 'slip' ? 2 * linkCapacity : 0));
   let devA: Device;
   let devB: Device;
   if (kind === 'slip') {
-    const links = new MemoryLinkPair({ capacity: 256 * 1024 });
-    devA = new SlipDevice(links.a, new PacketPool({ slots, mtu, arena }), { txQueue: 64, rxQueue: 64 });
-    devB = new SlipDevice(links.b, new PacketPool({ slots, mtu, arena }), { txQueue: 64, rxQueue: 64 });
+    // The link rings and the SLIP buffers in the arena too: SlipDevice encodes into and decodes
+    // out of the rings (WindowedByteLink), with copyWithin.
+    const links = new MemoryLinkPair({ capacity: linkCapacity, arena });
+    devA = new SlipDevice(links.a, new PacketPool({ slots, mtu, arena }), { txQueue: 64, rxQueue: 64, arena });
+    devB = new SlipDevice(links.b, new PacketPool({ slots, mtu, arena }), { txQueue: 64, rxQueue: 64, arena });
   } else {
     // One pool for both ends, so a frame's slot is handed over rather than copied (Linux loopback
     // hands over the skb the same way).

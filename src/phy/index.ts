@@ -5,6 +5,7 @@
 export type { ByteLink, Device, DeviceCapabilities } from './device.ts';
 export { SLIP_END, SLIP_ESC, SLIP_ESC_END, SLIP_ESC_ESC, SlipDecoder, SlipEncoder, slipEncode, slipEncodedMaxLen, type SlipDecoderStats } from './slip.ts';
 export { SlipDevice, type SlipDeviceOptions, type SlipDeviceStats } from './slip-device.ts';
+export { isWindowedByteLink, type WindowedByteLink } from './byte-window.ts';
 export {
   MemoryDevicePair, MemoryLinkPair, MemoryLoopbackLink,
   type MemoryDevice, type MemoryDevicePairOptions, type MemoryDeviceStats, type MemoryLink, type MemoryLinkOptions, type MemoryLinkStats,

@@ -9,10 +9,16 @@
  * - `MemoryDevicePair`: two Devices back to back, frames copied between pools (or handed over
  *   when both sides share one pool), a fixed queue per direction.
  *
+ * Both links also offer the WindowedByteLink capability (byte-window.ts): SlipDevice then encodes
+ * into and decodes out of the rings themselves. With `arena`, the rings are carved from it, so
+ * those copies are `copyWithin` inside one ArrayBuffer.
+ *
  * Promises: all memory is fixed at construction; nothing allocates per call; a full queue is a
  * counted drop. The links never lose or reorder octets.
  */
-import type { ByteLink, Device, DeviceCapabilities } from './device.ts';
+import type { Device, DeviceCapabilities } from './device.ts';
+import type { WindowedByteLink } from './byte-window.ts';
+import type { Arena } from '../storage/arena.ts';
 import type { PacketPool } from '../storage/packet-pool.ts';
 import { RingBuffer } from '../storage/ring-buffer.ts';
 import { copyBytes } from '../storage/copy.ts';
@@ -36,6 +42,13 @@ export interface MemoryLinkOptions {
   maxReadChunk?: number;
   /** When set (non-zero), each `read` returns a seeded-random 1..maxReadChunk octets. */
   seed?: number;
+  /** Carve the rings from this arena (so a SlipDevice on the same arena copies with copyWithin). Defaults to buffers of their own. */
+  arena?: Arena;
+}
+
+/** A ring's storage: carved from the arena when there is one. */
+function ringOf(capacity: number, arena: Arena | undefined): RingBuffer {
+  return new RingBuffer(arena !== undefined ? arena.carve(capacity) : new Uint8Array(capacity));
 }
 
 /** Octet counters of one link end. */
@@ -49,7 +62,7 @@ export interface MemoryLinkStats {
 }
 
 /** One end of a memory link: reads from `rx`, writes into `tx` (the peer's `rx`). */
-class MemoryLink implements ByteLink {
+class MemoryLink implements WindowedByteLink {
   readonly stats: MemoryLinkStats = { readBytes: 0, writtenBytes: 0, writeShort: 0 };
   private readonly rx: RingBuffer;
   private readonly tx: RingBuffer;
@@ -58,22 +71,61 @@ class MemoryLink implements ByteLink {
   /** A write was cut short since the last time the ring had room (for pollAt). */
   private refused = false;
 
+  readonly rxMemory: Uint8Array;
+  readonly txMemory: Uint8Array;
+
   constructor(rx: RingBuffer, tx: RingBuffer, maxReadChunk: number, seed: number) {
     this.rx = rx;
     this.tx = tx;
+    this.rxMemory = rx.storage;
+    this.txMemory = tx.storage;
     this.maxReadChunk = maxReadChunk < UNLIMITED ? maxReadChunk : UNLIMITED;
     this.rng = seed | 0;
   }
 
-  read(_now: number, dst: Uint8Array, off: number, len: number): number {
+  /** How many of `len` octets one read hands out: capped at maxReadChunk, cut at random when seeded. */
+  private cut(len: number): number {
     let want = len < this.maxReadChunk ? len : this.maxReadChunk;
     if (this.rng !== 0 && want > 1) {
       this.rng = xorshift32(this.rng);
       want = 1 + ((this.rng >>> 0) % want);
     }
-    const got = this.rx.dequeue(dst, off, want);
+    return want;
+  }
+
+  read(_now: number, dst: Uint8Array, off: number, len: number): number {
+    const got = this.rx.dequeue(dst, off, this.cut(len));
     this.stats.readBytes += got;
     return got;
+  }
+
+  get rxWindowStart(): number {
+    return this.rx.readOffset;
+  }
+
+  /** The contiguous readable run, cut as `read` cuts. */
+  rxWindow(_now: number): number {
+    const run = this.rx.contiguousReadLength;
+    return run === 0 ? 0 : this.cut(run);
+  }
+
+  rxRelease(_now: number, n: number): void {
+    this.stats.readBytes += this.rx.discard(n);
+  }
+
+  get txWindowStart(): number {
+    return this.tx.writeOffset;
+  }
+
+  txWindow(_now: number): number {
+    return this.tx.contiguousWriteLength;
+  }
+
+  txCommit(_now: number, n: number): void {
+    if (n <= 0) return;
+    this.tx.commit(n);
+    this.stats.writtenBytes += n;
+    this.refused = false;
   }
 
   write(_now: number, src: Uint8Array, off: number, len: number): number {
@@ -115,8 +167,8 @@ export class MemoryLinkPair {
     const seed = options.seed ?? 0;
     const maxReadChunk = options.maxReadChunk ?? (seed !== 0 ? 64 : UNLIMITED);
     if (!(capacity >= 1 && maxReadChunk >= 1)) throw new RangeError('MemoryLinkPair: capacity and maxReadChunk must be >= 1');
-    const aToB = new RingBuffer(new Uint8Array(capacity));
-    const bToA = new RingBuffer(new Uint8Array(capacity));
+    const aToB = ringOf(capacity, options.arena);
+    const bToA = ringOf(capacity, options.arena);
     // Different seeds per end, so the two directions are cut differently.
     this.a = new MemoryLink(bToA, aToB, maxReadChunk, seed);
     this.b = new MemoryLink(aToB, bToA, maxReadChunk, seed === 0 ? 0 : xorshift32(seed) || 1);
@@ -124,15 +176,43 @@ export class MemoryLinkPair {
 }
 
 /** A ByteLink whose output comes back to its own input (TX wired to RX), through a fixed ring. */
-export class MemoryLoopbackLink implements ByteLink {
+export class MemoryLoopbackLink implements WindowedByteLink {
   private readonly link: MemoryLink;
 
   constructor(options: MemoryLinkOptions = {}) {
     const capacity = options.capacity ?? 65536;
     const seed = options.seed ?? 0;
     const maxReadChunk = options.maxReadChunk ?? (seed !== 0 ? 64 : UNLIMITED);
-    const ring = new RingBuffer(new Uint8Array(capacity));
+    const ring = ringOf(capacity, options.arena);
     this.link = new MemoryLink(ring, ring, maxReadChunk, seed);
+    this.rxMemory = this.txMemory = ring.storage;
+  }
+
+  readonly rxMemory: Uint8Array;
+  readonly txMemory: Uint8Array;
+
+  get rxWindowStart(): number {
+    return this.link.rxWindowStart;
+  }
+
+  rxWindow(now: number): number {
+    return this.link.rxWindow(now);
+  }
+
+  rxRelease(now: number, n: number): void {
+    this.link.rxRelease(now, n);
+  }
+
+  get txWindowStart(): number {
+    return this.link.txWindowStart;
+  }
+
+  txWindow(now: number): number {
+    return this.link.txWindow(now);
+  }
+
+  txCommit(now: number, n: number): void {
+    this.link.txCommit(now, n);
   }
 
   get stats(): MemoryLinkStats {

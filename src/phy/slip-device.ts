@@ -9,11 +9,19 @@
  * octets), the slot is freed at once, and the buffer drains into the link as fast as the link
  * accepts; what does not fit stays pending for the next call.
  *
+ * Links with the WindowedByteLink capability (the memory twins) skip both staging buffers: frames
+ * are decoded straight out of the link's receive memory and encoded straight into its transmit
+ * memory (when the contiguous room there holds the worst case, 2 * len + 2; otherwise through the
+ * TX buffer as above). With `arena` (the pool's), the scratch and TX buffers are carved from it,
+ * so every copy stays inside one ArrayBuffer.
+ *
  * Promises: no allocation per frame or per octet; running out of slots or queue space is a
  * counted drop, never an exception; `close()` gives back every slot the device holds.
  */
 import type { ByteLink, Device, DeviceCapabilities } from './device.ts';
 import type { PacketPool } from '../storage/packet-pool.ts';
+import type { Arena } from '../storage/arena.ts';
+import { isWindowedByteLink, type WindowedByteLink } from './byte-window.ts';
 import { SlipDecoder, SlipEncoder, slipEncodedMaxLen, type SlipDecoderStats } from './slip.ts';
 
 export interface SlipDeviceOptions {
@@ -23,8 +31,10 @@ export interface SlipDeviceOptions {
   txQueue?: number;
   /** Decoded frames waiting for `receive()`. Defaults to 8. */
   rxQueue?: number;
-  /** Octets read from the link per `read()` call (the scratch buffer size). Defaults to 4096. */
+  /** Octets read from the link per `read()` call (the scratch buffer size; also caps a window). Defaults to 4096. */
   readChunk?: number;
+  /** Carve the scratch and TX buffers from this arena (the pool's, so codec copies are copyWithin). Defaults to buffers of their own. */
+  arena?: Arena;
 }
 
 export interface SlipDeviceStats {
@@ -56,7 +66,12 @@ export class SlipDevice implements Device {
 
   private readonly decoder: SlipDecoder;
   private readonly encoder = new SlipEncoder();
+  /** Encodes into the link's memory: an encoder of its own, so neither switches buffers (which allocates views). */
+  private readonly windowEncoder = new SlipEncoder();
   private readonly mtu: number;
+  /** The link again when it lends its buffers (WindowedByteLink), else null. */
+  private readonly window: WindowedByteLink | null;
+  private readonly readChunk: number;
 
   /** Raw octets read from the link; `scratch[scratchPos .. scratchLen)` are not yet decoded. */
   private readonly scratch: Uint8Array;
@@ -97,9 +112,14 @@ export class SlipDevice implements Device {
       txFrames: 0, txBytes: 0, txDropQueueFull: 0, txDropOversize: 0,
       decoder: this.decoder.stats,
     };
-    this.scratch = new Uint8Array(readChunk);
+    this.window = isWindowedByteLink(link) ? link : null;
+    this.readChunk = readChunk;
+    const arena = options.arena;
+    // A windowed link is decoded in place: the scratch buffer is never used.
+    const scratchLen = this.window !== null ? 0 : readChunk;
+    this.scratch = arena !== undefined ? arena.carve(scratchLen) : new Uint8Array(scratchLen);
     this.rxRing = new Int32Array(rxQueue);
-    this.txBuffer = new Uint8Array(slipEncodedMaxLen(mtu));
+    this.txBuffer = arena !== undefined ? arena.carve(slipEncodedMaxLen(mtu)) : new Uint8Array(slipEncodedMaxLen(mtu));
     this.txRing = new Int32Array(txQueue);
   }
 
@@ -203,8 +223,17 @@ export class SlipDevice implements Device {
       this.txHead = this.txHead + 1 === this.txRing.length ? 0 : this.txHead + 1;
       this.txCount--;
       const pool = this.pool;
-      this.txLen = this.encoder.encode(pool.bytes, pool.start[slot]!, pool.len[slot]!, this.txBuffer, 0);
-      this.txPos = 0;
+      const len = pool.len[slot]!;
+      const window = this.window;
+      if (window !== null && window.txWindow(now) >= slipEncodedMaxLen(len)) {
+        // Straight into the link's memory: one copy, no staging.
+        const wire = this.windowEncoder.encode(pool.bytes, pool.start[slot]!, len, window.txMemory, window.txWindowStart);
+        window.txCommit(now, wire);
+        this.stats.txBytes += wire;
+      } else {
+        this.txLen = this.encoder.encode(pool.bytes, pool.start[slot]!, len, this.txBuffer, 0);
+        this.txPos = 0;
+      }
       pool.free(slot);
       this.stats.txFrames++;
     }
@@ -212,8 +241,11 @@ export class SlipDevice implements Device {
 
   /** Reads and decodes until the link is empty or the RX queue is full. */
   private pumpRx(now: number): void {
+    if (this.window !== null) {
+      this.pumpRxWindow(now, this.window);
+      return;
+    }
     const decoder = this.decoder;
-    const pool = this.pool;
     while (this.rxCount < this.rxRing.length) {
       if (this.scratchPos === this.scratchLen) {
         const got = this.link.read(now, this.scratch, 0, this.scratch.length);
@@ -223,26 +255,49 @@ export class SlipDevice implements Device {
         this.scratchLen = got;
       }
       this.scratchPos += decoder.decode(this.scratch, this.scratchPos, this.scratchLen - this.scratchPos);
-      if (decoder.needTarget) {
-        // A frame starts: give it a slot, or drop it to the next END (lwIP counts this as memerr).
-        const slot = pool.alloc();
-        if (slot < 0) {
-          this.stats.rxDropNoSlot++;
-          decoder.discardFrame();
-        } else {
-          this.rxSlot = slot;
-          decoder.setTarget(pool.bytes, pool.start[slot]!, this.mtu);
-        }
-      } else if (decoder.frameReady) {
-        const slot = this.rxSlot;
-        this.rxSlot = -1;
-        pool.len[slot] = decoder.frameLen;
-        let tail = this.rxHead + this.rxCount;
-        if (tail >= this.rxRing.length) tail -= this.rxRing.length;
-        this.rxRing[tail] = slot;
-        this.rxCount++;
-        this.stats.rxFrames++;
+      this.afterDecode();
+    }
+  }
+
+  /** As pumpRx, decoding in place from the link's receive memory; what is not decoded stays in the link. */
+  private pumpRxWindow(now: number, window: WindowedByteLink): void {
+    const decoder = this.decoder;
+    const memory = window.rxMemory;
+    const readChunk = this.readChunk;
+    while (this.rxCount < this.rxRing.length) {
+      let run = window.rxWindow(now);
+      if (run === 0) return;
+      if (run > readChunk) run = readChunk;
+      const used = decoder.decode(memory, window.rxWindowStart, run);
+      window.rxRelease(now, used);
+      this.stats.rxBytes += used;
+      this.afterDecode();
+    }
+  }
+
+  /** Acts on the decoder's stop: a slot for a starting frame, or a completed frame into the RX queue. */
+  private afterDecode(): void {
+    const decoder = this.decoder;
+    const pool = this.pool;
+    if (decoder.needTarget) {
+      // A frame starts: give it a slot, or drop it to the next END (lwIP counts this as memerr).
+      const slot = pool.alloc();
+      if (slot < 0) {
+        this.stats.rxDropNoSlot++;
+        decoder.discardFrame();
+      } else {
+        this.rxSlot = slot;
+        decoder.setTarget(pool.bytes, pool.start[slot]!, this.mtu);
       }
+    } else if (decoder.frameReady) {
+      const slot = this.rxSlot;
+      this.rxSlot = -1;
+      pool.len[slot] = decoder.frameLen;
+      let tail = this.rxHead + this.rxCount;
+      if (tail >= this.rxRing.length) tail -= this.rxRing.length;
+      this.rxRing[tail] = slot;
+      this.rxCount++;
+      this.stats.rxFrames++;
     }
   }
 }

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { isWindowedByteLink } from '../../src/phy/byte-window.ts';
 import { MemoryDevicePair, MemoryLinkPair, MemoryLoopbackLink } from '../../src/phy/memory.ts';
 import type { PacketPool } from '../../src/storage/packet-pool.ts';
 import { NEVER } from '../../src/time.ts';
@@ -35,6 +36,29 @@ describe('phy/memory: links', () => {
     expect(pair.b.read(0, dst, 0, 16)).to.equal(0);
     expect(pair.b.write(0, src, 0, 3)).to.equal(3);
     expect(pair.a.read(0, dst, 0, 16)).to.equal(3);
+  });
+
+  it('lends its rings as windows (WindowedByteLink): commit and release move the same octets as write and read', () => {
+    const pair = new MemoryLinkPair({ capacity: 8 });
+    expect(isWindowedByteLink(pair.a)).to.equal(true);
+    expect(isWindowedByteLink(new MemoryLoopbackLink())).to.equal(true);
+    expect(pair.a.txWindow(0)).to.equal(8);
+    pair.a.txMemory.set([1, 2, 3, 4, 5], pair.a.txWindowStart);
+    pair.a.txCommit(0, 5);
+    expect(pair.a.stats.writtenBytes).to.equal(5);
+    expect(pair.b.pollAt(0)).to.equal(0);
+    expect(pair.b.rxWindow(0)).to.equal(5);
+    const at = pair.b.rxWindowStart;
+    expect([...pair.b.rxMemory.subarray(at, at + 5)]).to.deep.equal([1, 2, 3, 4, 5]);
+    pair.b.rxRelease(0, 2);
+    expect(pair.b.stats.readBytes).to.equal(2);
+    // The free run stops at the ring's end (3 octets), though 5 are free.
+    expect(pair.a.txWindow(0)).to.equal(3);
+    expect(pair.a.write(0, Uint8Array.from([6, 7, 8, 9, 10]), 0, 5)).to.equal(5);
+    const dst = new Uint8Array(8);
+    expect(pair.b.read(0, dst, 0, 8)).to.equal(8);
+    expect([...dst]).to.deep.equal([3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(pair.b.rxWindow(0)).to.equal(0);
   });
 
   it('cuts reads at maxReadChunk, or at seeded random sizes, without losing an octet', () => {

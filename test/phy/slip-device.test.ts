@@ -1,9 +1,12 @@
 import { expect } from 'chai';
 import v8 from 'node:v8';
+import type { ByteLink } from '../../src/phy/device.ts';
+import { isWindowedByteLink } from '../../src/phy/byte-window.ts';
 import { SlipDevice } from '../../src/phy/slip-device.ts';
+import { Arena } from '../../src/storage/arena.ts';
+import { PacketPool } from '../../src/storage/packet-pool.ts';
 import { MemoryLinkPair, MemoryLoopbackLink } from '../../src/phy/memory.ts';
 import { SLIP_END, SLIP_ESC } from '../../src/phy/slip.ts';
-import type { PacketPool } from '../../src/storage/packet-pool.ts';
 import { NEVER } from '../../src/time.ts';
 import { checkPools, testPool } from '../helpers/pools.ts';
 
@@ -132,6 +135,55 @@ describe('phy/slip-device', () => {
     a.close();
     b.close();
   });
+
+  // Three ways to the same octets: through the link's memory (WindowedByteLink), through the
+  // staging buffers (a plain ByteLink), and with pools, buffers and rings in one Arena.
+  for (const mode of ['window', 'staging', 'arena'] as const) {
+    it(`carries random frames both ways, split anywhere (${mode})`, () => {
+      const inArena = mode === 'arena' ? { arena: new Arena(1 << 20) } : {};
+      const poolA = new PacketPool({ name: 'A', slots: 16, mtu: 1500, strict: true, ...inArena });
+      const poolB = new PacketPool({ name: 'B', slots: 16, mtu: 1500, strict: true, ...inArena });
+      const pair = new MemoryLinkPair({ capacity: 4099, seed: 7, maxReadChunk: 700, ...inArena });
+      const plain = (link: ByteLink): ByteLink => ({
+        read: (now, dst, off, len) => link.read(now, dst, off, len),
+        write: (now, src, off, len) => link.write(now, src, off, len),
+        pollAt: (now) => link.pollAt(now),
+      });
+      const linkA = mode === 'staging' ? plain(pair.a) : pair.a;
+      const linkB = mode === 'staging' ? plain(pair.b) : pair.b;
+      expect(isWindowedByteLink(linkA)).to.equal(mode !== 'staging');
+      const a = new SlipDevice(linkA, poolA, inArena);
+      const b = new SlipDevice(linkB, poolB, { ...inArena, readChunk: 999 });
+      const next = rng(mode.length);
+      const N = 200;
+      const toB: number[][] = [];
+      const toA: number[][] = [];
+      for (let k = 0; k < N; k++) {
+        // Mostly random octets (runs between specials of any length), some frames dense with them.
+        const dense = k % 5 === 0;
+        const len = 3 + (next() % 1498);
+        const f: number[] = [];
+        for (let i = 0; i < len; i++) f.push(dense ? [SLIP_END, SLIP_ESC, next() & 0xff][next() % 3]! : next() & 0xff);
+        (k % 2 === 0 ? toB : toA).push(f);
+      }
+      const gotB: number[][] = [];
+      const gotA: number[][] = [];
+      let sentB = 0;
+      let sentA = 0;
+      for (let now = 0; now < 100_000 && (gotB.length < toB.length || gotA.length < toA.length); now++) {
+        if (sentB < toB.length && a.canTransmit(now)) a.transmit(now, slotOf(poolA, toB[sentB++]!));
+        if (sentA < toA.length && b.canTransmit(now)) b.transmit(now, slotOf(poolB, toA[sentA++]!));
+        for (let s = b.receive(now); s >= 0; s = b.receive(now)) gotB.push(take(poolB, s));
+        for (let s = a.receive(now); s >= 0; s = a.receive(now)) gotA.push(take(poolA, s));
+      }
+      expect(gotB).to.deep.equal(toB);
+      expect(gotA).to.deep.equal(toA);
+      expect(a.stats.rxBytes).to.equal(b.stats.txBytes);
+      expect(b.stats.rxBytes).to.equal(a.stats.txBytes);
+      a.close();
+      b.close();
+    });
+  }
 
   it('counts a frame as rxDropNoSlot when the pool is empty, and recovers', () => {
     const poolA = testPool({ name: 'A' });
