@@ -138,7 +138,9 @@ export function parseFirmwareArgs(args: readonly string[], env: Record<string, s
   const ip = address('ip', v['ip'] as string | undefined, '192.0.2.2');
   const peer = address('peer', v['peer'] as string | undefined, '192.0.2.1');
   if (ip === peer) throw new CliError(`--ip and --peer are both ${formatIpv4(ip)}: the two ends need different addresses`);
-  const password = (v['password'] as string | undefined) ?? env['SLIPSTACK_PASSWORD'] ?? null;
+  // An empty SLIPSTACK_PASSWORD counts as unset; an empty --password is a mistake.
+  const fromEnv = env['SLIPSTACK_PASSWORD'];
+  const password = (v['password'] as string | undefined) ?? (fromEnv !== undefined && fromEnv !== '' ? fromEnv : null);
   if (password !== null && password.length === 0) throw new CliError('the telnet password is empty: give a real one, or --insecure-no-login');
   return {
     port,
