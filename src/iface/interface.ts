@@ -121,46 +121,22 @@ export class Interface {
   // ---------------------------------------------------------------------------------------------
   // Socket tables
 
-  /** Adds a bound UDP socket. Returns its handle, or AddressInUse / Invalid (unbound) / WouldBlock (table full). */
+  /** Adds a bound UDP socket. Returns its handle, or NotBound / AddressInUse (port taken) / WouldBlock (table full). */
   addUdpSocket(socket: UdpSocket): number {
-    if (socket.port === 0) return SocketError.NotBound;
-    let free = -1;
-    for (let i = 0; i < this.udpSockets.length; i++) {
-      const s = this.udpSockets[i];
-      if (s === null || s === undefined) {
-        if (free < 0) free = i;
-      } else if (s === socket || s.port === socket.port) {
-        return SocketError.AddressInUse;
-      }
-    }
-    if (free < 0) return SocketError.WouldBlock;
-    this.udpSockets[free] = socket;
-    return free;
+    return addToTable(this.udpSockets, socket, socket.port);
   }
 
   removeUdpSocket(socket: UdpSocket): void {
-    for (let i = 0; i < this.udpSockets.length; i++) if (this.udpSockets[i] === socket) this.udpSockets[i] = null;
+    removeFromTable(this.udpSockets, socket);
   }
 
-  /** Adds a bound ICMP echo socket. Returns its handle or a SocketError. */
+  /** Adds a bound ICMP echo socket (keyed by its identifier). Returns its handle or a SocketError. */
   addIcmpSocket(socket: IcmpSocket): number {
-    if (socket.ident === 0) return SocketError.NotBound;
-    let free = -1;
-    for (let i = 0; i < this.icmpSockets.length; i++) {
-      const s = this.icmpSockets[i];
-      if (s === null || s === undefined) {
-        if (free < 0) free = i;
-      } else if (s === socket || s.ident === socket.ident) {
-        return SocketError.AddressInUse;
-      }
-    }
-    if (free < 0) return SocketError.WouldBlock;
-    this.icmpSockets[free] = socket;
-    return free;
+    return addToTable(this.icmpSockets, socket, socket.ident);
   }
 
   removeIcmpSocket(socket: IcmpSocket): void {
-    for (let i = 0; i < this.icmpSockets.length; i++) if (this.icmpSockets[i] === socket) this.icmpSockets[i] = null;
+    removeFromTable(this.icmpSockets, socket);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -804,6 +780,34 @@ export class Interface {
     }
     return null;
   }
+}
+
+/** A socket that lives in one of the interface's fixed tables, keyed by `port` or `ident`. */
+type Keyed = UdpSocket | IcmpSocket;
+
+function keyOf(s: Keyed): number {
+  return s instanceof UdpSocket ? s.port : s.ident;
+}
+
+/** Puts `socket` in the first free entry; refuses an unbound socket, a taken key or a full table. */
+function addToTable<T extends Keyed>(table: (T | null)[], socket: T, key: number): number {
+  if (key === 0) return SocketError.NotBound;
+  let free = -1;
+  for (let i = 0; i < table.length; i++) {
+    const s = table[i];
+    if (s === null || s === undefined) {
+      if (free < 0) free = i;
+    } else if (s === socket || keyOf(s) === key) {
+      return SocketError.AddressInUse;
+    }
+  }
+  if (free < 0) return SocketError.WouldBlock;
+  table[free] = socket;
+  return free;
+}
+
+function removeFromTable<T>(table: (T | null)[], socket: T): void {
+  for (let i = 0; i < table.length; i++) if (table[i] === socket) table[i] = null;
 }
 
 export { REASSEMBLY_HEADER_LEN };
