@@ -16,7 +16,7 @@ import { copyBytes } from '../storage/copy.ts';
 import { fold, pseudoHeaderSum, sumWords } from './checksum.ts';
 import { WireError } from './error.ts';
 import { IpProtocol } from './ipv4.ts';
-import { WireView, get16, set16, get32, set32 } from './view.ts';
+import { PortsView, get16, set16, get32, set32 } from './view.ts';
 
 /** Length of a TCP header without options, in octets. */
 export const TCP_HEADER_LEN = 20;
@@ -88,7 +88,7 @@ export function seqGe(a: number, b: number): boolean {
 }
 
 /** A view of a TCP segment inside `bytes[off .. off + len)`. */
-export class TcpPacket extends WireView {
+export class TcpPacket extends PortsView {
   // Here `len` is: Length of the segment (header, options, payload), in octets.
 
   /**
@@ -102,20 +102,6 @@ export class TcpPacket extends WireView {
     if (headerLen < TCP_HEADER_LEN) return WireError.BadHeaderLength;
     if (headerLen > this.len) return WireError.Truncated;
     return WireError.Ok;
-  }
-
-  get srcPort(): number {
-    return get16(this.bytes, this.off + SRC_PORT);
-  }
-  set srcPort(value: number) {
-    set16(this.bytes, this.off + SRC_PORT, value);
-  }
-
-  get dstPort(): number {
-    return get16(this.bytes, this.off + DST_PORT);
-  }
-  set dstPort(value: number) {
-    set16(this.bytes, this.off + DST_PORT, value);
   }
 
   /** Sequence number, as int32. */

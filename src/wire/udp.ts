@@ -11,7 +11,7 @@ import { copyBytes } from '../storage/copy.ts';
 import { fold, pseudoHeaderSum, sumWords } from './checksum.ts';
 import { WireError } from './error.ts';
 import { IpProtocol } from './ipv4.ts';
-import { WireView, get16, set16 } from './view.ts';
+import { PortsView, get16, set16 } from './view.ts';
 
 /** Length of the UDP header, in octets. */
 export const UDP_HEADER_LEN = 8;
@@ -23,7 +23,7 @@ const LENGTH = 4;
 const CHECKSUM = 6;
 
 /** A view of a UDP datagram inside `bytes[off .. off + len)`. */
-export class UdpPacket extends WireView {
+export class UdpPacket extends PortsView {
   // Here `len` is: Octets available to the view (the IPv4 payload length).
 
   /**
@@ -36,20 +36,6 @@ export class UdpPacket extends WireView {
     if (length < UDP_HEADER_LEN) return WireError.BadLength;
     if (length > this.len) return WireError.Truncated;
     return WireError.Ok;
-  }
-
-  get srcPort(): number {
-    return get16(this.bytes, this.off + SRC_PORT);
-  }
-  set srcPort(value: number) {
-    set16(this.bytes, this.off + SRC_PORT, value);
-  }
-
-  get dstPort(): number {
-    return get16(this.bytes, this.off + DST_PORT);
-  }
-  set dstPort(value: number) {
-    set16(this.bytes, this.off + DST_PORT, value);
   }
 
   /** The length field: header plus data, in octets. */

@@ -28,6 +28,23 @@ export class WireView {
   }
 }
 
+/** A transport header (UDP, TCP): both start with the source and destination ports (RFC 768, RFC 9293). */
+export class PortsView extends WireView {
+  get srcPort(): number {
+    return get16(this.bytes, this.off);
+  }
+  set srcPort(value: number) {
+    set16(this.bytes, this.off, value);
+  }
+
+  get dstPort(): number {
+    return get16(this.bytes, this.off + 2);
+  }
+  set dstPort(value: number) {
+    set16(this.bytes, this.off + 2, value);
+  }
+}
+
 /** Big-endian u16 at `b[at]`. */
 export function get16(b: Uint8Array, at: number): number {
   return (b[at]! << 8) | b[at + 1]!;
