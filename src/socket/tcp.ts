@@ -1229,8 +1229,7 @@ export class TcpSocket {
     if (this.rstPending || this.ackNow || this.probeDue || this.keepaliveDue) return true;
     if (s === TcpState.SynSent || s === TcpState.SynReceived) return this.sndNxt === this.iss;
     if (s === TcpState.TimeWait) return false;
-    if (this.inRecovery && this.nextHole() >= 0 && this.pipe() + this.sendMss <= this.cwnd) return true;
-    if (this.inRecovery && this.rtxOwed) return true;
+    if (this.sendableHole() >= 0) return true;
     return this.newDataLen() > 0 || this.finReady(0);
   }
 
@@ -1310,12 +1309,10 @@ export class TcpSocket {
     }
 
     // Loss recovery retransmissions first (RFC 6675 §5 NextSeg rule 1, RFC 6582 step 2/5).
-    if (this.inRecovery) {
-      const hole = this.nextHole();
-      if (hole >= 0 && (this.rtxOwed || this.pipe() + this.sendMss <= this.cwnd)) {
-        this.sendRetransmission(now, out, hole);
-        return true;
-      }
+    const hole = this.sendableHole();
+    if (hole >= 0) {
+      this.sendRetransmission(now, out, (this.sndUna + hole) | 0);
+      return true;
     }
 
     // New data (or a go-back-N retransmission after an RTO), and the FIN.
@@ -1491,8 +1488,22 @@ export class TcpSocket {
   }
 
   /**
-   * RFC 6675 NextSeg(): the first sequence number at or after the retransmission point that
-   * is not SACKed and lies below the highest SACKed octet (or SND.UNA for NewReno); -1 if none.
+   * The hole dispatch may retransmit now, as an offset from SND.UNA, or -1: one exists
+   * (`nextHole`) and either a retransmission is owed (fast retransmit, partial ACK) or the pipe
+   * leaves room for a segment (RFC 6675 §5 step 4). wantsToSend and dispatch both ask this, so
+   * they never disagree (a disagreement makes pollAt say "now" forever).
+   */
+  private sendableHole(): number {
+    const hole = this.nextHole();
+    if (hole < 0) return -1;
+    return this.rtxOwed || this.pipe() + this.sendMss <= this.cwnd ? hole : -1;
+  }
+
+  /**
+   * RFC 6675 NextSeg(): the first octet at or after the retransmission point that is not
+   * SACKed and lies below the highest SACKed octet (or SND.UNA for NewReno), as an offset from
+   * SND.UNA (never negative), or -1 if none. An offset, not a sequence number: sequence numbers
+   * are int32 and half of them are negative.
    */
   private nextHole(): number {
     if (!this.inRecovery) return -1;
@@ -1500,7 +1511,7 @@ export class TcpSocket {
     if (rel < 0) rel = 0;
     if (!this.sackOk) {
       // NewReno retransmits only the segment at SND.UNA, once per (partial) ACK.
-      return this.rtxOwed ? this.sndUna : -1;
+      return this.rtxOwed ? 0 : -1;
     }
     const high = this.highestSacked();
     const sb = this.scoreboard;
@@ -1511,10 +1522,10 @@ export class TcpSocket {
       if (rel < en) rel = en;
     }
     if (rel >= high) {
-      if (this.rtxOwed && high === 0) return this.sndUna;
+      if (this.rtxOwed && high === 0) return 0;
       return -1;
     }
-    return (this.sndUna + rel) | 0;
+    return rel;
   }
 
   /** RFC 6675 pipe: octets presumed in the network. */
