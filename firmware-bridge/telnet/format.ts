@@ -35,6 +35,7 @@ export const HELP_TEXT =
   '  stats                counters of every layer\n' +
   '  pool                 packet pool and reassembly buffer usage\n' +
   '  ping <ip> [-c n]     ICMP echo from the device (Ctrl-C stops it)\n' +
+  '  xfer <ip> <port> <n> connect out, send n pattern octets, read to EOF, print SHA-256s\n' +
   '  echo <text>          print the text\n' +
   '  exit, logout         end the session\n';
 
@@ -244,6 +245,33 @@ export function parsePingArgs(args: readonly string[]): PingArgs | string {
   }
   if (address === null) return 'usage: ping <ip> [-c n]\n';
   return { address, count };
+}
+
+// ---------------------------------------------------------------------------------------------
+// xfer
+
+export interface XferArgs {
+  address: number;
+  port: number;
+  /** Octets of pattern to send. */
+  octets: number;
+}
+
+/** Largest `xfer` size: 2^40 octets (a terabyte; the limit only keeps the counters exact). */
+export const XFER_MAX_OCTETS = 2 ** 40;
+
+const XFER_USAGE = 'usage: xfer <ip> <port> <octets>\n';
+
+/** Parses "xfer" arguments: an address, a port 1..65535 and a decimal octet count. Returns them or an error line. */
+export function parseXferArgs(args: readonly string[]): XferArgs | string {
+  if (args.length !== 3) return XFER_USAGE;
+  const address = parseIpv4(args[0]!);
+  if (address === null) return `xfer: ${args[0]}: not an IPv4 address\n`;
+  const p = args[1]!;
+  if (!/^[0-9]{1,5}$/.test(p) || Number(p) < 1 || Number(p) > 65535) return `xfer: invalid port ${p}: use 1..65535\n`;
+  const n = args[2]!;
+  if (!/^[0-9]{1,13}$/.test(n) || Number(n) > XFER_MAX_OCTETS) return `xfer: invalid size ${n}: use 0..${XFER_MAX_OCTETS} octets\n`;
+  return { address, port: Number(p), octets: Number(n) };
 }
 
 /** Dotted quad to int32, or null. */

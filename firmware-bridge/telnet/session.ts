@@ -2,7 +2,7 @@
  * One telnet session: negotiation, login, line editing and the shell, as a state machine driven
  * by `poll(now)`.
  *
- *   PASSWORD --right--> SHELL <--> PING (a command running across polls)
+ *   PASSWORD --right--> SHELL <--> PING, XFER (commands running across polls)
  *      |  ^                |
  *    wrong |             exit / logout / Ctrl-D / peer closed
  *      v  |                v
@@ -21,9 +21,10 @@ import type { TcpSocket } from '../../src/socket/tcp.ts';
 import { NEVER } from '../../src/time.ts';
 import {
   formatHelp, formatIfconfig, formatNetstat, formatPool, formatStats, formatUnknownCommand, formatUptime, formatVersion,
-  parseCommandLine, parsePingArgs,
+  parseCommandLine, parsePingArgs, parseXferArgs,
 } from './format.ts';
 import { PingRun, type PingSettings, type TextSink } from './ping.ts';
+import { XferRun } from './xfer.ts';
 import { Telnet, TelnetDecoder, TelnetOption, TelnetOptions, type TelnetHandler } from './protocol.ts';
 
 /** Everything a session needs from its server, settings resolved. */
@@ -93,6 +94,7 @@ export const SessionState = {
   Shell: 3,
   Ping: 4,
   Closing: 5,
+  Xfer: 6,
 } as const;
 
 const CR = 0x0d;
@@ -132,6 +134,7 @@ export class TelnetSession implements TelnetHandler, TextSink {
   private outStart = 0;
   private outEnd = 0;
   private readonly ping: PingRun;
+  private readonly xfer: XferRun;
   private now = 0;
   private delayUntil = NEVER;
   private loginDeadline = NEVER;
@@ -144,6 +147,7 @@ export class TelnetSession implements TelnetHandler, TextSink {
     this.line = new Uint8Array(ctx.settings.lineLen);
     this.outbox = new Uint8Array(ctx.settings.outboxLen);
     this.ping = new PingRun(ctx.iface, ((ctx.settings.pingIdentBase + index - 1) % 0xffff) + 1, ctx.settings.ping);
+    this.xfer = new XferRun(ctx.tcp, () => ctx.iface.address, () => ctx.iface.mss);
   }
 
   /** True once the right password was given in this connection. */
@@ -181,6 +185,7 @@ export class TelnetSession implements TelnetHandler, TextSink {
   /** Forgets the connection (the server closes the socket). */
   reset(): void {
     this.ping.stop();
+    this.xfer.stop();
     this.state = SessionState.Free;
     this.sock = null;
     this.done = false;
@@ -218,6 +223,14 @@ export class TelnetSession implements TelnetHandler, TextSink {
     if (this.state === SessionState.Ping) {
       if (this.ping.poll(now, this)) progress = true;
       if (!this.ping.running) {
+        this.prompt();
+        this.state = SessionState.Shell;
+        progress = true;
+      }
+    }
+    if (this.state === SessionState.Xfer) {
+      if (this.xfer.poll(now, this)) progress = true;
+      if (!this.xfer.running) {
         this.prompt();
         this.state = SessionState.Shell;
         progress = true;
@@ -265,6 +278,9 @@ export class TelnetSession implements TelnetHandler, TextSink {
       case SessionState.Ping:
         t = this.ping.pollAt(now);
         break;
+      case SessionState.Xfer:
+        t = this.xfer.pollAt(now);
+        break;
       case SessionState.Closing:
         if (this.outStart === this.outEnd) return now;
         t = this.closeDeadline;
@@ -281,7 +297,7 @@ export class TelnetSession implements TelnetHandler, TextSink {
 
   private wantsInput(): boolean {
     const st = this.state;
-    return (st === SessionState.Password || st === SessionState.Shell || st === SessionState.Ping) &&
+    return (st === SessionState.Password || st === SessionState.Shell || st === SessionState.Ping || st === SessionState.Xfer) &&
       this.outEnd - this.outStart <= this.outbox.length >>> 1;
   }
 
@@ -318,7 +334,7 @@ export class TelnetSession implements TelnetHandler, TextSink {
 
   telnetData(byte: number): void {
     if (this.inSynch) return;
-    if (this.state === SessionState.Ping) {
+    if (this.state === SessionState.Ping || this.state === SessionState.Xfer) {
       // While a command runs only an interrupt matters; other typing is dropped.
       if (byte === CTRL_C) this.interrupt();
       return;
@@ -362,10 +378,16 @@ export class TelnetSession implements TelnetHandler, TextSink {
     }
   }
 
-  /** Ctrl-C: stops a running ping (with its summary) or abandons the line being typed. */
+  /** Ctrl-C: stops a running ping (with its summary) or xfer, or abandons the line being typed. */
   private interrupt(): void {
     if (this.state === SessionState.Ping) {
       this.ping.interrupt(this.now, this);
+      this.state = SessionState.Shell;
+      this.prompt();
+      return;
+    }
+    if (this.state === SessionState.Xfer) {
+      this.xfer.interrupt(this.now, this);
       this.state = SessionState.Shell;
       this.prompt();
       return;
@@ -470,6 +492,7 @@ export class TelnetSession implements TelnetHandler, TextSink {
 
   private startClosing(now: number): void {
     this.ping.stop();
+    this.xfer.stop();
     this.state = SessionState.Closing;
     this.closeDeadline = now + this.ctx.settings.closeTimeoutMs;
   }
@@ -531,6 +554,19 @@ export class TelnetSession implements TelnetHandler, TextSink {
           this.state = SessionState.Ping;
           // The first request goes out at once.
           this.ping.poll(this.now, this);
+          return;
+        }
+        break;
+      }
+      case 'xfer': {
+        const args = parseXferArgs(cmd.args);
+        if (typeof args === 'string') {
+          this.writeText(args);
+          break;
+        }
+        if (this.xfer.start(this.now, args.address, args.port, args.octets, this)) {
+          this.state = SessionState.Xfer;
+          this.xfer.poll(this.now, this);
           return;
         }
         break;

@@ -1,0 +1,302 @@
+/**
+ * The shell's `xfer <ip> <port> <octets>` (the device connects out) end to end in virtual time:
+ * the device stack (192.0.2.2) runs the telnet server, the peer stack (192.0.2.1) runs a telnet
+ * client that types the command and a server on the target port that reads to EOF and answers
+ * with data of its own. Then the pattern's definition and the argument parser.
+ */
+import { createHash } from 'node:crypto';
+import { expect } from 'chai';
+import { parseXferArgs } from '../../firmware-bridge/telnet/format.ts';
+import { TelnetServer } from '../../firmware-bridge/telnet/server.ts';
+import { SessionState } from '../../firmware-bridge/telnet/session.ts';
+import { XFER_SEED, xferPattern } from '../../firmware-bridge/telnet/xfer.ts';
+import { MemoryDevicePair } from '../../src/phy/memory.ts';
+import { SocketError } from '../../src/socket/error.ts';
+import { TcpState, type TcpSocket } from '../../src/socket/tcp.ts';
+import { NEVER } from '../../src/time.ts';
+import { HOST_A, HOST_B } from '../helpers/packets.ts';
+import { checkPools, testPool } from '../helpers/pools.ts';
+import { VirtualClock, runIdle, runUntil, type Steppable } from '../helpers/sim.ts';
+import { BulkEndpoint, pattern, sha256, stackPair, type StackPair } from '../helpers/tcp-sim.ts';
+
+const PASSWORD = 'xfer-pass';
+const IAC = 255;
+const IP = 244;
+
+/** A bare telnet client: sends what it is given, keeps the data octets as text, answers no options. */
+class Client implements Steppable {
+  text = '';
+  private cursor = 0;
+  private readonly out: number[] = [];
+  private readonly buf = new Uint8Array(4096);
+  private iac = 0;
+  closed = false;
+
+  readonly sock: TcpSocket;
+
+  constructor(sock: TcpSocket) {
+    this.sock = sock;
+  }
+
+  send(bytes: ArrayLike<number>): void {
+    for (let i = 0; i < bytes.length; i++) this.out.push(bytes[i]!);
+  }
+
+  line(text: string): void {
+    for (let i = 0; i < text.length; i++) this.out.push(text.charCodeAt(i));
+    this.out.push(0x0d, 0x0a);
+  }
+
+  has(p: string): boolean {
+    return this.text.indexOf(p, this.cursor) >= 0;
+  }
+
+  take(p: string): string {
+    const at = this.text.indexOf(p, this.cursor);
+    if (at < 0) throw new Error(`expected ${JSON.stringify(p)} in ${JSON.stringify(this.text.slice(this.cursor))}`);
+    const chunk = this.text.slice(this.cursor, at + p.length);
+    this.cursor = at + p.length;
+    return chunk;
+  }
+
+  poll(_now: number): boolean {
+    if (this.closed) return false;
+    let progress = false;
+    while (this.out.length > 0) {
+      const chunk = Uint8Array.from(this.out.slice(0, 1024));
+      const n = this.sock.send(chunk, 0, chunk.length);
+      if (n <= 0) break;
+      this.out.splice(0, n);
+      progress = true;
+    }
+    for (;;) {
+      const n = this.sock.recv(this.buf, 0, this.buf.length);
+      if (n <= 0) break;
+      for (let i = 0; i < n; i++) {
+        const b = this.buf[i]!;
+        // Skip IAC <verb> <option> (the server's offers; it sends no subnegotiation).
+        if (this.iac > 0) this.iac--;
+        else if (b === IAC) this.iac = 2;
+        else this.text += String.fromCharCode(b);
+      }
+      progress = true;
+    }
+    return progress;
+  }
+
+  pollAt(now: number): number {
+    return this.out.length > 0 && this.sock.sendSpace > 0 ? now : NEVER;
+  }
+
+  close(): void {
+    this.sock.close();
+    this.closed = true;
+  }
+}
+
+/** A peer app that accepts one connection and never reads from it (so the device's sending stalls). */
+class Sink implements Steppable {
+  sock: TcpSocket | null = null;
+  private readonly tcp: StackPair['tcpA'];
+  private readonly listener: number;
+
+  constructor(tcp: StackPair['tcpA'], listener: number) {
+    this.tcp = tcp;
+    this.listener = listener;
+  }
+
+  poll(): boolean {
+    if (this.sock !== null) return false;
+    this.sock = this.tcp.accept(this.listener);
+    return this.sock !== null;
+  }
+  pollAt(): number {
+    return NEVER;
+  }
+}
+
+interface World {
+  clock: VirtualClock;
+  pair: StackPair;
+  link: MemoryDevicePair;
+  telnet: TelnetServer;
+  parts: Steppable[];
+}
+
+function world(): World {
+  const link = new MemoryDevicePair(testPool({ slots: 128 }), testPool({ slots: 128 }));
+  const pair = stackPair(link.a, link.b, { sockets: 8 });
+  const telnet = new TelnetServer(pair.b, pair.tcpB, { password: PASSWORD, startedAt: 0 });
+  return { clock: new VirtualClock(), pair, link, telnet, parts: [pair.a, pair.b, telnet] };
+}
+
+function expectText(w: World, c: Client, p: string, limitMs = 120_000): string {
+  runUntil(w.clock, w.parts, () => c.has(p), limitMs);
+  return c.take(p);
+}
+
+function login(w: World): Client {
+  const c = new Client(w.pair.tcpA.connect(w.clock.now, w.pair.a.address, w.pair.a.mss, HOST_B, 23)!);
+  w.parts.push(c);
+  expectText(w, c, 'Password: ');
+  c.line(PASSWORD);
+  expectText(w, c, 'slipstack> ');
+  return c;
+}
+
+function command(w: World, c: Client, line: string): string {
+  c.line(line);
+  return expectText(w, c, 'slipstack> ').slice(0, -'slipstack> '.length);
+}
+
+function finish(w: World, c: Client): void {
+  c.close();
+  w.telnet.close();
+  runIdle(w.clock, w.parts, 10 * 60_000);
+  expect(w.pair.tcpA.used, 'peer sockets in use').to.equal(0);
+  expect(w.pair.tcpB.used, 'device sockets in use').to.equal(0);
+  w.link.close();
+}
+
+describe('telnet shell: xfer (the device connects out)', function () {
+  this.timeout(60_000);
+  checkPools();
+
+  it('sends the pattern, half-closes, reads the reply to EOF and prints both SHA-256s', () => {
+    const w = world();
+    const c = login(w);
+    const listener = w.pair.tcpA.listen(5555);
+    const reply = pattern(70_001, 77);
+    const peer = new BulkEndpoint(null, reply, 200_000, 65536, () => w.pair.tcpA.accept(listener));
+    w.parts.push(peer);
+    const out = command(w, c, 'xfer 192.0.2.1 5555 100003');
+    const lines = out.split('\r\n');
+    expect(lines[0]).to.equal('xfer 192.0.2.1 5555 100003');
+    expect(lines[1]).to.equal('xfer: connecting to 192.0.2.1 port 5555, sending 100003 octets');
+    expect(lines[2]).to.equal(`sent 100003 octets sha256 ${sha256(xferPattern(100003))}`);
+    expect(lines[3]).to.equal(`received 70001 octets sha256 ${sha256(reply)}`);
+    expect(lines[4]).to.match(/^xfer: 170004 octets in \d+\.\d{3} s$/);
+    expect(lines[5]).to.equal('');
+    // What the peer got is the pattern, octet for octet.
+    expect(peer.eof).to.equal(true);
+    expect(Buffer.from(peer.receivedBytes()).equals(Buffer.from(xferPattern(100003)))).to.equal(true);
+    // The device's socket closed first: it waits in TIME-WAIT, then goes back to the table.
+    expect(command(w, c, 'netstat')).to.match(/192\.0\.2\.1:5555 +TIME-WAIT/);
+    w.pair.tcpA.unlisten(listener);
+    finish(w, c);
+  });
+
+  it('0 octets: only a FIN goes out; the SHA-256 of nothing is printed', () => {
+    const w = world();
+    const c = login(w);
+    const listener = w.pair.tcpA.listen(7000);
+    const peer = new BulkEndpoint(null, new Uint8Array(3), 10, 65536, () => w.pair.tcpA.accept(listener));
+    w.parts.push(peer);
+    const out = command(w, c, 'xfer 192.0.2.1 7000 0');
+    const empty = createHash('sha256').digest('hex');
+    expect(out).to.contain(`\r\nsent 0 octets sha256 ${empty}\r\n`);
+    expect(out).to.contain(`\r\nreceived 3 octets sha256 ${sha256(new Uint8Array(3))}\r\n`);
+    w.pair.tcpA.unlisten(listener);
+    finish(w, c);
+  });
+
+  it('a refused connection is reported and the shell goes on', () => {
+    const w = world();
+    const c = login(w);
+    const out = command(w, c, 'xfer 192.0.2.1 5555 1000');
+    expect(out).to.contain('xfer: connection refused after 0 octets sent, 0 received\r\n');
+    expect(command(w, c, 'echo still here')).to.contain('still here');
+    finish(w, c);
+  });
+
+  it('Ctrl-C (a raw 0x03, or IAC IP) resets a stalled transfer and prints how far it got', () => {
+    const w = world();
+    const c = login(w);
+    const listener = w.pair.tcpA.listen(5555);
+    const sink = new Sink(w.pair.tcpA, listener);
+    w.parts.push(sink);
+    c.line('xfer 192.0.2.1 5555 10000000');
+    expectText(w, c, 'sending 10000000 octets\r\n');
+    // The sink never reads: the device fills the window and stalls.
+    runUntil(w.clock, w.parts, () => false, 5_000);
+    const session = w.telnet.sessions.find((s) => s.sock !== null)!;
+    expect(session.state).to.equal(SessionState.Xfer);
+    c.send(Buffer.from('typed while running\x03', 'latin1'));
+    const out = expectText(w, c, 'slipstack> ');
+    expect(out).to.match(/^\^C\r\nxfer: interrupted after \d+ octets sent, 0 received\r\n/);
+    expect(out).not.to.contain('typed');
+    runUntil(w.clock, w.parts, () => sink.sock!.state === TcpState.Closed, 5_000);
+    expect(sink.sock!.error).to.equal(SocketError.ConnectionReset);
+    sink.sock!.close();
+
+    // Again, stopped by IAC IP this time.
+    const sink2 = new Sink(w.pair.tcpA, listener);
+    w.parts.push(sink2);
+    c.line('xfer 192.0.2.1 5555 10000000');
+    expectText(w, c, 'sending 10000000 octets\r\n');
+    runUntil(w.clock, w.parts, () => false, 2_000);
+    c.send([IAC, IP]);
+    expect(expectText(w, c, 'slipstack> ')).to.contain('xfer: interrupted after');
+    runUntil(w.clock, w.parts, () => sink2.sock?.state === TcpState.Closed, 5_000);
+    sink2.sock!.close();
+    w.pair.tcpA.unlisten(listener);
+    finish(w, c);
+  });
+
+  it('the telnet session ending during a transfer resets the transfer too', () => {
+    const w = world();
+    const c = login(w);
+    const listener = w.pair.tcpA.listen(5555);
+    const sink = new Sink(w.pair.tcpA, listener);
+    w.parts.push(sink);
+    c.line('xfer 192.0.2.1 5555 10000000');
+    expectText(w, c, 'sending 10000000 octets\r\n');
+    runUntil(w.clock, w.parts, () => false, 1_000);
+    c.close();
+    runUntil(w.clock, w.parts, () => sink.sock?.state === TcpState.Closed, 20_000);
+    expect(sink.sock!.error).to.equal(SocketError.ConnectionReset);
+    sink.sock!.close();
+    w.pair.tcpA.unlisten(listener);
+    finish(w, c);
+  });
+
+  it('explains bad arguments', () => {
+    const w = world();
+    const c = login(w);
+    expect(command(w, c, 'xfer')).to.equal('xfer\r\nusage: xfer <ip> <port> <octets>\r\n');
+    expect(command(w, c, 'xfer 192.0.2.1 0 5')).to.contain('xfer: invalid port 0');
+    expect(command(w, c, 'xfer 1.2.3 5 5')).to.contain('xfer: 1.2.3: not an IPv4 address');
+    expect(command(w, c, 'xfer 192.0.2.1 5 -1')).to.contain('xfer: invalid size -1');
+    expect(command(w, c, 'help')).to.contain('xfer <ip> <port> <n>');
+    finish(w, c);
+  });
+});
+
+describe('xfer: pattern and arguments', () => {
+  it('the pattern is xorshift32 from 0x5eed, little-endian words, cut at any length', () => {
+    // Independent reference, with BigInt so no 32-bit trick is shared with the implementation.
+    const words: number[] = [];
+    let x = BigInt(XFER_SEED);
+    const m = 0xffffffffn;
+    for (let i = 0; i < 3; i++) {
+      x ^= (x << 13n) & m;
+      x ^= x >> 17n;
+      x ^= (x << 5n) & m;
+      words.push(Number(x));
+    }
+    const expected: number[] = [];
+    for (const w of words) expected.push(w & 0xff, (w >>> 8) & 0xff, (w >>> 16) & 0xff, (w >>> 24) & 0xff);
+    expect(XFER_SEED).to.equal(0x5eed);
+    expect(Array.from(xferPattern(12))).to.deep.equal(expected);
+    expect(Array.from(xferPattern(7))).to.deep.equal(expected.slice(0, 7));
+    // Generating in chunks changes nothing: a long prefix equals a short one.
+    expect(Buffer.from(xferPattern(10_000).subarray(0, 4099)).equals(Buffer.from(xferPattern(4099)))).to.equal(true);
+  });
+
+  it('parses <ip> <port> <octets>', () => {
+    expect(parseXferArgs(['192.0.2.1', '5555', '5242880'])).to.deep.equal({ address: HOST_A, port: 5555, octets: 5242880 });
+    expect(parseXferArgs(['192.0.2.1', '65536', '1'])).to.be.a('string');
+    expect(parseXferArgs(['192.0.2.1', '1', '1e6'])).to.be.a('string');
+    expect(parseXferArgs(['192.0.2.1', '1'])).to.be.a('string');
+  });
+});
