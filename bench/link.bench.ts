@@ -228,9 +228,16 @@ export async function run(ctx: BenchContext): Promise<Figure[]> {
   figures.push({ key: 'ping_rtt_ms_115200_median', value: +rtt.toFixed(2), unit: 'ms', target: `<= ${(ping.floorMs * 1.05).toFixed(2)}`, note: '56-octet ping over UART-timed SLIP at 115200, virtual time in 10 µs steps' });
   figures.push({ key: 'ping_rtt_floor_ms_115200', value: +ping.floorMs.toFixed(2), unit: 'ms', note: 'serialization of request + reply (SLIP octets x 10 bits / 115200)' });
 
+  // Everything the default firmware allocates up front, as ArrayBuffer memory (Node counts it in
+  // process.memoryUsage().arrayBuffers): pool, rings, reassembly, SLIP buffers, telnet sessions.
   const config = parseFirmwareArgs(['--port', 'none', '--password', 'x'], {})!;
-  const board = new Board({ link: new MemoryLinkPair().a, config, isnKey: [1, 2, 3, 4], version: 'bench', imageSha256: '-' });
-  figures.push({ key: 'prealloc_bytes_default', value: board.preallocatedBytes, unit: 'octets', note: `default firmware: ${config.sockets} TCP sockets x 2 x 16 KiB rings, 64 slots x MTU ${config.mtu}, reassembly and scratch` });
+  const link = new MemoryLinkPair().a;
+  (globalThis as { gc?: () => void }).gc?.();
+  const before = process.memoryUsage().arrayBuffers;
+  const board = new Board({ link, config, isnKey: [1, 2, 3, 4], version: 'bench', imageSha256: '-' });
+  const prealloc = process.memoryUsage().arrayBuffers - before;
+  figures.push({ key: 'prealloc_bytes_default', value: prealloc, unit: 'octets',
+    note: `default firmware (${config.sockets} TCP sockets): packet memory ${board.preallocatedBytes} (pool, 2 x 16 KiB rings per socket, reassembly), the rest telnet sessions and service buffers` });
 
   const growth = rssGrowth(ctx.quick ? 256 * 1024 * 1024 : 1024 * 1024 * 1024);
   ctx.log(`RSS growth ${growth.toFixed(2)} MB`);
