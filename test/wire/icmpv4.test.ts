@@ -3,6 +3,7 @@ import { checksum } from '../../src/wire/checksum.ts';
 import { WireError } from '../../src/wire/error.ts';
 import { Icmpv4Packet, Icmpv4Repr, Icmpv4Type, Icmpv4Unreachable } from '../../src/wire/icmpv4.ts';
 import { IpProtocol, Ipv4Packet, Ipv4Repr } from '../../src/wire/ipv4.ts';
+import { octets, place } from './fixtures.ts';
 
 /**
  * An echo request from Linux `ping 192.0.2.2` (iputils), as captured on the link: IPv4 header,
@@ -21,16 +22,6 @@ const PING = [
 const ICMP_OFF = 20;
 const ECHO = PING.slice(ICMP_OFF);
 const ECHO_DATA = ECHO.slice(8);
-
-function place(fixture: readonly number[], off = 0, tail = 0): Uint8Array {
-  const b = new Uint8Array(off + fixture.length + tail).fill(0xa5);
-  b.set(fixture, off);
-  return b;
-}
-
-function octets(b: Uint8Array, off: number, len: number): number[] {
-  return Array.from(b.slice(off, off + len));
-}
 
 /** Writes the ICMP checksum of b[off..off+len) into the message. */
 function fixChecksum(b: Uint8Array, off: number, len: number): void {

@@ -3,6 +3,7 @@ import { WireError } from '../../src/wire/error.ts';
 import {
   formatIpv4, IPV4_HEADER_LEN, ipv4Address, IpProtocol, Ipv4Packet, Ipv4Repr,
 } from '../../src/wire/ipv4.ts';
+import { DEVICE, HOST, octets, place } from './fixtures.ts';
 
 /**
  * The IPv4 header of a TCP SYN captured from Linux (192.0.2.1 -> 192.0.2.2, ident 0x1c46, DF,
@@ -25,19 +26,7 @@ const FRAGMENT_WITH_OPTIONS = [
   0xc0, 0x00, 0x02, 0x02, 0x94, 0x04, 0x00, 0x00, 0x01, 0x02, 0x03, 0x04,
 ];
 
-const HOST = (0xc0000201 | 0);
-const DEVICE = (0xc0000202 | 0);
-
 /** The fixture at `off` inside a 0xa5-filled buffer with `tail` spare octets after it. */
-function place(fixture: readonly number[], off = 0, tail = 0): Uint8Array {
-  const b = new Uint8Array(off + fixture.length + tail).fill(0xa5);
-  b.set(fixture, off);
-  return b;
-}
-
-function octets(b: Uint8Array, off: number, len: number): number[] {
-  return Array.from(b.slice(off, off + len));
-}
 
 describe('wire/ipv4', () => {
   const packet = new Ipv4Packet();

@@ -6,6 +6,7 @@ import {
   seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt,
   TCP_HEADER_LEN, TcpFlag, TcpOption, TcpPacket, TcpRepr,
 } from '../../src/wire/tcp.ts';
+import { DEVICE, HOST, octets, place } from './fixtures.ts';
 
 /**
  * A SYN from Linux (192.0.2.1:45678 -> 192.0.2.2:23, `telnet 192.0.2.2`), IPv4 header first:
@@ -30,19 +31,6 @@ const DATA = [
   0x6c, 0x6f, 0x67, 0x69, 0x6e, 0x3a, 0x20,
 ];
 const DATA_PAYLOAD = DATA.slice(32);
-
-const HOST = (0xc0000201 | 0);
-const DEVICE = (0xc0000202 | 0);
-
-function place(fixture: readonly number[], off = 0, tail = 0): Uint8Array {
-  const b = new Uint8Array(off + fixture.length + tail).fill(0xa5);
-  b.set(fixture, off);
-  return b;
-}
-
-function octets(b: Uint8Array, off: number, len: number): number[] {
-  return Array.from(b.slice(off, off + len));
-}
 
 /** A 20-octet ACK header followed by `options` (padded with End to a multiple of 4), no checksum. */
 function withOptions(options: readonly number[]): TcpPacket {

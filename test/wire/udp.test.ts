@@ -3,6 +3,7 @@ import { fold, pseudoHeaderSum, sumWords } from '../../src/wire/checksum.ts';
 import { WireError } from '../../src/wire/error.ts';
 import { IpProtocol, Ipv4Packet, Ipv4Repr } from '../../src/wire/ipv4.ts';
 import { UDP_HEADER_LEN, UdpPacket, UdpRepr } from '../../src/wire/udp.ts';
+import { DEVICE, HOST, octets, place } from './fixtures.ts';
 
 /**
  * A datagram 192.0.2.1:5353 -> 192.0.2.2:7 (echo) carrying "slipstack" (9 octets: the odd
@@ -16,19 +17,6 @@ const DATAGRAM = [
 const UDP_OFF = 20;
 const UDP = DATAGRAM.slice(UDP_OFF);
 const PAYLOAD = UDP.slice(8);
-
-const HOST = (0xc0000201 | 0);
-const DEVICE = (0xc0000202 | 0);
-
-function place(fixture: readonly number[], off = 0, tail = 0): Uint8Array {
-  const b = new Uint8Array(off + fixture.length + tail).fill(0xa5);
-  b.set(fixture, off);
-  return b;
-}
-
-function octets(b: Uint8Array, off: number, len: number): number[] {
-  return Array.from(b.slice(off, off + len));
-}
 
 describe('wire/udp', () => {
   const packet = new UdpPacket();
