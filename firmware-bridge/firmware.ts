@@ -96,7 +96,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   if (board.telnet === null) say(board.telnetOffReason!);
   else if (config.insecureNoLogin && config.password === null) say('telnet has NO PASSWORD (--insecure-no-login)');
   say(`listening: ${board.telnet !== null ? 'telnet 23, ' : ''}echo 7 (TCP and UDP), discard 9, chargen 19; ping answered`);
-  say(`preallocated ${board.preallocatedBytes} octets; ready`);
+  say(`preallocated ${board.preallocatedBytes} octets for packets and TCP rings; ready`);
 
   let exitCode = 0;
   let stopping = false;

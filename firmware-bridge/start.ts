@@ -63,8 +63,10 @@ async function main(): Promise<number> {
     process.stderr.write('start: npm start needs root to create the TUN interface (slip0): run  sudo npm start\n');
     return 1;
   }
-  const generated = opts.password === undefined && process.env['SLIPSTACK_PASSWORD'] === undefined;
-  const password = opts.password ?? process.env['SLIPSTACK_PASSWORD'] ?? randomBytes(6).toString('base64url');
+  // An empty SLIPSTACK_PASSWORD counts as unset, as it does for the firmware.
+  const fromEnv = process.env['SLIPSTACK_PASSWORD'] !== '' ? process.env['SLIPSTACK_PASSWORD'] : undefined;
+  const generated = opts.password === undefined && fromEnv === undefined;
+  const password = opts.password ?? fromEnv ?? randomBytes(6).toString('base64url');
   const common: string[] = [];
   if (opts.baud !== undefined) common.push('--baud', opts.baud);
   if (opts.mtu !== undefined) common.push('--mtu', opts.mtu);
