@@ -9,13 +9,12 @@
  */
 import { expect } from 'chai';
 import { config, lengthsFor, SHORT_LENGTHS } from './config.ts';
-import { HardwareProblem } from './diagnosis.ts';
 import {
   checkEcho, checkFrames, checkThroughput, lineRate, openHardwareLoopback, openVirtualLoopback, sizePlans, specialPlans,
   type LoopbackLine,
 } from './loopback.ts';
 import { note, printAtEnd } from './report.ts';
-import { check, grouped, recordSetupFailure, type SuiteState } from './suite.ts';
+import { check, grouped, openLineHooks, type SuiteState } from './suite.ts';
 
 printAtEnd();
 
@@ -24,26 +23,9 @@ function loopbackSuite(title: string, hardware: boolean, open: () => Promise<Loo
     const lengths = lengthsFor(config, hardware);
     const where = hardware ? config.loopbackPort! : 'virtual pty (NO HARDWARE)';
     const state: SuiteState = { suite: 'loopback', where, hardware, broken: null };
-    let line: LoopbackLine | null = null;
-    const the = (): LoopbackLine => line!;
+    const the = openLineHooks(state, config.error, open);
     // Octets on the wire for a frame plan at worst (every octet escaped), for timeouts.
     const rate = lineRate(config.baud);
-
-    before(async function () {
-      this.timeout(30_000);
-      try {
-        if (config.error !== null) throw new HardwareProblem('config', config.error);
-        line = await open();
-      } catch (error) {
-        recordSetupFailure(state, error);
-        throw error;
-      }
-    });
-
-    after(async function () {
-      this.timeout(10_000);
-      await line?.close();
-    });
 
     check(state, 'octets 0..255', 'echoes every octet value 0..255 unchanged (up, then down: 512 octets)', 20_000, async () => {
       const r = await checkEcho(the());

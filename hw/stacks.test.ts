@@ -11,7 +11,6 @@
  */
 import { expect } from 'chai';
 import { config, lengthsFor, SHORT_LENGTHS } from './config.ts';
-import { HardwareProblem } from './diagnosis.ts';
 import { lineRate } from './loopback.ts';
 import { Progress } from './progress.ts';
 import { note, printAtEnd } from './report.ts';
@@ -19,7 +18,7 @@ import {
   checkBulkBothWays, checkEcho7, checkPeerAnswers, checkTelnet, openFirmwarePeer, openHardwareStacks, openVirtualStacks, Pinger,
   transferTimeoutMs, type StackLine,
 } from './stacks.ts';
-import { check, grouped, octetsText, pendingCheck, recordSetupFailure, type SuiteState } from './suite.ts';
+import { check, grouped, octetsText, openLineHooks, pendingCheck, type SuiteState } from './suite.ts';
 
 printAtEnd();
 
@@ -30,25 +29,8 @@ function stacksSuite(title: string, hardware: boolean, where: string, open: () =
   describe(title, function () {
     const lengths = lengthsFor(config, hardware);
     const state: SuiteState = { suite: 'two stacks', where, hardware, broken: null };
-    let line: StackLine | null = null;
-    const the = (): StackLine => line!;
+    const the = openLineHooks(state, config.error, open);
     const rate = lineRate(config.baud);
-
-    before(async function () {
-      this.timeout(30_000);
-      try {
-        if (config.error !== null) throw new HardwareProblem('config', config.error);
-        line = await open();
-      } catch (error) {
-        recordSetupFailure(state, error);
-        throw error;
-      }
-    });
-
-    after(async function () {
-      this.timeout(10_000);
-      await line?.close();
-    });
 
     check(state, 'peer answers', `the far end answers a ping within ${FIRST_ANSWER_MS / 1000} s`, FIRST_ANSWER_MS + 10_000, async () => {
       const ms = await checkPeerAnswers(the(), FIRST_ANSWER_MS);

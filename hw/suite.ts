@@ -51,6 +51,30 @@ export function pendingCheck(state: SuiteState, short: string, title: string, wh
   });
 }
 
+/**
+ * Registers the suite's before/after hooks: check the configuration, open the line (a failure is
+ * recorded as a row and marks the suite broken), close it afterwards. Returns the line's getter,
+ * valid inside checks.
+ */
+export function openLineHooks<L extends { close(): Promise<void> }>(state: SuiteState, configError: string | null, open: () => Promise<L>): () => L {
+  let line: L | null = null;
+  before(async function () {
+    this.timeout(30_000);
+    try {
+      if (configError !== null) throw new HardwareProblem('config', configError);
+      line = await open();
+    } catch (error) {
+      recordSetupFailure(state, error);
+      throw error;
+    }
+  });
+  after(async function () {
+    this.timeout(10_000);
+    await line?.close();
+  });
+  return () => line!;
+}
+
 /** Records the failure of a suite's set-up (the port would not open) as a row. */
 export function recordSetupFailure(state: SuiteState, error: unknown): void {
   const kind = error instanceof HardwareProblem ? error.kind : 'error';

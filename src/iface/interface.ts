@@ -167,13 +167,18 @@ export class Interface {
     if (r < t) t = r;
     // Output waiting counts only when it could go: a slot free and room in the device's queue
     // (otherwise the device's own deadline, when its queue drains, wakes us).
-    const canSend = this.pool.available > 0 && this.device.canTransmit(now);
+    const canSend = this.canEmit(now);
     if (this.tcp !== null) {
       const c = this.tcp.pollAt(now, canSend);
       if (c < t) t = c;
     }
     if (t > now && canSend && this.hasQueuedOutput()) t = now;
     return t;
+  }
+
+  /** Output can go now: a pool slot is free and the device's queue has room. */
+  private canEmit(now: number): boolean {
+    return this.pool.available > 0 && this.device.canTransmit(now);
   }
 
   private hasQueuedOutput(): boolean {
@@ -549,7 +554,7 @@ export class Interface {
         if (!s.inUse) continue;
         s.tick(now);
         // Each socket sends what it may; a full pool or device queue stops egress until it drains.
-        while (this.pool.available > 0 && this.device.canTransmit(now) && s.dispatch(now, seg)) {
+        while (this.canEmit(now) && s.dispatch(now, seg)) {
           const slot = this.pool.alloc();
           this.emitTcp(now, slot, seg, s, s.remoteAddr);
           progress = true;
@@ -559,7 +564,7 @@ export class Interface {
     for (let i = 0; i < this.udpSockets.length; i++) {
       const s = this.udpSockets[i];
       if (s == null) continue;
-      while (s.tx.count > 0 && this.pool.available > 0 && this.device.canTransmit(now)) {
+      while (s.tx.count > 0 && this.canEmit(now)) {
         this.sendUdp(now, s);
         progress = true;
       }
@@ -567,7 +572,7 @@ export class Interface {
     for (let i = 0; i < this.icmpSockets.length; i++) {
       const s = this.icmpSockets[i];
       if (s == null) continue;
-      while (s.tx.count > 0 && this.pool.available > 0 && this.device.canTransmit(now)) {
+      while (s.tx.count > 0 && this.canEmit(now)) {
         this.sendEcho(now, s);
         progress = true;
       }

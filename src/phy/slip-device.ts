@@ -66,7 +66,7 @@ export class SlipDevice implements Device {
 
   private readonly decoder: SlipDecoder;
   private readonly encoder = new SlipEncoder();
-  /** Encodes into the link's memory: an encoder of its own, so neither switches buffers (which allocates views). */
+  /** Encodes into the link's memory: an encoder of its own, so its buffer views stay put between frames. */
   private readonly windowEncoder = new SlipEncoder();
   private readonly mtu: number;
   /** The link again when it lends its buffers (WindowedByteLink), else null. */

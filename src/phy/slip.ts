@@ -17,6 +17,9 @@
  * between two ArrayBuffers without `subarray` is a loop too, so one fused, bounded pass that looks
  * for both specials while copying is the fastest allocation-free option measured.
  */
+import { wholeViews } from '../storage/views.ts';
+
+const EMPTY = wholeViews(new ArrayBuffer(0));
 
 /** Frame end (RFC 1055 "END", 0300 octal). */
 export const SLIP_END = 0xc0;
@@ -43,23 +46,25 @@ export function slipEncodedMaxLen(len: number): number {
 }
 
 /**
- * Views over one whole ArrayBuffer (octets, aligned 32-bit words, DataView), rebuilt only when
- * the caller switches buffers. Indices into them are absolute: `array.byteOffset + index`.
+ * Views over one whole ArrayBuffer (octets, aligned 32-bit words, DataView), pointed at the
+ * caller's buffer per call; the views themselves come from storage/views.ts and are made once
+ * per buffer. Indices into them are absolute: `array.byteOffset + index`.
  */
 class BufferViews {
   buffer: ArrayBufferLike | null = null;
-  bytes: Uint8Array = new Uint8Array(0);
-  words: Int32Array = new Int32Array(0);
-  view: DataView = new DataView(new ArrayBuffer(0));
+  bytes: Uint8Array = EMPTY.bytes;
+  words: Int32Array = EMPTY.int32;
+  view: DataView = EMPTY.data;
 
-  /** Points the views at `array.buffer` (allocates only when that buffer changes). */
+  /** Points the views at `array.buffer` (never allocates after a buffer's first use). */
   of(array: Uint8Array): this {
     const buffer = array.buffer;
     if (buffer !== this.buffer) {
+      const v = wholeViews(buffer);
       this.buffer = buffer;
-      this.bytes = new Uint8Array(buffer);
-      this.words = new Int32Array(buffer, 0, buffer.byteLength >>> 2);
-      this.view = new DataView(buffer);
+      this.bytes = v.bytes;
+      this.words = v.int32;
+      this.view = v.data;
     }
     return this;
   }
@@ -204,8 +209,7 @@ const sharedEncoder = new SlipEncoder();
 /**
  * Encodes END, the escaped octets `src[off..off+len)`, END into `dst[dstOff..]` and returns the
  * number of octets written. `dst` must have room for `slipEncodedMaxLen(len)` octets from
- * `dstOff`. Uses a shared SlipEncoder: allocation-free while the buffers stay the same; code
- * that alternates buffers on a hot path should own a SlipEncoder.
+ * `dstOff`. Uses a shared SlipEncoder; allocation-free whichever buffers it is given.
  */
 export function slipEncode(src: Uint8Array, off: number, len: number, dst: Uint8Array, dstOff: number): number {
   return sharedEncoder.encode(src, off, len, dst, dstOff);

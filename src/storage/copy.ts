@@ -9,33 +9,11 @@
  *   whole-buffer Int32Array views: about 5.6 GB/s.
  * - A copy of a whole source array uses `set` (35 GB/s); anything else an unrolled byte loop
  *   (about 1.9 GB/s).
- * Whole-buffer views are made once per ArrayBuffer and kept in WeakMaps, so steady state
+ * Whole-buffer views come from storage/views.ts (made once per ArrayBuffer), so steady state
  * allocates nothing (see shared/research/toolchain.md §4).
  */
+import { wholeViews } from './views.ts';
 
-/** Whole-buffer views, made once per ArrayBuffer and held only as long as the buffer lives. */
-const byteViews = new WeakMap<ArrayBufferLike, Uint8Array>();
-const wordViews = new WeakMap<ArrayBufferLike, Int32Array>();
-
-/** A Uint8Array over the whole of `buffer`, made once. */
-function wholeBytes(buffer: ArrayBufferLike): Uint8Array {
-  let v = byteViews.get(buffer);
-  if (v === undefined) {
-    v = new Uint8Array(buffer);
-    byteViews.set(buffer, v);
-  }
-  return v;
-}
-
-/** An Int32Array over the whole of `buffer` (rounded down to words), made once. */
-function wholeWords(buffer: ArrayBufferLike): Int32Array {
-  let v = wordViews.get(buffer);
-  if (v === undefined) {
-    v = new Int32Array(buffer, 0, buffer.byteLength >>> 2);
-    wordViews.set(buffer, v);
-  }
-  return v;
-}
 
 /**
  * Copies `len` octets from `src[srcOff..]` to `dst[dstOff..]`. When both view the same
@@ -49,7 +27,7 @@ export function copyBytes(dst: Uint8Array, dstOff: number, src: Uint8Array, srcO
     const rel = from - dst.byteOffset;
     // Both ranges inside dst's own view (always so when src === dst): no lookup at all.
     if (rel >= 0 && rel + len <= dst.length) dst.copyWithin(dstOff, rel, rel + len);
-    else wholeBytes(dst.buffer).copyWithin(to, from, from + len);
+    else wholeViews(dst.buffer).bytes.copyWithin(to, from, from + len);
     return;
   }
   if (srcOff === 0 && len === src.length) {
@@ -61,8 +39,8 @@ export function copyBytes(dst: Uint8Array, dstOff: number, src: Uint8Array, srcO
     // Bytes up to a word boundary, then words, then the tail.
     const head = (4 - (from & 3)) & 3;
     for (; i < head; i++) dst[dstOff + i] = src[srcOff + i]!;
-    const s32 = wholeWords(src.buffer);
-    const d32 = wholeWords(dst.buffer);
+    const s32 = wholeViews(src.buffer).int32;
+    const d32 = wholeViews(dst.buffer).int32;
     let si = (from + i) >>> 2;
     let di = (to + i) >>> 2;
     const words = (len - i) >>> 2;
