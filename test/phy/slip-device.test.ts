@@ -1,5 +1,4 @@
 import { expect } from 'chai';
-import v8 from 'node:v8';
 import type { ByteLink } from '../../src/phy/device.ts';
 import { isWindowedByteLink } from '../../src/phy/byte-window.ts';
 import { SlipDevice } from '../../src/phy/slip-device.ts';
@@ -9,6 +8,7 @@ import { MemoryLinkPair, MemoryLoopbackLink } from '../../src/phy/memory.ts';
 import { SLIP_END, SLIP_ESC } from '../../src/phy/slip.ts';
 import { NEVER } from '../../src/time.ts';
 import { checkPools, testPool } from '../helpers/pools.ts';
+import { measureAlloc } from '../../bench/lib/alloc.ts';
 
 function rng(seed: number): () => number {
   let x = seed >>> 0 || 1;
@@ -46,31 +46,6 @@ function frameOf(next: () => number, len: number, id: number): number[] {
   }
   f[0] = id & 0xff; // tell frames apart in failure output
   return f;
-}
-
-/**
- * Measures V8 heap allocation of `fn(i)` for i in [0, n) after `warmup` calls, with
- * v8.GCProfiler (shared/research/toolchain.md §5, measureAlloc).
- */
-function measureAlloc(fn: (i: number) => void, n: number, warmup: number): { allocatedBytes: number; bytesPerIteration: number } {
-  // Collect first: a GC after warm-up can drop optimized code that embedded dead objects' maps,
-  // and the interpreter then allocates until the functions are optimized again.
-  globalThis.gc?.();
-  for (let i = 0; i < warmup; i++) fn(i);
-  const prof = new v8.GCProfiler();
-  const h0 = v8.getHeapStatistics().used_heap_size;
-  prof.start();
-  for (let i = 0; i < n; i++) fn(warmup + i);
-  const h1 = v8.getHeapStatistics().used_heap_size;
-  const stats = prof.stop()?.statistics ?? [];
-  let allocated = 0;
-  let prevAfter = h0;
-  for (const s of stats) {
-    allocated += s.beforeGC.heapStatistics.usedHeapSize - prevAfter;
-    prevAfter = s.afterGC.heapStatistics.usedHeapSize;
-  }
-  allocated += h1 - prevAfter;
-  return { allocatedBytes: allocated, bytesPerIteration: allocated / n };
 }
 
 describe('phy/slip-device', () => {
@@ -288,8 +263,8 @@ describe('phy/slip-device', () => {
     const report = measureAlloc(step, 20_000, 5_000);
     expect(counters.received).to.equal(2 * 25_000);
     expect(a.stats.decoder.frames).to.equal(25_000);
-    // Per frame moved (two per step).
-    expect(report.bytesPerIteration / 2, `${report.allocatedBytes} octets allocated`).to.be.lessThan(1);
+    // Exact: not one octet in a steady-state round of 5 000 steps (10 000 frames).
+    expect(report.leastRoundBytes, JSON.stringify(report)).to.equal(0);
     a.close();
     b.close();
   });
