@@ -3,6 +3,7 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { noteSkip, skipWithout } from '../helpers/tools.ts';
 
 const CHILD = fileURLToPath(new URL('./tun-echo.child.ts', import.meta.url));
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
@@ -66,8 +67,15 @@ describe('drivers/tun: a TUN interface in a test network namespace', function ()
   let child: ChildProcess | null = null;
 
   before(async function () {
-    if (process.getuid?.() !== 0) this.skip(); // TUN and `ip netns` need root
-    if (!existsSync('/dev/net/tun')) this.skip();
+    if (process.getuid?.() !== 0) {
+      noteSkip('TUN tests need root');
+      this.skip(); // TUN and `ip netns` need root
+    }
+    if (!existsSync('/dev/net/tun')) {
+      noteSkip('TUN tests need /dev/net/tun');
+      this.skip();
+    }
+    skipWithout(this, 'ip');
     const added = await run('ip', ['netns', 'add', ns]);
     if (added.code !== 0) throw new Error(`ip netns add ${ns}: ${added.stderr}`);
     created = true;
@@ -86,7 +94,8 @@ describe('drivers/tun: a TUN interface in a test network namespace', function ()
   });
 
   for (const mode of ['push', 'pull'] as const) {
-    it(`receives an ICMP echo request from ping and answers it by hand (${mode} mode)`, async () => {
+    it(`receives an ICMP echo request from ping and answers it by hand (${mode} mode)`, async function () {
+      skipWithout(this, 'ping');
       const name = `sltest${mode === 'push' ? 0 : 1}`;
       child = spawn('ip', ['netns', 'exec', ns, process.execPath, '--import', 'tsx', CHILD, name, '192.0.2.1', '192.0.2.2', mode], {
         cwd: REPO,

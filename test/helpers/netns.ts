@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { expect } from 'chai';
 import { xferPattern } from '../../firmware-bridge/telnet/xfer.ts';
+import { missingTools, noteSkip } from './tools.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const HOST_IP = '192.0.2.1';
@@ -25,23 +26,30 @@ export const DEVICE_IP = '192.0.2.2';
 export const PROMPT = 'slipstack> ';
 
 /** Tools the interop tests run inside the namespace. */
-const TOOLS = ['ip', 'ping', 'nc', 'telnet', 'ss'];
-
-function hasTool(name: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${name}`], { stdio: 'ignore' }).status === 0;
-}
+const TOOLS = ['ip', 'ss', 'ping', 'nc', 'telnet'];
 
 /**
  * Why real-peer tests cannot run here (not root, no `ip netns`, no /dev/net/tun, a tool
  * missing), or null when they can.
  */
-export function interopUnavailable(): string | null {
-  if (process.platform !== 'linux') return 'needs Linux network namespaces';
-  if (process.getuid?.() !== 0) return 'needs root (network namespaces and a TUN device)';
-  if (!existsSync('/dev/net/tun')) return 'needs /dev/net/tun';
-  for (const t of TOOLS) if (!hasTool(t)) return `needs ${t} installed`;
-  if (spawnSync('ip', ['netns', 'list'], { stdio: 'ignore' }).status !== 0) return '`ip netns` does not work here';
+export function interopUnavailable(tools: readonly string[] = TOOLS): string | null {
+  const why = privilegeUnavailable() ?? missingTools(...tools);
+  if (why !== null) return why;
+  if (spawnSync('ip', ['netns', 'list'], { stdio: 'ignore' }).status !== 0) {
+    noteSkip('real-peer tests: `ip netns` does not work here');
+    return '`ip netns` does not work here';
+  }
   return null;
+}
+
+/** Why this process cannot make namespaces and TUN devices (not Linux, not root, no TUN), or null. */
+function privilegeUnavailable(): string | null {
+  let why: string | null = null;
+  if (process.platform !== 'linux') why = 'needs Linux network namespaces';
+  else if (process.getuid?.() !== 0) why = 'needs root (network namespaces and a TUN device)';
+  else if (!existsSync('/dev/net/tun')) why = 'needs /dev/net/tun';
+  if (why !== null) noteSkip(`real-peer tests ${why}`);
+  return why;
 }
 
 /** True when this process may create namespaces and TUN devices (root with iproute2). */
@@ -53,8 +61,8 @@ export function canUseNetns(): boolean {
  * `describe` for a real-peer suite: when the namespace rig cannot run here, the suite is
  * registered as skipped, its title saying why, and its tests show as pending.
  */
-export function interopDescribe(title: string, fn: (this: Mocha.Suite) => void): Mocha.Suite | void {
-  const why = interopUnavailable();
+export function interopDescribe(title: string, fn: (this: Mocha.Suite) => void, tools: readonly string[] = TOOLS): Mocha.Suite | void {
+  const why = interopUnavailable(tools);
   if (why === null) return describe(title, fn);
   return describe.skip(`${title} (skipped: ${why})`, fn);
 }

@@ -17,6 +17,7 @@ import { PcapWriter } from '../../src/phy/pcap-writer.ts';
 import { PcapFileSink } from '../../src/drivers/pcap-file.ts';
 import type { PacketPool } from '../../src/storage/packet-pool.ts';
 import { checkPools, testPool } from '../helpers/pools.ts';
+import { skipWithout } from '../helpers/tools.ts';
 import { HOST_A, HOST_B, randomBytes } from '../helpers/packets.ts';
 import { VirtualClock, runIdle, runUntil } from '../helpers/sim.ts';
 
@@ -141,12 +142,7 @@ describe('ping between two stacks', () => {
   });
 
   it('writes a pcap that tshark reads back with the ICMP echo request and reply', function () {
-    try {
-      execFileSync('tshark', ['--version'], { stdio: 'ignore' });
-    } catch {
-      // .ci/run installs tshark; on a developer machine without it this test is pending.
-      this.skip();
-    }
+    skipWithout(this, 'tshark');
     const dir = mkdtempSync(join(tmpdir(), 'slipstack-pcap-'));
     const file = join(dir, 'ping.pcap');
     try {

@@ -55,4 +55,4 @@ interopDescribe('interop: npm start (the virtual board)', function () {
     expect(r.status).to.equal(1);
     expect(r.stderr.trim()).to.equal('start: npm start needs root to create the TUN interface (slip0): run  sudo npm start');
   });
-});
+}, ['ip', 'ping']);
