@@ -141,10 +141,18 @@ export class Board {
     for (const sock of this.tcp.sockets) if (sock.inUse && sock.state !== TcpState.Closed) sock.close();
   }
 
-  /** True once no connection has anything left to say: every socket CLOSED, TIME-WAIT or gone. */
-  get quiet(): boolean {
+  /**
+   * True once no connection has anything left to say: every socket CLOSED or gone, or in
+   * TIME-WAIT and quiet for two of its retransmission timeouts. A peer whose FIN we acknowledged
+   * may not have got that ACK (a lossy line): it sends the FIN again after its own RTO (Linux's
+   * is 200 ms and up; a peer like us has about ours), and the TIME-WAIT socket answers it.
+   * Stopping sooner would leave the peer in LAST-ACK until its retries run out.
+   */
+  settled(now: number): boolean {
     for (const s of this.tcp.sockets) {
-      if (s.inUse && s.state !== TcpState.Closed && s.state !== TcpState.TimeWait) return false;
+      if (!s.inUse || s.state === TcpState.Closed) continue;
+      if (s.state !== TcpState.TimeWait) return false;
+      if (now < s.lastFinAt + 2 * s.rto) return false;
     }
     return true;
   }

@@ -22,8 +22,8 @@ import { CliError, FIRMWARE_USAGE, parseFirmwareArgs } from './cli.ts';
 
 declare const SLIPSTACK_VERSION: string | undefined;
 
-/** How long a shutdown waits for the peers to acknowledge our FINs, ms. */
-const SHUTDOWN_GRACE_MS = 2000;
+/** How long a shutdown waits at most for the connections to settle (Board.settled), ms. */
+const SHUTDOWN_GRACE_MS = 3000;
 
 /** The version: baked in by `npm run flash`, read from package.json when run from source. */
 function firmwareVersion(): string {
@@ -105,16 +105,17 @@ export async function main(argv: readonly string[]): Promise<number> {
     await loop.stop();
   };
 
-  // SIGINT/SIGTERM: FIN every connection, wait for the ACKs (briefly), exit 0.
+  // SIGINT/SIGTERM: FIN every connection, wait until they settle (briefly), exit 0.
   const onSignal = (signal: string): void => {
     if (stopping) return;
     stopping = true;
     say(`${signal}: closing connections`);
     board.shutdown();
     loop.wake();
-    const started = Date.now();
+    const started = loop.now();
     const check = setInterval(() => {
-      if (board.quiet || Date.now() - started > SHUTDOWN_GRACE_MS) {
+      const now = loop.now();
+      if (board.settled(now) || now - started > SHUTDOWN_GRACE_MS) {
         clearInterval(check);
         void finish(0);
       }

@@ -1069,6 +1069,14 @@ export class TcpSocket {
     }
   }
 
+  /**
+   * In TIME-WAIT: when the peer's FIN last arrived, ms (each retransmitted FIN restarts 2·MSL
+   * from its arrival). Meaningless in other states.
+   */
+  get lastFinAt(): number {
+    return this.closeAt - 2 * this.ctx.config.mslMs;
+  }
+
   private enterTimeWait(now: number): void {
     this.setState(TcpState.TimeWait);
     this.retransmitAt = NEVER;
