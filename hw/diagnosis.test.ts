@@ -62,7 +62,8 @@ describe('hw diagnoses: real failures on virtual lines (no hardware)', function 
     const waited = Date.now() - started;
     expect(p.kind).to.equal('silent');
     expectParagraph(p);
-    expect(waited).to.be.within(SILENCE_MS - 50, SILENCE_MS + 1500);
+    // It waited for the silence deadline (a lower bound: a loaded machine may take longer).
+    expect(waited).to.be.at.least(SILENCE_MS - 50);
     expect(p.message).to.match(/^Nothing came back on \/dev\/pts\/\d+ \(virtual loopback pty\) at 115200 baud within 2\.0 s: 512 octets were written/);
     for (const hint of ['TX is not wired to RX', 'jumper', 'flow control', '3.3 V', 'RS-232']) expect(p.message).to.contain(hint);
     // The octets did leave: the far end of the pty holds them, unread.

@@ -498,7 +498,7 @@ export interface ThroughputResult {
   totalOctets: number;
 }
 
-/** Below this share of the line rate the throughput check fails. */
+/** Below this share of the line rate the throughput check fails (on hardware only). */
 export const MIN_THROUGHPUT_PERCENT = 80;
 
 /**
@@ -544,7 +544,10 @@ export async function checkThroughput(line: LoopbackLine, seconds: number): Prom
     }
     const octetsPerSecond = octets / elapsed;
     const percent = (100 * octetsPerSecond) / rate;
-    if (percent < MIN_THROUGHPUT_PERCENT) throw slowProblem(context(line, 0), octetsPerSecond, percent);
+    // On hardware the UART sets the pace, and a slow line is a fault to diagnose. On a virtual
+    // pty the pace is this machine's scheduler (a loaded CI machine runs it slower): the figure
+    // is reported, never judged, as no test asserts a wall-clock timing.
+    if (line.hardware && percent < MIN_THROUGHPUT_PERCENT) throw slowProblem(context(line, 0), octetsPerSecond, percent);
     return { seconds: elapsed, octets, octetsPerSecond, percent, totalOctets: stream.written };
   } finally {
     progress.done();
