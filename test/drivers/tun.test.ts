@@ -68,11 +68,11 @@ describe('drivers/tun: a TUN interface in a test network namespace', function ()
 
   before(async function () {
     if (process.getuid?.() !== 0) {
-      noteSkip('TUN tests need root');
+      noteSkip('TUN tests: needs root');
       this.skip(); // TUN and `ip netns` need root
     }
     if (!existsSync('/dev/net/tun')) {
-      noteSkip('TUN tests need /dev/net/tun');
+      noteSkip('TUN tests: needs /dev/net/tun');
       this.skip();
     }
     skipWithout(this, 'ip');

@@ -48,7 +48,7 @@ function privilegeUnavailable(): string | null {
   if (process.platform !== 'linux') why = 'needs Linux network namespaces';
   else if (process.getuid?.() !== 0) why = 'needs root (network namespaces and a TUN device)';
   else if (!existsSync('/dev/net/tun')) why = 'needs /dev/net/tun';
-  if (why !== null) noteSkip(`real-peer tests ${why}`);
+  if (why !== null) noteSkip(`real-peer tests: ${why}`);
   return why;
 }
 
