@@ -21,10 +21,9 @@ import { Icmpv4Packet, Icmpv4Repr, Icmpv4Type, Icmpv4Unreachable } from '../wire
 import { UDP_HEADER_LEN, UdpPacket, UdpRepr } from '../wire/udp.ts';
 import { updateChecksum16 } from '../wire/checksum.ts';
 import { TCP_HEADER_LEN, TcpPacket, TcpRepr } from '../wire/tcp.ts';
-import { UdpSocket } from '../socket/udp.ts';
+import { UdpSocketSet, type UdpSocket } from '../socket/udp.ts';
 import type { TcpStack } from '../socket/tcp-stack.ts';
-import { IcmpSocket } from '../socket/icmp.ts';
-import { SocketError } from '../socket/error.ts';
+import { IcmpSocketSet, type IcmpSocket } from '../socket/icmp.ts';
 import { Reassembler, REASSEMBLY_HEADER_LEN } from './reassembly.ts';
 import { newInterfaceStats, type InterfaceStats } from './stats.ts';
 
@@ -69,8 +68,10 @@ export class Interface {
   readonly checksum: boolean;
   readonly stats: InterfaceStats = newInterfaceStats();
   readonly reassembler: Reassembler;
-  readonly udpSockets: (UdpSocket | null)[];
-  readonly icmpSockets: (IcmpSocket | null)[];
+  /** The UDP socket table (socket layer); services add and remove their sockets through the methods below. */
+  readonly udpSockets: UdpSocketSet;
+  /** The ICMP echo socket table (socket layer). */
+  readonly icmpSockets: IcmpSocketSet;
   readonly tcp: TcpStack | null;
   /** MSS this host advertises: MTU - 40. */
   readonly mss: number;
@@ -108,8 +109,8 @@ export class Interface {
     const size = options.reassemblySize ?? 8192;
     this.reassembler = new Reassembler(options.reassemblyBuffers ?? 2, size, options.reassemblyTimeoutMs ?? 15_000);
     this.scratch = new Uint8Array(size);
-    this.udpSockets = new Array<UdpSocket | null>(options.udpSockets ?? 8).fill(null);
-    this.icmpSockets = new Array<IcmpSocket | null>(options.icmpSockets ?? 4).fill(null);
+    this.udpSockets = new UdpSocketSet(options.udpSockets ?? 8);
+    this.icmpSockets = new IcmpSocketSet(options.icmpSockets ?? 4);
     this.ingressBudget = options.ingressBudget ?? 256;
     this.tcp = options.tcp ?? null;
     this.mss = this.mtu - IPV4_HEADER_LEN - TCP_HEADER_LEN;
@@ -123,20 +124,20 @@ export class Interface {
 
   /** Adds a bound UDP socket. Returns its handle, or NotBound / AddressInUse (port taken) / WouldBlock (table full). */
   addUdpSocket(socket: UdpSocket): number {
-    return addToTable(this.udpSockets, socket, socket.port);
+    return this.udpSockets.add(socket);
   }
 
   removeUdpSocket(socket: UdpSocket): void {
-    removeFromTable(this.udpSockets, socket);
+    this.udpSockets.remove(socket);
   }
 
   /** Adds a bound ICMP echo socket (keyed by its identifier). Returns its handle or a SocketError. */
   addIcmpSocket(socket: IcmpSocket): number {
-    return addToTable(this.icmpSockets, socket, socket.ident);
+    return this.icmpSockets.add(socket);
   }
 
   removeIcmpSocket(socket: IcmpSocket): void {
-    removeFromTable(this.icmpSockets, socket);
+    this.icmpSockets.remove(socket);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -182,15 +183,7 @@ export class Interface {
   }
 
   private hasQueuedOutput(): boolean {
-    for (let i = 0; i < this.udpSockets.length; i++) {
-      const s = this.udpSockets[i];
-      if (s != null && s.tx.count > 0) return true;
-    }
-    for (let i = 0; i < this.icmpSockets.length; i++) {
-      const s = this.icmpSockets[i];
-      if (s != null && s.tx.count > 0) return true;
-    }
-    return false;
+    return this.udpSockets.hasQueuedOutput() || this.icmpSockets.hasQueuedOutput();
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -296,7 +289,7 @@ export class Interface {
       return;
     }
     if (repr.type === Icmpv4Type.EchoReply) {
-      const sock = this.findIcmpSocket(repr.ident);
+      const sock = this.icmpSockets.find(repr.ident);
       if (sock === null) {
         st.echoNoSocket++;
       } else if (sock.deliver(bytes, repr.dataOff, repr.dataLen, this.ipRepr.src, repr.seqNo)) {
@@ -374,7 +367,7 @@ export class Interface {
       this.release(slot);
       return;
     }
-    const sock = this.findUdpSocket(repr.dstPort);
+    const sock = this.udpSockets.find(repr.dstPort);
     if (sock === null) {
       st.noPort++;
       st.drop++;
@@ -561,17 +554,19 @@ export class Interface {
         }
       }
     }
-    for (let i = 0; i < this.udpSockets.length; i++) {
-      const s = this.udpSockets[i];
-      if (s == null) continue;
+    const udpSockets = this.udpSockets;
+    for (let i = 0; i < udpSockets.size; i++) {
+      const s = udpSockets.at(i);
+      if (s === null) continue;
       while (s.tx.count > 0 && this.canEmit(now)) {
         this.sendUdp(now, s);
         progress = true;
       }
     }
-    for (let i = 0; i < this.icmpSockets.length; i++) {
-      const s = this.icmpSockets[i];
-      if (s == null) continue;
+    const icmpSockets = this.icmpSockets;
+    for (let i = 0; i < icmpSockets.size; i++) {
+      const s = icmpSockets.at(i);
+      if (s === null) continue;
       while (s.tx.count > 0 && this.canEmit(now)) {
         this.sendEcho(now, s);
         progress = true;
@@ -769,50 +764,6 @@ export class Interface {
     this.nextIdent = (id + 1) & 0xffff;
     return id;
   }
-
-  private findUdpSocket(port: number): UdpSocket | null {
-    for (let i = 0; i < this.udpSockets.length; i++) {
-      const s = this.udpSockets[i];
-      if (s != null && s.port === port) return s;
-    }
-    return null;
-  }
-
-  private findIcmpSocket(ident: number): IcmpSocket | null {
-    for (let i = 0; i < this.icmpSockets.length; i++) {
-      const s = this.icmpSockets[i];
-      if (s != null && s.ident === ident) return s;
-    }
-    return null;
-  }
-}
-
-/** A socket that lives in one of the interface's fixed tables, keyed by `port` or `ident`. */
-type Keyed = UdpSocket | IcmpSocket;
-
-function keyOf(s: Keyed): number {
-  return s instanceof UdpSocket ? s.port : s.ident;
-}
-
-/** Puts `socket` in the first free entry; refuses an unbound socket, a taken key or a full table. */
-function addToTable<T extends Keyed>(table: (T | null)[], socket: T, key: number): number {
-  if (key === 0) return SocketError.NotBound;
-  let free = -1;
-  for (let i = 0; i < table.length; i++) {
-    const s = table[i];
-    if (s === null || s === undefined) {
-      if (free < 0) free = i;
-    } else if (s === socket || keyOf(s) === key) {
-      return SocketError.AddressInUse;
-    }
-  }
-  if (free < 0) return SocketError.WouldBlock;
-  table[free] = socket;
-  return free;
-}
-
-function removeFromTable<T>(table: (T | null)[], socket: T): void {
-  for (let i = 0; i < table.length; i++) if (table[i] === socket) table[i] = null;
 }
 
 export { REASSEMBLY_HEADER_LEN };
