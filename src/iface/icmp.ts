@@ -207,7 +207,6 @@ export function sendEcho(inner: InterfaceInner, now: number, sock: IcmpSocket): 
   ipRepr.dontFrag = false;
   ipRepr.moreFrags = false;
   ipRepr.fragOffset = 0;
-  ipRepr.ident = inner.takeIdent();
   let buf: Uint8Array;
   let off: number;
   let slot = -1;
@@ -239,6 +238,7 @@ export function sendEcho(inner: InterfaceInner, now: number, sock: IcmpSocket): 
   repr.dataLen = dataLen;
   tx.pop();
   repr.emit(inner.icmp.reset(buf, off + IPV4_HEADER_LEN, ICMPV4_HEADER_LEN + dataLen), buf, inner.checksum);
+  ipRepr.ident = inner.takeIdent();
   ipRepr.emit(inner.outIp.reset(buf, off, IPV4_HEADER_LEN), inner.checksum);
   sock.stats.sent++;
   inner.stats.icmp.xmit++;

@@ -67,7 +67,6 @@ export function sendUdp(inner: InterfaceInner, now: number, sock: UdpSocket): vo
   ipRepr.dontFrag = sock.dontFragment;
   ipRepr.moreFrags = false;
   ipRepr.fragOffset = 0;
-  ipRepr.ident = inner.takeIdent();
   const udpRepr = inner.udpRepr;
   udpRepr.srcPort = sock.port;
   udpRepr.dstPort = tx.headPort;
@@ -85,6 +84,7 @@ export function sendUdp(inner: InterfaceInner, now: number, sock: UdpSocket): vo
     tx.pop();
     udpRepr.payloadOff = off + IPV4_HEADER_LEN + UDP_HEADER_LEN;
     udpRepr.emit(inner.udp.reset(pool.bytes, off + IPV4_HEADER_LEN, UDP_HEADER_LEN + payloadLen), ipRepr.src, ipRepr.dst, null, inner.checksum);
+    ipRepr.ident = inner.takeIdent();
     ipRepr.emit(inner.outIp.reset(pool.bytes, off, IPV4_HEADER_LEN), inner.checksum);
     pool.len[slot] = totalLen;
     sock.stats.sent++;
@@ -105,6 +105,7 @@ export function sendUdp(inner: InterfaceInner, now: number, sock: UdpSocket): vo
   tx.pop();
   udpRepr.payloadOff = IPV4_HEADER_LEN + UDP_HEADER_LEN;
   udpRepr.emit(inner.udp.reset(buf, IPV4_HEADER_LEN, UDP_HEADER_LEN + payloadLen), ipRepr.src, ipRepr.dst, null, inner.checksum);
+  ipRepr.ident = inner.takeIdent();
   ipRepr.emit(inner.outIp.reset(buf, 0, IPV4_HEADER_LEN), inner.checksum);
   sock.stats.sent++;
   inner.stats.udp.xmit++;

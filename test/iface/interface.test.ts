@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { Interface, type InterfaceOptions } from '../../src/iface/interface.ts';
+import { IcmpSocket } from '../../src/socket/icmp.ts';
 import { UdpSocket } from '../../src/socket/udp.ts';
 import { SocketError } from '../../src/socket/error.ts';
 import { UdpEchoService } from '../../firmware-bridge/services/udp-echo.ts';
@@ -252,6 +253,27 @@ describe('Interface: UDP', () => {
     iface.poll(0);
     expect(dev.drain()).to.have.length(0);
     expect(iface.stats.ip.tooBig).to.equal(1);
+  });
+
+  it('RFC 791 §3.2: a datagram refused as too big uses up no identification', () => {
+    const { dev, iface } = setup({ reassemblySize: 1024 }, 576);
+    const sock = new UdpSocket({ rxBuffer: new Uint8Array(64), txBuffer: new Uint8Array(4096) });
+    sock.bind(5555);
+    iface.addUdpSocket(sock);
+    const echo = new IcmpSocket({ rxBuffer: new Uint8Array(64), txBuffer: new Uint8Array(4096) });
+    echo.bind(0x4242);
+    iface.addIcmpSocket(echo);
+    sock.dontFragment = true;
+    sock.sendTo(randomBytes(1000, 1), 0, 1000, HOST_A, 6666);
+    echo.sendEcho(HOST_A, 1, randomBytes(2000, 2), 0, 2000);
+    iface.poll(0);
+    expect(dev.drain()).to.have.length(0);
+    expect(iface.stats.ip.tooBig).to.equal(2, 'one over the MTU with DF, one over the scratch buffer');
+    sock.sendTo(randomBytes(10, 3), 0, 10, HOST_A, 6666);
+    echo.sendEcho(HOST_A, 2, randomBytes(10, 4), 0, 10);
+    iface.poll(1);
+    const sent = dev.drain();
+    expect(sent.map((f) => read16(f, 4))).to.deep.equal([1, 2], 'the first datagrams sent carry identifications 1 and 2');
   });
 
   it('refuses a second socket on the same port and a full table', () => {
