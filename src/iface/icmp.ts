@@ -14,7 +14,7 @@ import { ICMPV4_HEADER_LEN, Icmpv4Type } from '../wire/icmpv4.ts';
 import { IPV4_HEADER_LEN, IpProtocol } from '../wire/ipv4.ts';
 import { sendDatagram } from './fragment.ts';
 import type { InterfaceInner } from './inner.ts';
-import { BROADCAST } from './ipv4.ts';
+import { BROADCAST, emitIpv4Header } from './ipv4.ts';
 
 /**
  * Handles one ICMP message; `inner.ipRepr` holds its IPv4 header. Owns `slot` when >= 0 (the
@@ -84,18 +84,7 @@ function echoReply(inner: InterfaceInner, now: number, bytes: Uint8Array, ipOff:
   icmp.msgType = Icmpv4Type.EchoReply;
   if (inner.checksum) icmp.checksum = updateChecksum16(icmp.checksum, oldWord, (Icmpv4Type.EchoReply << 8) | icmp.msgCode);
   else icmp.checksum = 0;
-  const out = inner.outIpRepr;
-  out.src = inner.address;
-  out.dst = inner.ipRepr.src;
-  out.protocol = IpProtocol.Icmp;
-  out.ttl = inner.ttl;
-  out.payloadLen = len - IPV4_HEADER_LEN;
-  out.tos = inner.ipRepr.tos;
-  out.dontFrag = false;
-  out.moreFrags = false;
-  out.fragOffset = 0;
-  out.ident = inner.takeIdent();
-  out.emit(inner.outIp.reset(bytes, off, IPV4_HEADER_LEN), inner.checksum);
+  emitIpv4Header(inner, bytes, off, inner.ipRepr.src, IpProtocol.Icmp, len - IPV4_HEADER_LEN, inner.ttl, inner.ipRepr.tos, false);
   st.echoReplied++;
   st.xmit++;
   if (slot >= 0 && len <= inner.mtu) {
@@ -153,18 +142,7 @@ export function sendUnreachable(inner: InterfaceInner, now: number, code: number
   repr.dataOff = base + header;
   repr.dataLen = quote;
   repr.emit(icmp, pool.bytes, inner.checksum);
-  const outIp = inner.outIpRepr;
-  outIp.src = inner.address;
-  outIp.dst = inner.ipRepr.src;
-  outIp.protocol = IpProtocol.Icmp;
-  outIp.ttl = inner.ttl;
-  outIp.tos = 0;
-  outIp.payloadLen = ICMPV4_HEADER_LEN + quote;
-  outIp.dontFrag = false;
-  outIp.moreFrags = false;
-  outIp.fragOffset = 0;
-  outIp.ident = inner.takeIdent();
-  outIp.emit(inner.outIp.reset(pool.bytes, base, IPV4_HEADER_LEN), inner.checksum);
+  emitIpv4Header(inner, pool.bytes, base, inner.ipRepr.src, IpProtocol.Icmp, ICMPV4_HEADER_LEN + quote, inner.ttl, 0, false);
   pool.start[out] = base;
   pool.len[out] = header + quote;
   st.unreachSent++;
@@ -197,16 +175,6 @@ export function sendEcho(inner: InterfaceInner, now: number, sock: IcmpSocket): 
   tx.peek();
   const dataLen = tx.headLen;
   const totalLen = IPV4_HEADER_LEN + ICMPV4_HEADER_LEN + dataLen;
-  const ipRepr = inner.outIpRepr;
-  ipRepr.src = inner.address;
-  ipRepr.dst = tx.headAddress;
-  ipRepr.protocol = IpProtocol.Icmp;
-  ipRepr.ttl = inner.ttl;
-  ipRepr.tos = 0;
-  ipRepr.payloadLen = ICMPV4_HEADER_LEN + dataLen;
-  ipRepr.dontFrag = false;
-  ipRepr.moreFrags = false;
-  ipRepr.fragOffset = 0;
   let buf: Uint8Array;
   let off: number;
   let slot = -1;
@@ -236,10 +204,10 @@ export function sendEcho(inner: InterfaceInner, now: number, sock: IcmpSocket): 
   repr.nextHopMtu = 0;
   repr.dataOff = off + IPV4_HEADER_LEN + ICMPV4_HEADER_LEN;
   repr.dataLen = dataLen;
+  const dst = tx.headAddress;
   tx.pop();
   repr.emit(inner.icmp.reset(buf, off + IPV4_HEADER_LEN, ICMPV4_HEADER_LEN + dataLen), buf, inner.checksum);
-  ipRepr.ident = inner.takeIdent();
-  ipRepr.emit(inner.outIp.reset(buf, off, IPV4_HEADER_LEN), inner.checksum);
+  emitIpv4Header(inner, buf, off, dst, IpProtocol.Icmp, ICMPV4_HEADER_LEN + dataLen, inner.ttl, 0, false);
   sock.stats.sent++;
   inner.stats.icmp.xmit++;
   if (slot >= 0) {

@@ -1,12 +1,14 @@
 /**
- * IPv4 input on the interface (RFC 791, RFC 1122 §3.2.1): the checks every received frame goes
- * through before a protocol sees it, and the hand-off of fragments to reassembly.
+ * IPv4 on the interface (RFC 791, RFC 1122 §3.2.1). Input: the checks every received frame goes
+ * through before a protocol sees it, and the hand-off of fragments to reassembly. Output: the
+ * one place that writes the IPv4 header of a datagram this host originates.
  *
  * Every rejection increments `stats.ip.drop` and one named reason, and frees the slot; nothing
  * here throws. A datagram that passes is described by `inner.ip` / `inner.ipRepr` until the
  * next one is parsed. Modelled on smoltcp `iface/interface/ipv4.rs` and lwIP `ip4.c`.
  */
 import { WireError } from '../wire/error.ts';
+import { IPV4_HEADER_LEN } from '../wire/ipv4.ts';
 import type { InterfaceInner } from './inner.ts';
 
 /** Limited broadcast, 255.255.255.255 as int32. */
@@ -72,4 +74,33 @@ export function reassemble(inner: InterfaceInner, now: number, slot: number): nu
     repr.parse(inner.ip.reset(r.bytes, r.datagramOff(done), r.datagramLen(done)), false);
   }
   return done;
+}
+
+/**
+ * Writes the 20-octet IPv4 header of a datagram this host originates at `bytes[off]`, its
+ * `payloadLen` octets of payload already behind it: from `inner.address` to `dst`, the next
+ * identification, not a fragment, the header checksum filled when the device wants checksums.
+ * We never send options. Fragments of a datagram copy its header instead (fragment.ts).
+ * @param protocol  `IpProtocol` of the payload
+ * @param payloadLen  octets after the header
+ * @param ttl  hops
+ * @param tos  the type-of-service octet (DSCP and ECN); 0 unless echoing a request's
+ * @param dontFrag  the DF bit (RFC 791 §3.1)
+ */
+export function emitIpv4Header(
+  inner: InterfaceInner, bytes: Uint8Array, off: number, dst: number, protocol: number, payloadLen: number,
+  ttl: number, tos: number, dontFrag: boolean,
+): void {
+  const repr = inner.outIpRepr;
+  repr.src = inner.address;
+  repr.dst = dst;
+  repr.protocol = protocol;
+  repr.ttl = ttl;
+  repr.tos = tos;
+  repr.payloadLen = payloadLen;
+  repr.dontFrag = dontFrag;
+  repr.moreFrags = false;
+  repr.fragOffset = 0;
+  repr.ident = inner.takeIdent();
+  repr.emit(inner.outIp.reset(bytes, off, IPV4_HEADER_LEN), inner.checksum);
 }

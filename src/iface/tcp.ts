@@ -12,7 +12,7 @@ import { WireError } from '../wire/error.ts';
 import { IPV4_HEADER_LEN, IpProtocol } from '../wire/ipv4.ts';
 import type { TcpRepr } from '../wire/tcp.ts';
 import type { InterfaceInner } from './inner.ts';
-import { BROADCAST } from './ipv4.ts';
+import { BROADCAST, emitIpv4Header } from './ipv4.ts';
 
 /**
  * TCP: validate, hand to the socket table (which copies any payload), send an immediate reply.
@@ -70,19 +70,8 @@ export function emitTcp(inner: InterfaceInner, now: number, slot: number, seg: T
   const tcpLen = seg.headerLen() + seg.payloadLen;
   if (sock !== null && seg.payloadLen > 0) sock.copyPayload(seg, pool.bytes, off + IPV4_HEADER_LEN + seg.headerLen());
   seg.emit(inner.tcpPacket.reset(pool.bytes, off + IPV4_HEADER_LEN, tcpLen), inner.address, dst, null, inner.checksum);
-  const ipRepr = inner.outIpRepr;
-  ipRepr.src = inner.address;
-  ipRepr.dst = dst;
-  ipRepr.protocol = IpProtocol.Tcp;
-  ipRepr.ttl = inner.ttl;
-  ipRepr.tos = 0;
-  ipRepr.payloadLen = tcpLen;
   // RFC 9293 §3.7.2 / RFC 1191: TCP segments fit the MTU, so DF is set as Linux does.
-  ipRepr.dontFrag = true;
-  ipRepr.moreFrags = false;
-  ipRepr.fragOffset = 0;
-  ipRepr.ident = inner.takeIdent();
-  ipRepr.emit(inner.outIp.reset(pool.bytes, off, IPV4_HEADER_LEN), inner.checksum);
+  emitIpv4Header(inner, pool.bytes, off, dst, IpProtocol.Tcp, tcpLen, inner.ttl, 0, true);
   pool.len[slot] = IPV4_HEADER_LEN + tcpLen;
   inner.stats.ip.xmit++;
   inner.device.transmit(now, slot);

@@ -14,7 +14,7 @@ import { UDP_HEADER_LEN } from '../wire/udp.ts';
 import { sendDatagram } from './fragment.ts';
 import { sendUnreachable } from './icmp.ts';
 import type { InterfaceInner } from './inner.ts';
-import { BROADCAST } from './ipv4.ts';
+import { BROADCAST, emitIpv4Header } from './ipv4.ts';
 
 /**
  * Handles one UDP datagram; `inner.ipRepr` holds its IPv4 header. Owns `slot` when >= 0 (the
@@ -57,16 +57,8 @@ export function sendUdp(inner: InterfaceInner, now: number, sock: UdpSocket): vo
   tx.peek();
   const payloadLen = tx.headLen;
   const totalLen = IPV4_HEADER_LEN + UDP_HEADER_LEN + payloadLen;
-  const ipRepr = inner.outIpRepr;
-  ipRepr.src = inner.address;
-  ipRepr.dst = tx.headAddress;
-  ipRepr.protocol = IpProtocol.Udp;
-  ipRepr.ttl = sock.ttl;
-  ipRepr.tos = 0;
-  ipRepr.payloadLen = UDP_HEADER_LEN + payloadLen;
-  ipRepr.dontFrag = sock.dontFragment;
-  ipRepr.moreFrags = false;
-  ipRepr.fragOffset = 0;
+  const src = inner.address;
+  const dst = tx.headAddress;
   const udpRepr = inner.udpRepr;
   udpRepr.srcPort = sock.port;
   udpRepr.dstPort = tx.headPort;
@@ -83,9 +75,8 @@ export function sendUdp(inner: InterfaceInner, now: number, sock: UdpSocket): vo
     tx.readPayload(pool.bytes, off + IPV4_HEADER_LEN + UDP_HEADER_LEN, payloadLen);
     tx.pop();
     udpRepr.payloadOff = off + IPV4_HEADER_LEN + UDP_HEADER_LEN;
-    udpRepr.emit(inner.udp.reset(pool.bytes, off + IPV4_HEADER_LEN, UDP_HEADER_LEN + payloadLen), ipRepr.src, ipRepr.dst, null, inner.checksum);
-    ipRepr.ident = inner.takeIdent();
-    ipRepr.emit(inner.outIp.reset(pool.bytes, off, IPV4_HEADER_LEN), inner.checksum);
+    udpRepr.emit(inner.udp.reset(pool.bytes, off + IPV4_HEADER_LEN, UDP_HEADER_LEN + payloadLen), src, dst, null, inner.checksum);
+    emitIpv4Header(inner, pool.bytes, off, dst, IpProtocol.Udp, UDP_HEADER_LEN + payloadLen, sock.ttl, 0, sock.dontFragment);
     pool.len[slot] = totalLen;
     sock.stats.sent++;
     inner.stats.udp.xmit++;
@@ -104,9 +95,8 @@ export function sendUdp(inner: InterfaceInner, now: number, sock: UdpSocket): vo
   tx.readPayload(buf, IPV4_HEADER_LEN + UDP_HEADER_LEN, payloadLen);
   tx.pop();
   udpRepr.payloadOff = IPV4_HEADER_LEN + UDP_HEADER_LEN;
-  udpRepr.emit(inner.udp.reset(buf, IPV4_HEADER_LEN, UDP_HEADER_LEN + payloadLen), ipRepr.src, ipRepr.dst, null, inner.checksum);
-  ipRepr.ident = inner.takeIdent();
-  ipRepr.emit(inner.outIp.reset(buf, 0, IPV4_HEADER_LEN), inner.checksum);
+  udpRepr.emit(inner.udp.reset(buf, IPV4_HEADER_LEN, UDP_HEADER_LEN + payloadLen), src, dst, null, inner.checksum);
+  emitIpv4Header(inner, buf, 0, dst, IpProtocol.Udp, UDP_HEADER_LEN + payloadLen, sock.ttl, 0, false);
   sock.stats.sent++;
   inner.stats.udp.xmit++;
   sendDatagram(inner, now, buf, 0, totalLen);
