@@ -109,7 +109,8 @@ export function sendUnreachable(inner: InterfaceInner, now: number, code: number
     inner.release(slot);
     return;
   }
-  if (!takeIcmpToken(inner, now)) {
+  // RFC 1812 §4.3.2.8: errors are rate-limited (a token bucket, 10 a second by default).
+  if (!inner.icmpErrors.take(now)) {
     st.rateLimited++;
     inner.release(slot);
     return;
@@ -155,18 +156,6 @@ export function sendUnreachable(inner: InterfaceInner, now: number, code: number
 function isIcmpError(inner: InterfaceInner, bytes: Uint8Array, ipOff: number): boolean {
   const type = bytes[ipOff + inner.ip.headerLen];
   return type !== Icmpv4Type.EchoRequest && type !== Icmpv4Type.EchoReply && type !== 13 && type !== 14;
-}
-
-function takeIcmpToken(inner: InterfaceInner, now: number): boolean {
-  const elapsed = now - inner.icmpRefillAt;
-  if (elapsed > 0) {
-    inner.icmpRefillAt = now;
-    const t = inner.icmpTokens + elapsed * inner.icmpRate;
-    inner.icmpTokens = t < inner.icmpBurst ? t : inner.icmpBurst;
-  }
-  if (inner.icmpTokens < 1000) return false;
-  inner.icmpTokens -= 1000;
-  return true;
 }
 
 /** Emits the front echo request of an ICMP socket's send ring (and pops it, sent or dropped). */

@@ -12,6 +12,7 @@ import type { PacketPool } from '../storage/packet-pool.ts';
 import type { IcmpSocketSet } from '../socket/icmp.ts';
 import type { TcpStack } from '../socket/tcp-stack.ts';
 import type { UdpSocketSet } from '../socket/udp.ts';
+import type { TokenBucket } from '../time.ts';
 import { Icmpv4Packet, Icmpv4Repr } from '../wire/icmpv4.ts';
 import { IPV4_HEADER_LEN, Ipv4Packet, Ipv4Repr } from '../wire/ipv4.ts';
 import { TCP_HEADER_LEN, TcpPacket, TcpRepr } from '../wire/tcp.ts';
@@ -32,10 +33,8 @@ export interface InterfaceParts {
   udpSockets: UdpSocketSet;
   icmpSockets: IcmpSocketSet;
   tcp: TcpStack | null;
-  /** ICMP error messages per second. */
-  icmpErrorsPerSecond: number;
-  /** ICMP error bucket depth, messages. */
-  icmpErrorBurst: number;
+  /** The ICMP error rate limit: one token per message. */
+  icmpErrors: TokenBucket;
 }
 
 export class InterfaceInner {
@@ -58,6 +57,8 @@ export class InterfaceInner {
   readonly tcp: TcpStack | null;
   /** Builds datagrams larger than the MTU before they are cut into fragments. */
   readonly scratch: Uint8Array;
+  /** RFC 1812 §4.3.2.8: ICMP errors spend one token each; none left means none sent. */
+  readonly icmpErrors: TokenBucket;
 
   // Views and Reprs, created once and re-pointed per packet.
   /** The received datagram's IPv4 header while it is handled. */
@@ -76,12 +77,6 @@ export class InterfaceInner {
   /** IPv4 identification of the next datagram this host originates. */
   nextIdent = 1;
 
-  // ICMP error token bucket, in thousandths of a token.
-  readonly icmpRate: number;
-  readonly icmpBurst: number;
-  icmpTokens: number;
-  icmpRefillAt = 0;
-
   constructor(parts: InterfaceParts) {
     this.device = parts.device;
     this.pool = parts.device.pool;
@@ -95,9 +90,7 @@ export class InterfaceInner {
     this.udpSockets = parts.udpSockets;
     this.icmpSockets = parts.icmpSockets;
     this.tcp = parts.tcp;
-    this.icmpRate = parts.icmpErrorsPerSecond;
-    this.icmpBurst = parts.icmpErrorBurst * 1000;
-    this.icmpTokens = this.icmpBurst;
+    this.icmpErrors = parts.icmpErrors;
   }
 
   /** Output can go now: a pool slot is free and the device's queue has room. */

@@ -19,6 +19,7 @@
  */
 import type { Device } from '../phy/device.ts';
 import type { PacketPool } from '../storage/packet-pool.ts';
+import { TokenBucket } from '../time.ts';
 import { Icmpv4Unreachable } from '../wire/icmpv4.ts';
 import { IpProtocol } from '../wire/ipv4.ts';
 import { UdpSocketSet, type UdpSocket } from '../socket/udp.ts';
@@ -75,8 +76,7 @@ export class Interface {
       udpSockets: new UdpSocketSet(options.udpSockets ?? 8),
       icmpSockets: new IcmpSocketSet(options.icmpSockets ?? 4),
       tcp: options.tcp ?? null,
-      icmpErrorsPerSecond: options.icmpErrorsPerSecond ?? 10,
-      icmpErrorBurst: options.icmpErrorBurst ?? 10,
+      icmpErrors: new TokenBucket(options.icmpErrorsPerSecond ?? 10, options.icmpErrorBurst ?? 10),
     });
     this.ingressBudget = options.ingressBudget ?? 256;
   }
