@@ -60,25 +60,42 @@ export interface InterfaceOptions {
   tcp?: TcpStack;
 }
 
+/** The options that have defaults, all of them set. */
+export type InterfaceDefaults = Required<Omit<InterfaceOptions, 'device' | 'address' | 'tcp'>>;
+
+/** What an Interface uses for each option left out (or undefined). */
+export const DEFAULT_INTERFACE_OPTIONS: Readonly<InterfaceDefaults> = Object.freeze({
+  ttl: 64,
+  reassemblyBuffers: 2,
+  reassemblySize: 8192,
+  reassemblyTimeoutMs: 15_000,
+  icmpErrorsPerSecond: 10,
+  icmpErrorBurst: 10,
+  udpSockets: 8,
+  icmpSockets: 4,
+  ingressBudget: 256,
+});
+
 export class Interface {
   /** The state the protocol modules share; the accessors below show the parts applications use. */
   private readonly inner: InterfaceInner;
   private readonly ingressBudget: number;
 
   constructor(options: InterfaceOptions) {
-    const size = options.reassemblySize ?? 8192;
+    const d = DEFAULT_INTERFACE_OPTIONS;
+    const size = options.reassemblySize ?? d.reassemblySize;
     this.inner = new InterfaceInner({
       device: options.device,
       address: options.address | 0,
-      ttl: options.ttl ?? 64,
-      reassembler: new Reassembler(options.reassemblyBuffers ?? 2, size, options.reassemblyTimeoutMs ?? 15_000),
+      ttl: options.ttl ?? d.ttl,
+      reassembler: new Reassembler(options.reassemblyBuffers ?? d.reassemblyBuffers, size, options.reassemblyTimeoutMs ?? d.reassemblyTimeoutMs),
       scratchLen: size,
-      udpSockets: new UdpSocketSet(options.udpSockets ?? 8),
-      icmpSockets: new IcmpSocketSet(options.icmpSockets ?? 4),
+      udpSockets: new UdpSocketSet(options.udpSockets ?? d.udpSockets),
+      icmpSockets: new IcmpSocketSet(options.icmpSockets ?? d.icmpSockets),
       tcp: options.tcp ?? null,
-      icmpErrors: new TokenBucket(options.icmpErrorsPerSecond ?? 10, options.icmpErrorBurst ?? 10),
+      icmpErrors: new TokenBucket(options.icmpErrorsPerSecond ?? d.icmpErrorsPerSecond, options.icmpErrorBurst ?? d.icmpErrorBurst),
     });
-    this.ingressBudget = options.ingressBudget ?? 256;
+    this.ingressBudget = options.ingressBudget ?? d.ingressBudget;
   }
 
   /** The link. */

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { Interface, type InterfaceOptions } from '../../src/iface/interface.ts';
+import { DEFAULT_INTERFACE_OPTIONS, Interface, type InterfaceOptions } from '../../src/iface/interface.ts';
 import { IcmpSocket } from '../../src/socket/icmp.ts';
 import { UdpSocket } from '../../src/socket/udp.ts';
 import { SocketError } from '../../src/socket/error.ts';
@@ -27,6 +27,22 @@ function ipPayload(frame: Uint8Array, protocol: number): Uint8Array {
   expect(read32(frame, 16)).to.equal(HOST_A);
   return frame.subarray(20);
 }
+
+describe('Interface: options', () => {
+  checkPools();
+
+  it('takes every option left out from the frozen DEFAULT_INTERFACE_OPTIONS', () => {
+    expect(Object.isFrozen(DEFAULT_INTERFACE_OPTIONS)).to.equal(true);
+    const { iface } = setup();
+    const d = DEFAULT_INTERFACE_OPTIONS;
+    expect(iface.ttl).to.equal(d.ttl);
+    expect(iface.reassembler.count).to.equal(d.reassemblyBuffers);
+    expect(iface.reassembler.size).to.equal(d.reassemblySize);
+    expect(iface.reassembler.timeoutMs).to.equal(d.reassemblyTimeoutMs);
+    expect(iface.udpSockets.size).to.equal(d.udpSockets);
+    expect(iface.icmpSockets.size).to.equal(d.icmpSockets);
+  });
+});
 
 describe('Interface: IPv4 input', () => {
   checkPools();
