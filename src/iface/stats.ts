@@ -22,7 +22,7 @@ export interface IpStats {
   hdrerr: number;
   /** Destination is not this interface. */
   badDst: number;
-  /** Source address impossible (broadcast, multicast, ours). */
+  /** Source address impossible: limited broadcast, multicast or class E (RFC 1122 §3.2.1.3). */
   badSrc: number;
   /** Fragments handed to reassembly. */
   fragments: number;
