@@ -104,8 +104,11 @@ function echoReply(inner: InterfaceInner, now: number, bytes: Uint8Array, ipOff:
  */
 export function sendUnreachable(inner: InterfaceInner, now: number, code: number, bytes: Uint8Array, ipOff: number, totalLen: number, slot: number): void {
   const st = inner.stats.icmp;
-  // RFC 1122 §3.2.2: never in answer to an ICMP error, a broadcast, or a non-initial fragment.
-  if (inner.ipRepr.protocol === IpProtocol.Icmp && isIcmpError(inner, bytes, ipOff)) {
+  const ipRepr = inner.ipRepr;
+  // RFC 1122 §3.2.2: never in answer to an ICMP error, a broadcast, or a non-initial fragment
+  // (only whole datagrams get here: fragments are reassembled first).
+  if (ipRepr.dst === BROADCAST || (ipRepr.protocol === IpProtocol.Icmp && isIcmpError(inner, bytes, ipOff))) {
+    st.errorsSuppressed++;
     inner.release(slot);
     return;
   }

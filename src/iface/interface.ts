@@ -257,7 +257,8 @@ export class Interface {
     else if (protocol === IpProtocol.Udp) udpInput(inner, now, bytes, ipOff, totalLen, slot);
     else if (protocol === IpProtocol.Tcp && inner.tcp !== null) tcpInput(inner, now, bytes, ipOff, totalLen, slot);
     else {
-      // RFC 1122 §3.2.2.1: a protocol we do not implement gets protocol unreachable.
+      // RFC 1122 §3.2.2.1: a protocol we do not implement gets protocol unreachable (not when
+      // it came to a broadcast address, §3.2.2: sendUnreachable drops and counts it then).
       inner.stats.ip.proterr++;
       sendUnreachable(inner, now, Icmpv4Unreachable.ProtoUnreachable, bytes, ipOff, totalLen, slot);
     }

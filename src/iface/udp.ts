@@ -14,7 +14,7 @@ import { UDP_HEADER_LEN } from '../wire/udp.ts';
 import { sendDatagram } from './fragment.ts';
 import { sendUnreachable } from './icmp.ts';
 import type { InterfaceInner } from './inner.ts';
-import { BROADCAST, emitIpv4Header } from './ipv4.ts';
+import { emitIpv4Header } from './ipv4.ts';
 
 /**
  * Handles one UDP datagram; `inner.ipRepr` holds its IPv4 header. Owns `slot` when >= 0 (the
@@ -39,9 +39,8 @@ export function udpInput(inner: InterfaceInner, now: number, bytes: Uint8Array, 
   if (sock === null) {
     st.noPort++;
     st.drop++;
-    // RFC 1122 §4.1.3.1: port unreachable, but never for broadcast (§3.2.2).
-    if (ipRepr.dst === BROADCAST) inner.release(slot);
-    else sendUnreachable(inner, now, Icmpv4Unreachable.PortUnreachable, bytes, ipOff, totalLen, slot);
+    // RFC 1122 §4.1.3.1: port unreachable (which §3.2.2 forbids for a broadcast; sendUnreachable checks).
+    sendUnreachable(inner, now, Icmpv4Unreachable.PortUnreachable, bytes, ipOff, totalLen, slot);
     return;
   }
   if (!sock.deliver(bytes, repr.payloadOff, repr.payloadLen, ipRepr.src, repr.srcPort)) {

@@ -176,6 +176,20 @@ describe('Interface: ICMP errors', () => {
     expect(iface.stats.ip.proterr).to.equal(1);
   });
 
+  it('RFC 1122 §3.2.2: a limited-broadcast datagram of an unknown protocol is dropped and counted, never answered', () => {
+    const { dev, iface } = setup();
+    dev.inject(ipv4({ protocol: 47, dst: -1 }, randomBytes(24, 5)));
+    iface.poll(0);
+    expect(dev.drain()).to.have.length(0);
+    expect(iface.stats.ip.proterr).to.equal(1);
+    expect(iface.stats.icmp.errorsSuppressed).to.equal(1);
+    expect(iface.stats.icmp.unreachSent).to.equal(0);
+    // It spent no token of the rate limit: ten unicast errors still go out at once.
+    for (let i = 0; i < 10; i++) dev.inject(ipv4({ protocol: 47 }, randomBytes(24, 5)));
+    iface.poll(0);
+    expect(dev.drain()).to.have.length(10);
+  });
+
   it('quotes at most 576 octets in total (RFC 1812 §4.3.2.3)', () => {
     const { dev, iface } = setup();
     dev.inject(ipv4({ protocol: 17 }, udp(HOST_A, HOST_B, 5000, 9999, randomBytes(1200, 4))));
