@@ -29,6 +29,7 @@ export function tcpInput(inner: InterfaceInner, now: number, bytes: Uint8Array, 
   if (err !== WireError.Ok) {
     if (err === WireError.BadChecksum) st.chkerr++;
     else if (err === WireError.BadOption) st.optErr++;
+    else if (err === WireError.BadFlags) st.badFlags++;
     else st.lenerr++;
     inner.release(slot);
     return;

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { DEFAULT_INTERFACE_OPTIONS, Interface, type InterfaceOptions } from '../../src/iface/interface.ts';
 import { IcmpSocket } from '../../src/socket/icmp.ts';
+import { TcpStack } from '../../src/socket/tcp-stack.ts';
 import { UdpSocket } from '../../src/socket/udp.ts';
 import { SocketError } from '../../src/socket/error.ts';
 import { UdpEchoService } from '../../firmware-bridge/services/udp-echo.ts';
@@ -332,6 +333,41 @@ describe('Interface: UDP', () => {
     expect(sock.remoteAddress).to.equal(HOST_A);
     expect(sock.remotePort).to.equal(1);
     expect(buf.subarray(0, 40)).to.deep.equal(randomBytes(40, 1));
+  });
+});
+
+describe('Interface: TCP glue', () => {
+  checkPools();
+
+  /** A 20-octet TCP header from A:40000 to B:`dstPort` with `flags`, checksum over the pseudo-header. */
+  function tcpSegment(flags: number, dstPort = 80): Uint8Array {
+    const t = new Uint8Array(20);
+    t.set([40000 >> 8, 40000 & 0xff, dstPort >> 8, dstPort & 0xff, 0, 0, 0x10, 0, 0, 0, 0, 0, 0x50, flags, 0xff, 0xff]);
+    const pseudo = new Uint8Array([0xc0, 0, 2, 1, 0xc0, 0, 2, 2, 0, 6, 0, 20]);
+    let sum = 0;
+    for (let i = 0; i < 12; i += 2) sum += (pseudo[i]! << 8) | pseudo[i + 1]!;
+    const c = naiveChecksum(t, 0, 20, sum);
+    t[16] = c >> 8;
+    t[17] = c & 0xff;
+    return ipv4({ protocol: 6 }, t);
+  }
+
+  it('RFC 9293 §3.1: SYN+RST and SYN+FIN are dropped and counted as tcp.badFlags, not as length errors', () => {
+    const tcp = new TcpStack({ sockets: 2, isnKey: [1, 2, 3, 4] });
+    const { dev, iface } = setup({ tcp });
+    tcp.listen(80);
+    const SYN = 2;
+    dev.inject(tcpSegment(SYN | 4));
+    dev.inject(tcpSegment(SYN | 1));
+    iface.poll(0);
+    expect(dev.drain()).to.have.length(0);
+    expect(tcp.stats.badFlags).to.equal(2);
+    expect(tcp.stats.lenerr).to.equal(0);
+    expect(tcp.stats.inSegs).to.equal(0, 'the socket table never saw them');
+    // The same segment with a legal flag set gets an answer: a RST from the closed port 81.
+    dev.inject(tcpSegment(SYN, 81));
+    iface.poll(1);
+    expect(dev.drain()).to.have.length(1);
   });
 });
 
