@@ -146,7 +146,7 @@ export function sendUnreachable(inner: InterfaceInner, now: number, code: number
   repr.dataOff = base + header;
   repr.dataLen = quote;
   repr.emit(icmp, pool.bytes, inner.checksum);
-  emitIpv4Header(inner, pool.bytes, base, inner.ipRepr.src, IpProtocol.Icmp, ICMPV4_HEADER_LEN + quote, inner.ttl, 0, false);
+  emitIpv4Header(inner, pool.bytes, base, ipRepr.src, IpProtocol.Icmp, ICMPV4_HEADER_LEN + quote, inner.ttl, 0, false);
   pool.start[out] = base;
   pool.len[out] = header + quote;
   st.unreachSent++;
