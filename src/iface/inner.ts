@@ -64,14 +64,18 @@ export class InterfaceInner {
   /** The received datagram's IPv4 header while it is handled. */
   readonly ip = new Ipv4Packet();
   readonly ipRepr = new Ipv4Repr();
+  /** The IPv4 header being written (ipv4.ts `emitIpv4Header`, fragment.ts). */
   readonly outIp = new Ipv4Packet();
   readonly outIpRepr = new Ipv4Repr();
+  /** An ICMP message in or out; in and out never overlap, so one pair serves both. */
   readonly icmp = new Icmpv4Packet();
   readonly icmpRepr = new Icmpv4Repr();
   readonly udp = new UdpPacket();
   readonly udpRepr = new UdpRepr();
   readonly tcpPacket = new TcpPacket();
+  /** The segment received, or the one a socket dispatches on egress. */
   readonly tcpRepr = new TcpRepr();
+  /** A segment `TcpStack.input` answers with at once (a RST for no connection, an ACK, ...). */
   readonly tcpReply = new TcpRepr();
 
   /** IPv4 identification of the next datagram this host originates. */
