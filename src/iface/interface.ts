@@ -19,7 +19,7 @@
  */
 import type { Device } from '../phy/device.ts';
 import type { PacketPool } from '../storage/packet-pool.ts';
-import { TokenBucket } from '../time.ts';
+import { TokenBucket, type Pollable } from '../time.ts';
 import { Icmpv4Unreachable } from '../wire/icmpv4.ts';
 import { IpProtocol } from '../wire/ipv4.ts';
 import { UdpSocketSet, type UdpSocket } from '../socket/udp.ts';
@@ -76,7 +76,7 @@ export const DEFAULT_INTERFACE_OPTIONS: Readonly<InterfaceDefaults> = Object.fre
   ingressBudget: 256,
 });
 
-export class Interface {
+export class Interface implements Pollable {
   /** The state the protocol modules share; the accessors below show the parts applications use. */
   private readonly inner: InterfaceInner;
   private readonly ingressBudget: number;
