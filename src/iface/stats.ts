@@ -22,13 +22,13 @@ export interface IpStats {
   hdrerr: number;
   /** Destination is not this interface. */
   badDst: number;
-  /** Source address impossible (broadcast, multicast, ours). */
+  /** Source address impossible: limited broadcast, multicast or class E (RFC 1122 §3.2.1.3). */
   badSrc: number;
   /** Fragments handed to reassembly. */
   fragments: number;
   /** Unfragmented datagrams handed to a protocol (reassembled ones are counted by the reassembler). */
   delivered: number;
-  /** Protocol we do not speak (answered with protocol unreachable). */
+  /** Protocol we do not speak (answered with protocol unreachable, unless sent to broadcast). */
   proterr: number;
   /** No pool slot for output. */
   memerr: number;
@@ -54,6 +54,8 @@ export interface IcmpStats {
   unreachSent: number;
   /** ICMP errors not sent because of the rate limit. */
   rateLimited: number;
+  /** ICMP errors not sent because RFC 1122 §3.2.2 forbids them: in answer to a broadcast or to an ICMP error. */
+  errorsSuppressed: number;
   /** Error messages and other types received and consumed (counted, not acted on). */
   otherRecv: number;
   memerr: number;
@@ -65,7 +67,7 @@ export interface UdpStats {
   drop: number;
   chkerr: number;
   lenerr: number;
-  /** No socket on the destination port (answered with port unreachable). */
+  /** No socket on the destination port (answered with port unreachable, unless sent to broadcast). */
   noPort: number;
   /** The socket's receive ring was full. */
   rxFull: number;
@@ -86,7 +88,7 @@ export function newInterfaceStats(): InterfaceStats {
     },
     icmp: {
       recv: 0, xmit: 0, drop: 0, chkerr: 0, lenerr: 0, echoReplied: 0, echoDelivered: 0, echoNoSocket: 0,
-      unreachSent: 0, rateLimited: 0, otherRecv: 0, memerr: 0,
+      unreachSent: 0, rateLimited: 0, errorsSuppressed: 0, otherRecv: 0, memerr: 0,
     },
     udp: { recv: 0, xmit: 0, drop: 0, chkerr: 0, lenerr: 0, noPort: 0, rxFull: 0, memerr: 0 },
   };

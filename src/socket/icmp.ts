@@ -4,9 +4,11 @@
  * A socket owns one echo identifier. `sendEcho` queues a request (the payload is the caller's,
  * for example a send timestamp); replies carrying the identifier land in the receive ring with
  * the sender and sequence number. Requests addressed to this host are answered by the interface
- * itself and never reach a socket.
+ * itself and never reach a socket. `IcmpSocketSet` is the fixed table the interface hands
+ * replies to, one socket per identifier.
  */
 import { DatagramRing } from './datagram-ring.ts';
+import { DatagramSocketSet } from './datagram-set.ts';
 import { SocketError } from './error.ts';
 
 export interface IcmpSocketOptions {
@@ -73,5 +75,12 @@ export class IcmpSocket {
     }
     this.stats.recv++;
     return true;
+  }
+}
+
+/** The ICMP echo socket table: one socket per echo identifier, sized once. */
+export class IcmpSocketSet extends DatagramSocketSet<IcmpSocket> {
+  protected keyOf(socket: IcmpSocket): number {
+    return socket.ident;
   }
 }

@@ -77,9 +77,12 @@ export interface TcpStats {
   outRsts: number;
   /** Segments dropped: bad checksum. */
   chkerr: number;
-  /** Segments dropped: bad length or options. */
+  /** Segments dropped: bad length or data offset. */
   lenerr: number;
+  /** Segments dropped: a malformed option. */
   optErr: number;
+  /** Segments dropped: an illegal flag combination (SYN with RST or FIN). */
+  badFlags: number;
   /** Segments outside the receive window (answered with an ACK). */
   outOfWindow: number;
   /** Segments dropped by PAWS (RFC 7323 §5). */
@@ -108,7 +111,7 @@ export interface TcpStats {
 export function newTcpStats(): TcpStats {
   return {
     activeOpens: 0, passiveOpens: 0, attemptFails: 0, estabResets: 0, inSegs: 0, outSegs: 0, retransSegs: 0,
-    outRsts: 0, chkerr: 0, lenerr: 0, optErr: 0, outOfWindow: 0, pawsDrops: 0, challengeAcks: 0,
+    outRsts: 0, chkerr: 0, lenerr: 0, optErr: 0, badFlags: 0, outOfWindow: 0, pawsDrops: 0, challengeAcks: 0,
     challengeAcksLimited: 0, synTableFull: 0, listenOverflow: 0, noSocket: 0, fastRetransmits: 0,
     rtoExpirations: 0, sackRecoveries: 0, zeroWindowProbes: 0, keepaliveProbes: 0, timeouts: 0, oooDrops: 0,
     memerr: 0,

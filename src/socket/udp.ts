@@ -4,9 +4,11 @@
  * A socket is bound to a local port. Received datagrams wait in its receive ring with the
  * sender's address and port; `sendTo` queues a datagram in the send ring and the interface
  * emits it on its next `poll`. A datagram that does not fit a ring is refused (send) or dropped
- * and counted (receive): UDP promises nothing more (RFC 768).
+ * and counted (receive): UDP promises nothing more (RFC 768). `UdpSocketSet` is the fixed
+ * table the interface demultiplexes into, one socket per local port.
  */
 import { DatagramRing } from './datagram-ring.ts';
+import { DatagramSocketSet } from './datagram-set.ts';
 import { SocketError } from './error.ts';
 
 export interface UdpSocketOptions {
@@ -48,7 +50,7 @@ export class UdpSocket {
     this.tx = new DatagramRing(options.txBuffer);
   }
 
-  /** Binds to a local port (1..65535). The interface refuses duplicates when the socket is added. */
+  /** Binds to a local port (1..65535). `UdpSocketSet.add` refuses a port already taken. */
   bind(port: number): number {
     if (!Number.isInteger(port) || port < 1 || port > 0xffff) return SocketError.Invalid;
     this.port = port;
@@ -109,5 +111,12 @@ export class UdpSocket {
     }
     this.stats.recv++;
     return true;
+  }
+}
+
+/** The UDP socket table: one socket per local port, sized once. */
+export class UdpSocketSet extends DatagramSocketSet<UdpSocket> {
+  protected keyOf(socket: UdpSocket): number {
+    return socket.port;
   }
 }

@@ -29,10 +29,3 @@ export const WireError = {
 
 /** One of the `WireError` codes. */
 export type WireErrorCode = (typeof WireError)[keyof typeof WireError];
-
-const NAMES = ['Ok', 'Truncated', 'BadVersion', 'BadHeaderLength', 'BadLength', 'BadChecksum', 'BadOption', 'BadFlags', 'Unsupported'] as const;
-
-/** The name of a `WireError` code, for logs and test messages (not for the packet path). */
-export function wireErrorName(code: number): string {
-  return NAMES[code] ?? `WireError(${code})`;
-}

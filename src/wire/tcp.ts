@@ -21,9 +21,6 @@ import { PortsView, get16, set16, get32, set32 } from './view.ts';
 /** Length of a TCP header without options, in octets. */
 export const TCP_HEADER_LEN = 20;
 
-/** Longest TCP header: data offset 15 words, in octets. */
-export const TCP_MAX_HEADER_LEN = 60;
-
 /** Most option octets this stack emits (RFC 9293 §3.1: data offset 15 allows 40). */
 const MAX_OPTIONS_LEN = 40;
 

@@ -1,5 +1,7 @@
 import { expect } from 'chai';
-import { Interface, type InterfaceOptions } from '../../src/iface/interface.ts';
+import { DEFAULT_INTERFACE_OPTIONS, Interface, type InterfaceOptions } from '../../src/iface/interface.ts';
+import { IcmpSocket } from '../../src/socket/icmp.ts';
+import { TcpStack } from '../../src/socket/tcp-stack.ts';
 import { UdpSocket } from '../../src/socket/udp.ts';
 import { SocketError } from '../../src/socket/error.ts';
 import { UdpEchoService } from '../../firmware-bridge/services/udp-echo.ts';
@@ -26,6 +28,22 @@ function ipPayload(frame: Uint8Array, protocol: number): Uint8Array {
   expect(read32(frame, 16)).to.equal(HOST_A);
   return frame.subarray(20);
 }
+
+describe('Interface: options', () => {
+  checkPools();
+
+  it('takes every option left out from the frozen DEFAULT_INTERFACE_OPTIONS', () => {
+    expect(Object.isFrozen(DEFAULT_INTERFACE_OPTIONS)).to.equal(true);
+    const { iface } = setup();
+    const d = DEFAULT_INTERFACE_OPTIONS;
+    expect(iface.ttl).to.equal(d.ttl);
+    expect(iface.reassembler.count).to.equal(d.reassemblyBuffers);
+    expect(iface.reassembler.size).to.equal(d.reassemblySize);
+    expect(iface.reassembler.timeoutMs).to.equal(d.reassemblyTimeoutMs);
+    expect(iface.udpSockets.size).to.equal(d.udpSockets);
+    expect(iface.icmpSockets.size).to.equal(d.icmpSockets);
+  });
+});
 
 describe('Interface: IPv4 input', () => {
   checkPools();
@@ -159,6 +177,20 @@ describe('Interface: ICMP errors', () => {
     expect(iface.stats.ip.proterr).to.equal(1);
   });
 
+  it('RFC 1122 §3.2.2: a limited-broadcast datagram of an unknown protocol is dropped and counted, never answered', () => {
+    const { dev, iface } = setup();
+    dev.inject(ipv4({ protocol: 47, dst: -1 }, randomBytes(24, 5)));
+    iface.poll(0);
+    expect(dev.drain()).to.have.length(0);
+    expect(iface.stats.ip.proterr).to.equal(1);
+    expect(iface.stats.icmp.errorsSuppressed).to.equal(1);
+    expect(iface.stats.icmp.unreachSent).to.equal(0);
+    // It spent no token of the rate limit: ten unicast errors still go out at once.
+    for (let i = 0; i < 10; i++) dev.inject(ipv4({ protocol: 47 }, randomBytes(24, 5)));
+    iface.poll(0);
+    expect(dev.drain()).to.have.length(10);
+  });
+
   it('quotes at most 576 octets in total (RFC 1812 §4.3.2.3)', () => {
     const { dev, iface } = setup();
     dev.inject(ipv4({ protocol: 17 }, udp(HOST_A, HOST_B, 5000, 9999, randomBytes(1200, 4))));
@@ -254,6 +286,27 @@ describe('Interface: UDP', () => {
     expect(iface.stats.ip.tooBig).to.equal(1);
   });
 
+  it('RFC 791 §3.2: a datagram refused as too big uses up no identification', () => {
+    const { dev, iface } = setup({ reassemblySize: 1024 }, 576);
+    const sock = new UdpSocket({ rxBuffer: new Uint8Array(64), txBuffer: new Uint8Array(4096) });
+    sock.bind(5555);
+    iface.addUdpSocket(sock);
+    const echo = new IcmpSocket({ rxBuffer: new Uint8Array(64), txBuffer: new Uint8Array(4096) });
+    echo.bind(0x4242);
+    iface.addIcmpSocket(echo);
+    sock.dontFragment = true;
+    sock.sendTo(randomBytes(1000, 1), 0, 1000, HOST_A, 6666);
+    echo.sendEcho(HOST_A, 1, randomBytes(2000, 2), 0, 2000);
+    iface.poll(0);
+    expect(dev.drain()).to.have.length(0);
+    expect(iface.stats.ip.tooBig).to.equal(2, 'one over the MTU with DF, one over the scratch buffer');
+    sock.sendTo(randomBytes(10, 3), 0, 10, HOST_A, 6666);
+    echo.sendEcho(HOST_A, 2, randomBytes(10, 4), 0, 10);
+    iface.poll(1);
+    const sent = dev.drain();
+    expect(sent.map((f) => read16(f, 4))).to.deep.equal([1, 2], 'the first datagrams sent carry identifications 1 and 2');
+  });
+
   it('refuses a second socket on the same port and a full table', () => {
     const { iface } = setup({ udpSockets: 2 });
     const mk = (port: number) => {
@@ -280,6 +333,41 @@ describe('Interface: UDP', () => {
     expect(sock.remoteAddress).to.equal(HOST_A);
     expect(sock.remotePort).to.equal(1);
     expect(buf.subarray(0, 40)).to.deep.equal(randomBytes(40, 1));
+  });
+});
+
+describe('Interface: TCP glue', () => {
+  checkPools();
+
+  /** A 20-octet TCP header from A:40000 to B:`dstPort` with `flags`, checksum over the pseudo-header. */
+  function tcpSegment(flags: number, dstPort = 80): Uint8Array {
+    const t = new Uint8Array(20);
+    t.set([40000 >> 8, 40000 & 0xff, dstPort >> 8, dstPort & 0xff, 0, 0, 0x10, 0, 0, 0, 0, 0, 0x50, flags, 0xff, 0xff]);
+    const pseudo = new Uint8Array([0xc0, 0, 2, 1, 0xc0, 0, 2, 2, 0, 6, 0, 20]);
+    let sum = 0;
+    for (let i = 0; i < 12; i += 2) sum += (pseudo[i]! << 8) | pseudo[i + 1]!;
+    const c = naiveChecksum(t, 0, 20, sum);
+    t[16] = c >> 8;
+    t[17] = c & 0xff;
+    return ipv4({ protocol: 6 }, t);
+  }
+
+  it('RFC 9293 §3.1: SYN+RST and SYN+FIN are dropped and counted as tcp.badFlags, not as length errors', () => {
+    const tcp = new TcpStack({ sockets: 2, isnKey: [1, 2, 3, 4] });
+    const { dev, iface } = setup({ tcp });
+    tcp.listen(80);
+    const SYN = 2;
+    dev.inject(tcpSegment(SYN | 4));
+    dev.inject(tcpSegment(SYN | 1));
+    iface.poll(0);
+    expect(dev.drain()).to.have.length(0);
+    expect(tcp.stats.badFlags).to.equal(2);
+    expect(tcp.stats.lenerr).to.equal(0);
+    expect(tcp.stats.inSegs).to.equal(0, 'the socket table never saw them');
+    // The same segment with a legal flag set gets an answer: a RST from the closed port 81.
+    dev.inject(tcpSegment(SYN, 81));
+    iface.poll(1);
+    expect(dev.drain()).to.have.length(1);
   });
 });
 

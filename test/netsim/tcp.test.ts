@@ -96,7 +96,8 @@ describe('TCP network simulation: 10 MiB each way at once', function () {
       pair.a.stats.ip.lenerr + pair.b.stats.ip.lenerr + pair.a.stats.ip.hdrerr + pair.b.stats.ip.hdrerr +
       pair.a.stats.ip.badDst + pair.b.stats.ip.badDst + pair.a.stats.ip.badSrc + pair.b.stats.ip.badSrc +
       pair.tcpA.stats.noSocket + pair.tcpB.stats.noSocket + pair.tcpA.stats.optErr + pair.tcpB.stats.optErr +
-      pair.tcpA.stats.lenerr + pair.tcpB.stats.lenerr + pair.a.stats.ip.proterr + pair.b.stats.ip.proterr;
+      pair.tcpA.stats.lenerr + pair.tcpB.stats.lenerr + pair.tcpA.stats.badFlags + pair.tcpB.stats.badFlags +
+      pair.a.stats.ip.proterr + pair.b.stats.ip.proterr;
     expect(dropped, 'corrupted frames were seen and dropped').to.be.greaterThan(0);
   });
 
