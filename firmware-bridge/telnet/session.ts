@@ -16,8 +16,8 @@
  * for every connection that lands in its slot. What commands print comes from `format.ts`.
  */
 import type { Interface } from '../../src/iface/interface.ts';
-import type { TcpStack } from '../../src/socket/tcp-stack.ts';
-import type { TcpSocket } from '../../src/socket/tcp.ts';
+import type { TcpStack } from '../../src/socket/tcp/stack.ts';
+import type { TcpSocket } from '../../src/socket/tcp/socket.ts';
 import { NEVER } from '../../src/time.ts';
 import {
   formatHelp, formatIfconfig, formatNetstat, formatPool, formatStats, formatUnknownCommand, formatUptime, formatVersion,

@@ -22,7 +22,7 @@ import { UDP_HEADER_LEN, UdpPacket, UdpRepr } from '../wire/udp.ts';
 import { updateChecksum16 } from '../wire/checksum.ts';
 import { TCP_HEADER_LEN, TcpPacket, TcpRepr } from '../wire/tcp.ts';
 import { UdpSocket } from '../socket/udp.ts';
-import type { TcpStack } from '../socket/tcp-stack.ts';
+import type { TcpStack } from '../socket/tcp/stack.ts';
 import { IcmpSocket } from '../socket/icmp.ts';
 import { SocketError } from '../socket/error.ts';
 import { Reassembler, REASSEMBLY_HEADER_LEN } from './reassembly.ts';
@@ -420,7 +420,7 @@ export class Interface {
    * Emits one TCP segment to `dst`: IPv4 and TCP headers, and the payload copied from the
    * socket's send ring when `sock` is given. Returns false (counted) when no slot is free.
    */
-  private sendTcp(now: number, seg: TcpRepr, sock: import('../socket/tcp.ts').TcpSocket | null, dst: number): boolean {
+  private sendTcp(now: number, seg: TcpRepr, sock: import('../socket/tcp/socket.ts').TcpSocket | null, dst: number): boolean {
     const pool = this.pool;
     const slot = pool.alloc();
     if (slot < 0) {
@@ -432,7 +432,7 @@ export class Interface {
     return true;
   }
 
-  private emitTcp(now: number, slot: number, seg: TcpRepr, sock: import('../socket/tcp.ts').TcpSocket | null, dst: number): void {
+  private emitTcp(now: number, slot: number, seg: TcpRepr, sock: import('../socket/tcp/socket.ts').TcpSocket | null, dst: number): void {
     const pool = this.pool;
     const off = pool.start[slot]!;
     const tcpLen = seg.headerLen() + seg.payloadLen;

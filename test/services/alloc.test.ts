@@ -11,7 +11,7 @@ import { DiscardService } from '../../firmware-bridge/services/discard.ts';
 import { TcpEchoService } from '../../firmware-bridge/services/tcp-echo.ts';
 import { TelnetServer } from '../../firmware-bridge/telnet/server.ts';
 import { MemoryDevicePair } from '../../src/phy/memory.ts';
-import type { TcpSocket } from '../../src/socket/tcp.ts';
+import type { TcpSocket } from '../../src/socket/tcp/socket.ts';
 import { HOST_B } from '../helpers/packets.ts';
 import { checkPools, testPool } from '../helpers/pools.ts';
 import { VirtualClock, runIdle, runUntil, type Steppable } from '../helpers/sim.ts';

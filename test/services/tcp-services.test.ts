@@ -9,7 +9,7 @@ import { DiscardService } from '../../firmware-bridge/services/discard.ts';
 import { TcpEchoService } from '../../firmware-bridge/services/tcp-echo.ts';
 import { MemoryDevicePair } from '../../src/phy/memory.ts';
 import { SocketError } from '../../src/socket/error.ts';
-import { TcpState, type TcpSocket } from '../../src/socket/tcp.ts';
+import { TcpState, type TcpSocket } from '../../src/socket/tcp/socket.ts';
 import { NEVER } from '../../src/time.ts';
 import { HOST_B, randomBytes } from '../helpers/packets.ts';
 import { checkPools, testPool } from '../helpers/pools.ts';

@@ -12,7 +12,7 @@ import { SessionState } from '../../firmware-bridge/telnet/session.ts';
 import { XFER_SEED, xferPattern } from '../../firmware-bridge/telnet/xfer.ts';
 import { MemoryDevicePair } from '../../src/phy/memory.ts';
 import { SocketError } from '../../src/socket/error.ts';
-import { TcpState, type TcpSocket } from '../../src/socket/tcp.ts';
+import { TcpState, type TcpSocket } from '../../src/socket/tcp/socket.ts';
 import { NEVER } from '../../src/time.ts';
 import { HOST_A, HOST_B } from '../helpers/packets.ts';
 import { checkPools, testPool } from '../helpers/pools.ts';

@@ -17,9 +17,9 @@
  * deep-equal reads like a tcpdump line.
  */
 import { expect } from 'chai';
-import type { TcpConfig } from '../../src/socket/tcp-config.ts';
-import { TcpStack } from '../../src/socket/tcp-stack.ts';
-import { TCP_STATE_NAMES, type TcpSocket, TcpState } from '../../src/socket/tcp.ts';
+import type { TcpConfig } from '../../src/socket/tcp/config.ts';
+import { TcpStack } from '../../src/socket/tcp/stack.ts';
+import { TCP_STATE_NAMES, type TcpSocket, TcpState } from '../../src/socket/tcp/socket.ts';
 import { TcpFlag, TcpRepr } from '../../src/wire/tcp.ts';
 
 export { TcpFlag, TcpState };

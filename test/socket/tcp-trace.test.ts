@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import { TextTcpTracer, formatSegment } from '../../src/socket/tcp-trace.ts';
-import { TcpStack } from '../../src/socket/tcp-stack.ts';
+import { TextTcpTracer, formatSegment } from '../../src/socket/tcp/trace.ts';
+import { TcpStack } from '../../src/socket/tcp/stack.ts';
 import { TcpFlag, TcpRepr } from '../../src/wire/tcp.ts';
 
 describe('TCP tracer', () => {

@@ -7,12 +7,12 @@
  * listeners take sockets from the table and `close` gives them back. A SYN that finds the table
  * or the backlog full is refused with a RST and counted, never an exception.
  */
-import type { Arena } from '../storage/arena.ts';
-import { NEVER } from '../time.ts';
-import { TcpFlag, type TcpRepr } from '../wire/tcp.ts';
-import { SocketError } from './error.ts';
-import { TcpSocket, TcpState } from './tcp.ts';
-import { DEFAULT_TCP_CONFIG, newTcpStats, type TcpConfig, type TcpContext, type TcpStats, type TcpTracer } from './tcp-config.ts';
+import type { Arena } from '../../storage/arena.ts';
+import { NEVER } from '../../time.ts';
+import { TcpFlag, type TcpRepr } from '../../wire/tcp.ts';
+import { SocketError } from '../error.ts';
+import { TcpSocket, TcpState } from './socket.ts';
+import { DEFAULT_TCP_CONFIG, newTcpStats, type TcpConfig, type TcpContext, type TcpStats, type TcpTracer } from './config.ts';
 
 export interface TcpStackOptions {
   /** Sockets in the table (connections, including those waiting in backlogs). Defaults to 16. */

@@ -6,9 +6,9 @@
  * It builds strings, so it allocates; it exists only when tracing is switched on. With no tracer
  * installed (`stack.tracer = null`, the default) the stack pays one null check per event.
  */
-import { TcpFlag, type TcpRepr } from '../wire/tcp.ts';
-import type { TcpTracer } from './tcp-config.ts';
-import { TCP_STATE_NAMES } from './tcp.ts';
+import { TcpFlag, type TcpRepr } from '../../wire/tcp.ts';
+import type { TcpTracer } from './config.ts';
+import { TCP_STATE_NAMES } from './socket.ts';
 
 const FLAG_NAMES: readonly [number, string][] = [
   [TcpFlag.Syn, 'SYN'], [TcpFlag.Fin, 'FIN'], [TcpFlag.Rst, 'RST'], [TcpFlag.Psh, 'PSH'],

@@ -24,12 +24,12 @@
  * segment), receiver SWS avoidance, window scaling and timestamps with PAWS (RFC 7323), urgent
  * pointer, RFC 5961 challenge ACKs.
  */
-import { Assembler } from '../storage/assembler.ts';
-import { RingBuffer } from '../storage/ring-buffer.ts';
-import { NEVER } from '../time.ts';
-import { TcpFlag, TcpRepr, seqGe, seqGt, seqLe, seqLt } from '../wire/tcp.ts';
-import { SocketError } from './error.ts';
-import type { TcpContext } from './tcp-config.ts';
+import { Assembler } from '../../storage/assembler.ts';
+import { RingBuffer } from '../../storage/ring-buffer.ts';
+import { NEVER } from '../../time.ts';
+import { TcpFlag, TcpRepr, seqGe, seqGt, seqLe, seqLt } from '../../wire/tcp.ts';
+import { SocketError } from '../error.ts';
+import type { TcpContext } from './config.ts';
 
 export const TcpState = {
   Closed: 0,

@@ -123,7 +123,7 @@ export interface TcpTracer {
   /** `from` and `to` are TcpState values; `socket` is the socket's index in its table. */
   state(socket: number, from: number, to: number): void;
   /** A segment received (`outgoing` false) or sent; `repr` is only valid during the call. */
-  segment(socket: number, outgoing: boolean, repr: import('../wire/tcp.ts').TcpRepr): void;
+  segment(socket: number, outgoing: boolean, repr: import('../../wire/tcp.ts').TcpRepr): void;
 }
 
 /** What a socket needs from its stack: configuration, counters, ISNs, the challenge-ACK budget. */
