@@ -15,7 +15,7 @@ import { SlipDevice } from '../src/phy/slip-device.ts';
 import { UartTimedLink } from '../src/phy/uart.ts';
 import { TcpStack, tcpRingBytes } from '../src/socket/tcp/stack.ts';
 import { TextTcpTracer } from '../src/socket/tcp/trace.ts';
-import { TcpState } from '../src/socket/tcp/socket.ts';
+import { TcpState } from '../src/socket/tcp/state.ts';
 import { Arena } from '../src/storage/arena.ts';
 import { PacketPool } from '../src/storage/packet-pool.ts';
 import type { FirmwareConfig } from './cli.ts';

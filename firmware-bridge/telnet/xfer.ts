@@ -27,7 +27,8 @@
 import { createHash, type Hash } from 'node:crypto';
 import { SocketError } from '../../src/socket/error.ts';
 import type { TcpStack } from '../../src/socket/tcp/stack.ts';
-import { TcpState, type TcpSocket } from '../../src/socket/tcp/socket.ts';
+import type { TcpSocket } from '../../src/socket/tcp/socket.ts';
+import { TcpState } from '../../src/socket/tcp/state.ts';
 import { NEVER } from '../../src/time.ts';
 import { formatIpv4 } from '../../src/wire/ipv4.ts';
 import type { TextSink } from './ping.ts';

@@ -9,7 +9,7 @@ import { FaultInjector, type FaultOptions } from '../../src/phy/fault-injector.t
 import { MemoryDevicePair, MemoryLinkPair } from '../../src/phy/memory.ts';
 import { SlipDevice } from '../../src/phy/slip-device.ts';
 import { UartLinkPair } from '../../src/phy/uart.ts';
-import { TcpState } from '../../src/socket/tcp/socket.ts';
+import { TcpState } from '../../src/socket/tcp/state.ts';
 import { SocketError } from '../../src/socket/error.ts';
 import type { PacketPool } from '../../src/storage/packet-pool.ts';
 import { checkPools, testPool } from '../helpers/pools.ts';

@@ -19,7 +19,8 @@
 import { expect } from 'chai';
 import type { TcpConfig } from '../../src/socket/tcp/config.ts';
 import { TcpStack } from '../../src/socket/tcp/stack.ts';
-import { TCP_STATE_NAMES, type TcpSocket, TcpState } from '../../src/socket/tcp/socket.ts';
+import type { TcpSocket } from '../../src/socket/tcp/socket.ts';
+import { TCP_STATE_NAMES, TcpState } from '../../src/socket/tcp/state.ts';
 import { TcpFlag, TcpRepr } from '../../src/wire/tcp.ts';
 
 export { TcpFlag, TcpState };

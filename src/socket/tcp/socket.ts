@@ -30,26 +30,7 @@ import { NEVER } from '../../time.ts';
 import { TcpFlag, TcpRepr, seqGe, seqGt, seqLe, seqLt } from '../../wire/tcp.ts';
 import { SocketError } from '../error.ts';
 import type { TcpContext } from './config.ts';
-
-export const TcpState = {
-  Closed: 0,
-  Listen: 1,
-  SynSent: 2,
-  SynReceived: 3,
-  Established: 4,
-  FinWait1: 5,
-  FinWait2: 6,
-  CloseWait: 7,
-  Closing: 8,
-  LastAck: 9,
-  TimeWait: 10,
-} as const;
-
-/** RFC 9293 names of the states, indexed by TcpState value. */
-export const TCP_STATE_NAMES: readonly string[] = [
-  'CLOSED', 'LISTEN', 'SYN-SENT', 'SYN-RECEIVED', 'ESTABLISHED', 'FIN-WAIT-1', 'FIN-WAIT-2', 'CLOSE-WAIT',
-  'CLOSING', 'LAST-ACK', 'TIME-WAIT',
-];
+import { TCP_STATE_NAMES, TcpState, isOpening, isSynchronized, isWritable, receivesData, sendsData } from './state.ts';
 
 /** MSS assumed when the peer sends none (RFC 9293 §3.7.1). */
 export const DEFAULT_MSS = 536;
@@ -78,7 +59,7 @@ export class TcpSocket {
   /** SACK scoreboard of the sender: octets above SND.UNA the peer has SACKed, offsets relative to SND.UNA. */
   readonly scoreboard: Assembler;
 
-  state: number = TcpState.Closed;
+  state: TcpState = TcpState.Closed;
   /** Last error (a SocketError), 0 if none. Set when the connection fails or is reset. */
   error = 0;
 
@@ -252,7 +233,7 @@ export class TcpSocket {
 
   /** True in ESTABLISHED and CLOSE-WAIT: data can be sent. */
   get mayWrite(): boolean {
-    return (this.state === TcpState.Established || this.state === TcpState.CloseWait) && !this.finQueued;
+    return isWritable(this.state) && !this.finQueued;
   }
 
   /** Octets that `send` would take now. */
@@ -280,7 +261,7 @@ export class TcpSocket {
    * `len`, 0 when the ring is full) or NotConnected when this side is closed for writing.
    */
   send(src: Uint8Array, off: number, len: number): number {
-    if (this.state === TcpState.SynSent || this.state === TcpState.SynReceived) {
+    if (isOpening(this.state)) {
       // RFC 9293 §3.10.2: data may be queued before the connection is established.
       if (this.finQueued) return SocketError.NotConnected;
       return this.tx.enqueue(src, off, len);
@@ -572,7 +553,7 @@ export class TcpSocket {
       if (hasSyn) return this.challengeAck(now, reply);
       // RFC 9293 §3.10.7.4: with RCV.WND = 0 no text is acceptable, but "special allowance
       // should be made to accept valid ACKs": a zero-window probe may carry one.
-      if (wnd === 0 && hasAck && seg.seq === this.rcvNxt && this.synchronized() &&
+      if (wnd === 0 && hasAck && seg.seq === this.rcvNxt && isSynchronized(this.state) &&
           seqLe(seg.ack, this.ackLimit()) && seqGe(seg.ack, this.sndUna)) {
         this.processAck(now, seg);
         if (this.state === TcpState.Closed) return false;
@@ -627,7 +608,7 @@ export class TcpSocket {
     if (this.state === TcpState.Closed) return false;
 
     // Sixth: the URG bit (RFC 9293 §3.10.7.4, sixth).
-    if ((flags & TcpFlag.Urg) !== 0 && seg.urgent > 0 && this.receivesData()) {
+    if ((flags & TcpFlag.Urg) !== 0 && seg.urgent > 0 && receivesData(this.state)) {
       const up = ((seg.seq + seg.urgent) - this.rcvNxt) | 0; // octets past RCV.NXT where urgent data ends
       const mark = this.rx.length + up;
       if (!this.urgentPending || mark > this.rcvUp) {
@@ -638,7 +619,7 @@ export class TcpSocket {
 
     // Seventh: the segment text.
     if (seg.payloadLen > 0) {
-      if (this.receivesData()) {
+      if (receivesData(this.state)) {
         if (this.appClosed) {
           // Data for a socket the application has closed: nobody will read it (RFC 9293 §3.10.7.4).
           this.abort();
@@ -678,10 +659,6 @@ export class TcpSocket {
   /** Highest acceptable SEG.ACK: SND.MAX, or one past SND.NXT while a zero-window probe octet is out. */
   private ackLimit(): number {
     return this.probeOut && seqGt(this.probeEnd, this.sndMax) ? this.probeEnd : this.sndMax;
-  }
-
-  private synchronized(): boolean {
-    return this.state >= TcpState.Established;
   }
 
   /** RFC 9293 §3.10.7.3: SYN-SENT. */
@@ -750,11 +727,6 @@ export class TcpSocket {
     const last = (seq + segLen - 1) | 0;
     const right = (rcvNxt + wnd) | 0;
     return (seqLe(rcvNxt, seq) && seqLt(seq, right)) || (seqLe(rcvNxt, last) && seqLt(last, right));
-  }
-
-  private receivesData(): boolean {
-    const s = this.state;
-    return s === TcpState.Established || s === TcpState.FinWait1 || s === TcpState.FinWait2;
   }
 
   /** The ACK field of an acceptable segment (RFC 9293 §3.10.7.4 fifth; RFC 5681; RFC 6582; RFC 6675). */
@@ -1177,16 +1149,16 @@ export class TcpSocket {
       // RFC 6298 §5.4-5.7: retransmit the earliest unacknowledged segment, back off the timer.
       this.retries++;
       stats.rtoExpirations++;
-      const limit = this.state === TcpState.SynSent || this.state === TcpState.SynReceived ? cfg.synRetries : cfg.maxRetries;
+      const limit = isOpening(this.state) ? cfg.synRetries : cfg.maxRetries;
       if (this.retries > limit) {
         stats.timeouts++;
-        if (this.state === TcpState.SynSent || this.state === TcpState.SynReceived) stats.attemptFails++;
+        if (isOpening(this.state)) stats.attemptFails++;
         // Tell the peer, if it is still there, that we are giving up (as Linux does not; harmless either way).
         this.becomeClosed(SocketError.TimedOut);
         return;
       }
       this.rto = this.rto * 2 > cfg.rtoMaxMs ? cfg.rtoMaxMs : this.rto * 2;
-      if (this.state === TcpState.SynSent || this.state === TcpState.SynReceived) this.synTimedOut = true;
+      if (isOpening(this.state)) this.synTimedOut = true;
       // RFC 5681 §3.1 eq. 4: ssthresh = max(FlightSize / 2, 2·SMSS); cwnd = 1 segment.
       const flight = (this.sndMax - this.sndUna) | 0;
       if (this.retries === 1) {
@@ -1235,7 +1207,7 @@ export class TcpSocket {
     const s = this.state;
     if (s === TcpState.Closed || s === TcpState.Listen) return false;
     if (this.rstPending || this.ackNow || this.probeDue || this.keepaliveDue) return true;
-    if (s === TcpState.SynSent || s === TcpState.SynReceived) return this.sndNxt === this.iss;
+    if (isOpening(s)) return this.sndNxt === this.iss;
     if (s === TcpState.TimeWait) return false;
     if (this.sendableHole() >= 0) return true;
     return this.newDataLen() > 0 || this.finReady(0);
@@ -1270,7 +1242,7 @@ export class TcpSocket {
       return true;
     }
 
-    if (s === TcpState.SynSent || s === TcpState.SynReceived) {
+    if (isOpening(s)) {
       if (this.sndNxt !== this.iss && !this.ackNow) return false;
       if (this.sndNxt === this.iss) {
         // The SYN (or SYN-ACK), first time or again.
@@ -1379,9 +1351,7 @@ export class TcpSocket {
 
   /** Octets of new data (from SND.NXT) that may go out now under window, cwnd, Nagle and SWS. */
   private newDataLen(): number {
-    const s = this.state;
-    if (s !== TcpState.Established && s !== TcpState.CloseWait && s !== TcpState.FinWait1 &&
-        s !== TcpState.Closing && s !== TcpState.LastAck) return 0;
+    if (!sendsData(this.state)) return 0;
     const offset = (this.sndNxt - this.txBase) | 0;
     const unsent = this.tx.length - offset;
     if (unsent <= 0) return 0;
@@ -1423,9 +1393,7 @@ export class TcpSocket {
   /** True if the FIN can follow the `len` octets about to be sent from SND.NXT. */
   private finReady(len: number): boolean {
     if (!this.finQueued) return false;
-    const s = this.state;
-    if (s !== TcpState.Established && s !== TcpState.CloseWait && s !== TcpState.FinWait1 &&
-        s !== TcpState.Closing && s !== TcpState.LastAck) return false;
+    if (!sendsData(this.state)) return false;
     const end = (this.sndNxt + len) | 0;
     return end === this.finSeq;
   }
@@ -1565,7 +1533,7 @@ export class TcpSocket {
    */
   private armPersistIfBlocked(now: number): void {
     if (this.sndWnd !== 0 || this.persistAt !== NEVER || this.retransmitAt !== NEVER) return;
-    if (!this.synchronized() || this.state === TcpState.TimeWait) return;
+    if (!isSynchronized(this.state) || this.state === TcpState.TimeWait) return;
     const offset = (this.sndNxt - this.txBase) | 0;
     if (offset < this.tx.length) this.armPersist(now);
   }
@@ -1646,7 +1614,7 @@ export class TcpSocket {
 
   /** After the application read: ACK at once if the window opened enough to matter (no delayed ACK). */
   private windowOpened(before: number): void {
-    if (!this.receivesData()) return;
+    if (!receivesData(this.state)) return;
     const after = this.windowToAdvertise();
     const grew = after - before;
     if (grew <= 0) return;
@@ -1677,7 +1645,7 @@ export class TcpSocket {
   // State
 
   /** Every transition goes through here, so a tracer sees `A => B`. */
-  setState(state: number): void {
+  setState(state: TcpState): void {
     const from = this.state;
     if (from === state) return;
     this.state = state;

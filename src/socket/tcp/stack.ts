@@ -11,7 +11,8 @@ import type { Arena } from '../../storage/arena.ts';
 import { NEVER } from '../../time.ts';
 import { TcpFlag, type TcpRepr } from '../../wire/tcp.ts';
 import { SocketError } from '../error.ts';
-import { TcpSocket, TcpState } from './socket.ts';
+import { TcpSocket } from './socket.ts';
+import { TcpState } from './state.ts';
 import { DEFAULT_TCP_CONFIG, newTcpStats, type TcpConfig, type TcpContext, type TcpStats, type TcpTracer } from './config.ts';
 
 export interface TcpStackOptions {

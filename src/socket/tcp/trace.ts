@@ -8,7 +8,7 @@
  */
 import { TcpFlag, type TcpRepr } from '../../wire/tcp.ts';
 import type { TcpTracer } from './config.ts';
-import { TCP_STATE_NAMES } from './socket.ts';
+import { TCP_STATE_NAMES } from './state.ts';
 
 const FLAG_NAMES: readonly [number, string][] = [
   [TcpFlag.Syn, 'SYN'], [TcpFlag.Fin, 'FIN'], [TcpFlag.Rst, 'RST'], [TcpFlag.Psh, 'PSH'],
