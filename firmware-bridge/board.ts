@@ -152,7 +152,7 @@ export class Board {
     for (const s of this.tcp.sockets) {
       if (!s.inUse || s.state === TcpState.Closed) continue;
       if (s.state !== TcpState.TimeWait) return false;
-      if (now < s.lastFinAt + 2 * s.rto) return false;
+      if (now < s.lastFinAt + 2 * s.rtt.rto) return false;
     }
     return true;
   }

@@ -108,7 +108,7 @@ describe('firmware/board: shutdown settles its connections', function () {
     const boardSock = board.tcp.sockets.find((s) => s.inUse && s.localPort === 9)!;
     expect(runUntil(clock, parts, () => boardSock.state === TcpState.TimeWait && sock.state === TcpState.Closed, 5000)).to.equal(true);
     const since = boardSock.lastFinAt;
-    expect(board.settled(since + 2 * boardSock.rto - 1)).to.equal(false);
-    expect(board.settled(since + 2 * boardSock.rto)).to.equal(true);
+    expect(board.settled(since + 2 * boardSock.rtt.rto - 1)).to.equal(false);
+    expect(board.settled(since + 2 * boardSock.rtt.rto)).to.equal(true);
   });
 });

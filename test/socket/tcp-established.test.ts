@@ -352,12 +352,12 @@ describe('TCP ESTABLISHED', () => {
     it('RFC 7323 §4.1 (RTTM): the TSecr of an ACK of new data gives an RTT sample', () => {
       const h = socketEstablished(WITH_TS);
       // The handshake ACK (TSecr = our TSval of the same instant) gave a first sample of 1 ms.
-      expect([h.sock.srtt, h.sock.rttvar]).to.deep.equal([1, 0.5]);
+      expect([h.sock.rtt.srtt, h.sock.rtt.rttvar]).to.deep.equal([1, 0.5]);
       h.write('abc');
       const [seg] = h.recv({ flags: ACK | PSH, seq: LOCAL_SEQ + 1, ack: REMOTE_SEQ + 1, payload: 'abc' });
       h.at(120).send({ flags: ACK, seq: REMOTE_SEQ + 1, ack: LOCAL_SEQ + 4, ts: [PEER_TS + 1, seg!.ts![0]] });
       // RFC 6298 §2.3 with R' = 120: RTTVAR = 3/4·0.5 + 1/4·|1 - 120|, SRTT = 7/8·1 + 1/8·120.
-      expect([h.sock.srtt, h.sock.rttvar]).to.deep.equal([15.875, 30.125]);
+      expect([h.sock.rtt.srtt, h.sock.rtt.rttvar]).to.deep.equal([15.875, 30.125]);
     });
   });
 

@@ -160,7 +160,7 @@ describe('TCP SYN-SENT', () => {
     h.at(1000).recv({ flags: SYN, seq: LOCAL_SEQ, mss: LOCAL_MSS });
     h.at(1100).send({ flags: SYN | ACK, seq: REMOTE_SEQ, ack: LOCAL_SEQ + 1, mss: 1460 });
     h.recv({ flags: ACK, seq: LOCAL_SEQ + 1, ack: REMOTE_SEQ + 1 });
-    expect(h.sock.srtt).to.equal(0);
+    expect(h.sock.rtt.srtt).to.equal(0);
   });
 
   it('RFC 6298 §5.7: after the SYN timed out, the RTO is 3 s when data transmission begins', () => {
@@ -168,14 +168,14 @@ describe('TCP SYN-SENT', () => {
     h.at(1000).recv({ flags: SYN, seq: LOCAL_SEQ, mss: LOCAL_MSS });
     h.at(1100).send({ flags: SYN | ACK, seq: REMOTE_SEQ, ack: LOCAL_SEQ + 1, mss: 1460 });
     h.recv({ flags: ACK, seq: LOCAL_SEQ + 1, ack: REMOTE_SEQ + 1 });
-    expect(h.sock.rto).to.equal(3000);
+    expect(h.sock.rtt.rto).to.equal(3000);
   });
 
   it('RFC 6298 §2.2: an RTT sample from an unretransmitted SYN sets SRTT and RTTVAR', () => {
     const h = socketSynSent();
     h.at(80).send({ flags: SYN | ACK, seq: REMOTE_SEQ, ack: LOCAL_SEQ + 1, mss: 1460 });
     h.recv({ flags: ACK, seq: LOCAL_SEQ + 1, ack: REMOTE_SEQ + 1 });
-    expect([h.sock.srtt, h.sock.rttvar, h.sock.rto]).to.deep.equal([80, 40, 1000]);
+    expect([h.sock.rtt.srtt, h.sock.rtt.rttvar, h.sock.rtt.rto]).to.deep.equal([80, 40, 1000]);
   });
 });
 

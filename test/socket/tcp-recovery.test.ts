@@ -107,26 +107,26 @@ describe('TCP loss recovery', () => {
   it('RFC 6298 §3 (Karn): the ACK of a retransmitted segment gives no RTT sample, and the backed-off RTO stays', () => {
     const h = socketEstablished();
     // The handshake (SYN,ACK out and ACK back at t=0) gave one sample, R = 1 ms (the floor).
-    expect([h.sock.srtt, h.sock.rttvar, h.sock.rto]).to.deep.equal([1, 0.5, 1000]);
+    expect([h.sock.rtt.srtt, h.sock.rtt.rttvar, h.sock.rtt.rto]).to.deep.equal([1, 0.5, 1000]);
     h.write('abc');
     const seg = { flags: ACK | PSH, seq: LOCAL_SEQ + 1, ack: REMOTE_SEQ + 1, payload: 'abc' };
     h.recv(seg);
     h.at(1000).recv(seg);
     h.at(1500).send({ flags: ACK, seq: REMOTE_SEQ + 1, ack: LOCAL_SEQ + 4 });
-    expect([h.sock.srtt, h.sock.rttvar, h.sock.rto], 'no sample: 1500 ms or 500 ms, nobody knows').to.deep.equal([1, 0.5, 2000]);
+    expect([h.sock.rtt.srtt, h.sock.rtt.rttvar, h.sock.rtt.rto], 'no sample: 1500 ms or 500 ms, nobody knows').to.deep.equal([1, 0.5, 2000]);
     // The next new segment is timed again.
     h.write('def');
     h.recv({ flags: ACK | PSH, seq: LOCAL_SEQ + 4, ack: REMOTE_SEQ + 1, payload: 'def' });
     h.at(1600).send({ flags: ACK, seq: REMOTE_SEQ + 1, ack: LOCAL_SEQ + 7 });
     // RFC 6298 §2.3 with R' = 100: RTTVAR = 3/4·0.5 + 1/4·99, SRTT = 7/8·1 + 1/8·100; RTO floored at 1 s.
-    expect([h.sock.srtt, h.sock.rttvar, h.sock.rto]).to.deep.equal([13.375, 25.125, 1000]);
+    expect([h.sock.rtt.srtt, h.sock.rtt.rttvar, h.sock.rtt.rto]).to.deep.equal([13.375, 25.125, 1000]);
   });
 
   it('RFC 6298 §2.2: the first RTT sample (the handshake ACK, 300 ms after the SYN,ACK) sets SRTT = R, RTTVAR = R/2, RTO = max(rtoMinMs, SRTT + 4·RTTVAR)', () => {
     const h = socketSynReceived({ config: { rtoMinMs: 200 } });
     h.at(300).send({ flags: ACK, seq: REMOTE_SEQ + 1, ack: LOCAL_SEQ + 1 });
     h.recvNothing();
-    expect([h.sock.srtt, h.sock.rttvar, h.sock.rto]).to.deep.equal([300, 150, 900]);
+    expect([h.sock.rtt.srtt, h.sock.rtt.rttvar, h.sock.rtt.rto]).to.deep.equal([300, 150, 900]);
   });
 
   it('RFC 5681 §3.1: after an RTO, cwnd is one segment and ssthresh = max(FlightSize / 2, 2·SMSS)', () => {

@@ -30,6 +30,7 @@ import { NEVER } from '../../time.ts';
 import { TcpFlag, TcpRepr, seqGe, seqGt, seqLe, seqLt } from '../../wire/tcp.ts';
 import { SocketError } from '../error.ts';
 import type { TcpContext } from './config.ts';
+import { RttEstimator } from './rtt.ts';
 import { TCP_STATE_NAMES, TcpState, isOpening, isSynchronized, isWritable, receivesData, sendsData } from './state.ts';
 
 /** MSS assumed when the peer sends none (RFC 9293 §3.7.1). */
@@ -116,7 +117,6 @@ export class TcpSocket {
   tsRecent = 0;
   /** RCV.NXT carried by the last ACK we sent (RFC 7323 §4.3 update rule). */
   lastAckSent = 0;
-  private tsOffset = 0;
   /** Whether our SYN offered window scaling (active open) / the peer's did (passive open). */
   private wsOffered = false;
 
@@ -147,21 +147,12 @@ export class TcpSocket {
   /** TIME-WAIT end, or FIN-WAIT-2 / connect give-up deadline. */
   closeAt = NEVER;
 
-  // --- RTT and RTO (RFC 6298), ms ---
-  srtt = 0;
-  rttvar = 0;
-  rto = 1000;
+  // --- Retransmission ---
+  /** RTT estimator and RTO (RFC 6298, Karn, RFC 7323 RTTM); owns our timestamp clock. */
+  readonly rtt: RttEstimator;
   /** Consecutive RTO expirations without progress. */
   retries = 0;
-  /** Segment timed for an RTT sample when timestamps are off (Karn). */
-  private rttSeq = 0;
-  private rttStart = -1;
   private persistBackoff = 0;
-  /** Our TSval when the last retransmission timeout fired; older echoes give no RTT sample. */
-  private tsRtoFloor = 0;
-  private tsRtoGuard = false;
-  /** A SYN (or SYN-ACK) was retransmitted after a timeout (RFC 6298 §5.7). */
-  private synTimedOut = false;
   /** A zero-window probe octet is outstanding; the peer may ACK up to `probeEnd`. */
   private probeOut = false;
   private probeEnd = 0;
@@ -207,6 +198,7 @@ export class TcpSocket {
     this.rx = new RingBuffer(options.rxBuffer);
     this.ooo = new Assembler(options.oooRanges ?? 8);
     this.scoreboard = new Assembler(options.oooRanges ?? 8);
+    this.rtt = new RttEstimator(ctx.config);
     this.nagle = ctx.config.nagle;
     this.keepaliveOn = ctx.config.keepalive;
   }
@@ -408,11 +400,9 @@ export class TcpSocket {
     this.sndNxt = iss;
     this.sndMax = iss;
     this.txBase = (iss + 1) | 0;
-    this.rto = this.ctx.config.rtoInitialMs;
+    this.rtt.open(iss);
     this.lastNow = now;
     this.recover = iss;
-    this.tsOffset = (iss ^ 0x5bd1e995) | 0;
-    this.tsRtoGuard = false;
     this.inUse = true;
   }
 
@@ -479,10 +469,8 @@ export class TcpSocket {
     this.ackDelayAt = NEVER;
     this.keepaliveAt = NEVER;
     this.closeAt = NEVER;
-    this.srtt = 0;
-    this.rttvar = 0;
+    this.rtt.reset();
     this.retries = 0;
-    this.rttStart = -1;
     this.persistBackoff = 0;
     this.keepaliveProbes = 0;
     this.cwnd = 0;
@@ -499,7 +487,6 @@ export class TcpSocket {
     this.listener = -1;
     this.acceptable = false;
     this.sendMss = DEFAULT_MSS;
-    this.synTimedOut = false;
     this.probeOut = false;
   }
 
@@ -650,8 +637,7 @@ export class TcpSocket {
 
   /** RFC 6298 §5.7: after a SYN timed out, data transfer starts with an RTO of at least 3 s. */
   private afterHandshake(now: number): void {
-    if (this.synTimedOut && this.rto < 3000) this.rto = 3000 < this.ctx.config.rtoMaxMs ? 3000 : this.ctx.config.rtoMaxMs;
-    this.synTimedOut = false;
+    this.rtt.afterHandshake();
     this.retries = 0;
     if (this.keepalive) this.keepaliveAt = now + this.ctx.config.keepaliveIdleMs;
   }
@@ -688,7 +674,7 @@ export class TcpSocket {
     this.ackNow = true;
     if (hasAck) {
       // Our SYN is acknowledged: ESTABLISHED.
-      this.ackSynSample(now, seg);
+      this.rtt.onSynAck(now, seg, this.tsOk, this.retries);
       this.sndUna = seg.ack;
       this.sndWnd = seg.window; // RFC 7323 §2.2: not scaled in a SYN
       this.maxSndWnd = this.sndWnd;
@@ -707,13 +693,6 @@ export class TcpSocket {
     this.retransmitAt = NEVER;
     this.setState(TcpState.SynReceived);
     return false;
-  }
-
-  /** RTT sample from the SYN exchange (none if the SYN was retransmitted, Karn). */
-  private ackSynSample(now: number, seg: TcpRepr): void {
-    if (this.tsOk && seg.hasTimestamp && seg.tsEcr !== 0) this.rttSample(now, (now + this.tsOffset - seg.tsEcr) | 0);
-    else if (this.retries === 0 && this.rttStart >= 0) this.rttSample(now, now - this.rttStart);
-    this.rttStart = -1;
   }
 
   /** RFC 9293 §3.10.7.4 acceptability test (the four cases). */
@@ -821,16 +800,7 @@ export class TcpSocket {
   private onNewAck(now: number, seg: TcpRepr, ack: number): void {
     const stats = this.ctx.stats;
     const acked = (ack - this.sndUna) | 0;
-    // RTT (RFC 6298 §3; RFC 7323 §4 RTTM: an ACK of new data with a TSecr gives a sample).
-    // A TSecr older than our last timeout retransmission echoes a segment sent before the
-    // backoff (the peer answered a duplicate, RFC 7323 §4.3 (3)); it would count the backoff as
-    // path delay, so it is not a sample.
-    if (this.tsOk && seg.hasTimestamp && seg.tsEcr !== 0 && (!this.tsRtoGuard || !seqLt(seg.tsEcr, this.tsRtoFloor))) {
-      this.rttSample(now, (now + this.tsOffset - seg.tsEcr) | 0);
-    } else if (this.rttStart >= 0 && seqGt(ack, this.rttSeq)) {
-      this.rttSample(now, now - this.rttStart);
-      this.rttStart = -1;
-    }
+    this.rtt.onAck(now, seg, ack, this.tsOk);
     // Remove acknowledged octets from the send ring (the SYN and FIN occupy no ring space).
     let dataAcked = (ack - this.txBase) | 0;
     if (dataAcked > this.tx.length) dataAcked = this.tx.length;
@@ -867,7 +837,7 @@ export class TcpSocket {
         }
         if (seqLt(this.rtxNext, this.sndUna)) this.rtxNext = this.sndUna;
         // RFC 6298 §5.3 / RFC 6582: restart the timer on the first partial ACK.
-        this.retransmitAt = now + this.rto;
+        this.retransmitAt = now + this.rtt.rto;
       }
     } else {
       this.dupAcks = 0;
@@ -888,7 +858,7 @@ export class TcpSocket {
 
     // RFC 6298 §5.2/5.3: stop the timer when all is acknowledged, else restart it.
     if (this.sndUna === this.sndMax) this.retransmitAt = NEVER;
-    else if (!this.inRecovery) this.retransmitAt = now + this.rto;
+    else if (!this.inRecovery) this.retransmitAt = now + this.rtt.rto;
     void stats;
   }
 
@@ -910,7 +880,7 @@ export class TcpSocket {
     this.inRecovery = true;
     this.rtxNext = this.sndUna;
     this.rtxOwed = true;
-    this.rttStart = -1; // Karn: the timed segment may be retransmitted
+    this.rtt.cancelTiming(); // Karn: the timed segment may be retransmitted
     if (this.sackOk) {
       // RFC 6675 §5 step 4.2: cwnd = ssthresh; pipe governs sending.
       this.cwnd = this.ssthresh;
@@ -919,25 +889,7 @@ export class TcpSocket {
       this.cwnd = this.ssthresh + DUP_THRESH * this.sendMss;
     }
     stats.fastRetransmits++;
-    this.retransmitAt = now + this.rto;
-  }
-
-  /** RFC 6298 §2.2/2.3 smoothing and the RTO bounds. */
-  private rttSample(_now: number, r: number): void {
-    if (r < 1) r = 1;
-    if (this.srtt === 0) {
-      this.srtt = r;
-      this.rttvar = r / 2;
-    } else {
-      const delta = this.srtt - r;
-      this.rttvar = 0.75 * this.rttvar + 0.25 * (delta < 0 ? -delta : delta);
-      this.srtt = 0.875 * this.srtt + 0.125 * r;
-    }
-    const cfg = this.ctx.config;
-    let rto = Math.ceil(this.srtt + (4 * this.rttvar > 1 ? 4 * this.rttvar : 1));
-    if (rto < cfg.rtoMinMs) rto = cfg.rtoMinMs;
-    if (rto > cfg.rtoMaxMs) rto = cfg.rtoMaxMs;
-    this.rto = rto;
+    this.retransmitAt = now + this.rtt.rto;
   }
 
   /** Places segment text in the receive ring (in order, or out of order tracked by the Assembler). */
@@ -1157,8 +1109,7 @@ export class TcpSocket {
         this.becomeClosed(SocketError.TimedOut);
         return;
       }
-      this.rto = this.rto * 2 > cfg.rtoMaxMs ? cfg.rtoMaxMs : this.rto * 2;
-      if (isOpening(this.state)) this.synTimedOut = true;
+      this.rtt.onTimeout(now, isOpening(this.state));
       // RFC 5681 §3.1 eq. 4: ssthresh = max(FlightSize / 2, 2·SMSS); cwnd = 1 segment.
       const flight = (this.sndMax - this.sndUna) | 0;
       if (this.retries === 1) {
@@ -1175,9 +1126,6 @@ export class TcpSocket {
       // RFC 2018 §8 / RFC 6675 §5.1: the receiver may have reneged; start over from SND.UNA.
       this.scoreboard.clear();
       this.sndNxt = this.sndUna;
-      this.rttStart = -1;
-      this.tsRtoFloor = (now + this.tsOffset) | 0;
-      this.tsRtoGuard = true;
       this.retransmitAt = NEVER; // re-armed when the retransmission goes out
     }
     if (now >= this.persistAt) {
@@ -1254,7 +1202,7 @@ export class TcpSocket {
           out.sackPermitted = cfg.sack;
           if (cfg.timestamps) {
             out.hasTimestamp = true;
-            out.tsVal = (now + this.tsOffset) | 0;
+            out.tsVal = this.rtt.tsVal(now);
             out.tsEcr = 0;
           }
         } else {
@@ -1266,9 +1214,8 @@ export class TcpSocket {
         this.sndNxt = (this.iss + 1) | 0;
         if (seqGt(this.sndNxt, this.sndMax)) this.sndMax = this.sndNxt;
         if (this.retries > 0) stats.retransSegs++;
-        else this.rttStart = now;
-        this.rttSeq = this.iss;
-        if (this.retransmitAt === NEVER) this.retransmitAt = now + this.rto;
+        else this.rtt.timeSyn(now, this.iss);
+        if (this.retransmitAt === NEVER) this.retransmitAt = now + this.rtt.rto;
         this.noteAckSent();
         this.countOut(out);
         return true;
@@ -1410,14 +1357,11 @@ export class TcpSocket {
     const end = (seq + len + (fin ? 1 : 0)) | 0;
     const retransmission = seqLt(seq, this.sndMax);
     if (retransmission) stats.retransSegs++;
-    else if (this.rttStart < 0 && !this.tsOk) {
-      // Time this segment for an RTT sample (Karn: never a retransmitted one).
-      this.rttStart = now;
-      this.rttSeq = seq;
-    }
+    // Time this segment for an RTT sample (Karn: never a retransmitted one).
+    else if (!this.tsOk) this.rtt.timeSegment(now, seq);
     this.sndNxt = end;
     if (seqGt(end, this.sndMax)) this.sndMax = end;
-    if (this.retransmitAt === NEVER) this.retransmitAt = now + this.rto;
+    if (this.retransmitAt === NEVER) this.retransmitAt = now + this.rtt.rto;
     if (fin) {
       if (this.state === TcpState.Established) this.setState(TcpState.FinWait1);
       else if (this.state === TcpState.CloseWait) this.setState(TcpState.LastAck);
@@ -1458,7 +1402,7 @@ export class TcpSocket {
     this.rtxNext = (holeSeq + len + (fin ? 1 : 0)) | 0;
     this.rtxOwed = false;
     stats.retransSegs++;
-    if (this.retransmitAt === NEVER) this.retransmitAt = now + this.rto;
+    if (this.retransmitAt === NEVER) this.retransmitAt = now + this.rtt.rto;
     this.noteAckSent();
     this.countOut(out);
   }
@@ -1540,7 +1484,7 @@ export class TcpSocket {
 
   /** RFC 9293 §3.8.6.1: the persist timer, backing off exponentially to 60 s. */
   private armPersist(now: number): void {
-    let t = this.rto << (this.persistBackoff < 6 ? this.persistBackoff : 6);
+    let t = this.rtt.rto << (this.persistBackoff < 6 ? this.persistBackoff : 6);
     if (t > this.ctx.config.rtoMaxMs) t = this.ctx.config.rtoMaxMs;
     if (t < 200) t = 200;
     this.persistAt = now + t;
@@ -1557,7 +1501,7 @@ export class TcpSocket {
     out.window = this.advertiseWindow();
     if (this.tsOk) {
       out.hasTimestamp = true;
-      out.tsVal = (now + this.tsOffset) | 0;
+      out.tsVal = this.rtt.tsVal(now);
       out.tsEcr = this.tsRecent;
     }
     if (this.sackOk && !this.ooo.isEmpty() && (flags & TcpFlag.Syn) === 0) {
