@@ -117,12 +117,12 @@ describe('TCP ESTABLISHED', () => {
     it('RFC 9293 §3.10.7.4: SND.WND is updated only from a newer segment (SND.WL1 < SEG.SEQ, or = with SND.WL2 =< SEG.ACK)', () => {
       const h = socketEstablished();
       h.send({ flags: ACK, seq: REMOTE_SEQ + 1, ack: LOCAL_SEQ + 1, window: 3000, payload: 'ab' });
-      expect(h.sock.sndWnd).to.equal(3000);
+      expect(h.sock.window.sndWnd).to.equal(3000);
       // An older segment (a reordered retransmission) must not change the window.
       h.send({ flags: ACK, seq: REMOTE_SEQ + 1, ack: LOCAL_SEQ + 1, window: 100, payload: 'a' });
-      expect(h.sock.sndWnd).to.equal(3000);
+      expect(h.sock.window.sndWnd).to.equal(3000);
       h.send({ flags: ACK, seq: REMOTE_SEQ + 3, ack: LOCAL_SEQ + 1, window: 200 });
-      expect(h.sock.sndWnd).to.equal(200);
+      expect(h.sock.window.sndWnd).to.equal(200);
     });
   });
 
@@ -301,7 +301,7 @@ describe('TCP ESTABLISHED', () => {
 
     it('RFC 7323 §2.3: our window is the free space >> our shift', () => {
       const h = socketEstablished(WS);
-      expect([h.sock.rcvScale, h.sock.sndScale]).to.deep.equal([1, 3]);
+      expect([h.sock.window.rcvScale, h.sock.window.sndScale]).to.deep.equal([1, 3]);
       h.send({ flags: ACK, seq: REMOTE_SEQ + 1, ack: LOCAL_SEQ + 1, window: 125, payload: 'abcdefghij' });
       h.at(40).recv({ flags: ACK, seq: LOCAL_SEQ + 1, ack: REMOTE_SEQ + 11, window: (100_000 - 10) >> 1 });
     });
@@ -317,7 +317,7 @@ describe('TCP ESTABLISHED', () => {
     it('RFC 7323 §2.3: the peer\'s window field is shifted by its scale and limits what we send', () => {
       const h = socketEstablished(WS);
       h.send({ flags: ACK, seq: REMOTE_SEQ + 1, ack: LOCAL_SEQ + 1, window: 100 });
-      expect(h.sock.sndWnd).to.equal(800);
+      expect(h.sock.window.sndWnd).to.equal(800);
       h.write(text(2000));
       h.recv({ flags: ACK, seq: LOCAL_SEQ + 1, ack: REMOTE_SEQ + 1, payload: text(800) });
       h.at(10).send({ flags: ACK, seq: REMOTE_SEQ + 1, ack: LOCAL_SEQ + 801, window: 100 });

@@ -332,7 +332,7 @@ export class TcpHarness {
    * rounded up (RFC 7323 §2.3) so the edge does not recede.
    */
   window(consumed: number): number {
-    const shift = this.sock.rcvScale;
+    const shift = this.sock.window.rcvScale;
     const w = Math.ceil((this.rxBufferLen - consumed) / 2 ** shift);
     return w > 0xffff ? 0xffff : w;
   }

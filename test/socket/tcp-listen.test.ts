@@ -86,7 +86,7 @@ describe('TCP LISTEN', () => {
     const s = h.stack.sockets.find((x) => x.inUse)!;
     expect(s.stateName).to.equal('SYN-RECEIVED');
     expect([s.irs, s.rcvNxt, s.iss, s.sndUna, s.sndNxt]).to.deep.equal([REMOTE_SEQ, REMOTE_SEQ + 1, LOCAL_SEQ, LOCAL_SEQ, LOCAL_SEQ + 1]);
-    expect(s.sndWnd, 'SND.WND from the SYN').to.equal(5000);
+    expect(s.window.sndWnd, 'SND.WND from the SYN').to.equal(5000);
     expect(s.sendMss, 'the smaller of the two MSS').to.equal(1000);
     expect(h.stack.stats.passiveOpens).to.equal(1);
     expect(h.stack.accept(h.listener), 'not acceptable before the handshake completes').to.equal(null);
@@ -107,7 +107,7 @@ describe('TCP LISTEN', () => {
     const s = h.stack.sockets.find((x) => x.inUse)!;
     expect({ flags: synAck!.flags, window: synAck!.window, mss: synAck!.mss, windowScale: synAck!.windowScale, sackPermitted: synAck!.sackPermitted, ecr: synAck!.ts![1] })
       .to.deep.equal({ flags: SYN | ACK, window: 65535, mss: LOCAL_MSS, windowScale: 1, sackPermitted: true, ecr: 555 });
-    expect([s.sndScale, s.rcvScale, s.sackOk, s.tsOk]).to.deep.equal([7, 1, true, true]);
+    expect([s.window.sndScale, s.window.rcvScale, s.sackOk, s.tsOk]).to.deep.equal([7, 1, true, true]);
 
     const plain = socketListen({ config: { windowScaling: true, sack: true, timestamps: true }, rxBufferLen: 100_000 });
     plain.send({ flags: SYN, seq: REMOTE_SEQ, mss: 1460 });

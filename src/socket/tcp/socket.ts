@@ -31,6 +31,7 @@ import { TcpFlag, TcpRepr, seqGe, seqGt, seqLe, seqLt } from '../../wire/tcp.ts'
 import { SocketError } from '../error.ts';
 import type { TcpContext } from './config.ts';
 import { RttEstimator } from './rtt.ts';
+import { TcpWindow } from './window.ts';
 import { TCP_STATE_NAMES, TcpState, isOpening, isSynchronized, isWritable, receivesData, sendsData } from './state.ts';
 
 /** MSS assumed when the peer sends none (RFC 9293 §3.7.1). */
@@ -87,26 +88,14 @@ export class TcpSocket {
   sndNxt = 0;
   /** Highest sequence number sent so far (SND.NXT before any rewind). */
   sndMax = 0;
-  /** Peer's receive window in octets, scaled. */
-  sndWnd = 0;
-  /** Largest window the peer has offered (RFC 5961 §5.2, sender SWS). */
-  maxSndWnd = 0;
-  sndWl1 = 0;
-  sndWl2 = 0;
   /** Sequence number of the first octet in the send ring. */
   txBase = 0;
   /** Effective send MSS: peer MSS, our MTU, less the timestamp option. */
   sendMss = DEFAULT_MSS;
-  /** Window-scale shift for windows the peer advertises (0 if not negotiated). */
-  sndScale = 0;
 
   // --- Receive sequence space ---
   irs = 0;
   rcvNxt = 0;
-  /** Right edge of the window we last advertised (never moved left, RFC 9293 §3.8.6.2.2). */
-  rcvAdvRight = 0;
-  /** Our window-scale shift (0 if not negotiated). */
-  rcvScale = 0;
   /** MSS we advertise. */
   localMss = DEFAULT_MSS;
 
@@ -117,8 +106,6 @@ export class TcpSocket {
   tsRecent = 0;
   /** RCV.NXT carried by the last ACK we sent (RFC 7323 §4.3 update rule). */
   lastAckSent = 0;
-  /** Whether our SYN offered window scaling (active open) / the peer's did (passive open). */
-  private wsOffered = false;
 
   // --- Close ---
   /** The application asked for a FIN after the queued data. */
@@ -147,15 +134,15 @@ export class TcpSocket {
   /** TIME-WAIT end, or FIN-WAIT-2 / connect give-up deadline. */
   closeAt = NEVER;
 
+  /** Send and receive windows, scaling, SWS avoidance, the zero-window probe octet. */
+  readonly window: TcpWindow;
+
   // --- Retransmission ---
   /** RTT estimator and RTO (RFC 6298, Karn, RFC 7323 RTTM); owns our timestamp clock. */
   readonly rtt: RttEstimator;
   /** Consecutive RTO expirations without progress. */
   retries = 0;
   private persistBackoff = 0;
-  /** A zero-window probe octet is outstanding; the peer may ACK up to `probeEnd`. */
-  private probeOut = false;
-  private probeEnd = 0;
   private keepaliveProbes = 0;
 
   // --- Congestion control (RFC 5681, 6582, 6675) ---
@@ -199,6 +186,7 @@ export class TcpSocket {
     this.ooo = new Assembler(options.oooRanges ?? 8);
     this.scoreboard = new Assembler(options.oooRanges ?? 8);
     this.rtt = new RttEstimator(ctx.config);
+    this.window = new TcpWindow(this.rx, ctx.config);
     this.nagle = ctx.config.nagle;
     this.keepaliveOn = ctx.config.keepalive;
   }
@@ -271,7 +259,7 @@ export class TcpSocket {
    * ended the connection.
    */
   recv(dst: Uint8Array, off: number, len: number): number {
-    const before = this.windowToAdvertise();
+    const before = this.window.toAdvertise(this.rcvNxt, this.localMss);
     const n = this.rx.dequeue(dst, off, len);
     if (n > 0) {
       if (this.urgentPending) {
@@ -362,8 +350,7 @@ export class TcpSocket {
     this.remotePort = remotePort;
     this.localMss = localMss;
     this.initSend(now);
-    this.wsOffered = this.ctx.config.windowScaling;
-    this.rcvScale = this.wsOffered ? this.scaleFor(this.rx.capacity) : 0;
+    this.window.offerScaling();
     this.ctx.stats.activeOpens++;
     this.setState(TcpState.SynSent);
   }
@@ -383,12 +370,9 @@ export class TcpSocket {
     this.initSend(now);
     this.irs = syn.seq;
     this.rcvNxt = (syn.seq + 1) | 0;
-    this.rcvAdvRight = this.rcvNxt;
+    this.window.startReceive(this.rcvNxt);
     this.takeSynOptions(now, syn);
-    this.sndWnd = syn.window; // RFC 7323 §2.2: the window in a SYN is never scaled
-    this.maxSndWnd = this.sndWnd;
-    this.sndWl1 = syn.seq;
-    this.sndWl2 = this.iss;
+    this.window.takeSynWindow(syn, this.iss);
     this.ctx.stats.passiveOpens++;
     this.setState(TcpState.SynReceived);
   }
@@ -411,15 +395,7 @@ export class TcpSocket {
     const cfg = this.ctx.config;
     let mss = syn.mss > 0 ? syn.mss : DEFAULT_MSS;
     if (mss > this.localMss) mss = this.localMss;
-    if (syn.windowScale >= 0 && (this.wsOffered || this.state === TcpState.Closed) && cfg.windowScaling) {
-      this.sndScale = syn.windowScale;
-      this.rcvScale = this.scaleFor(this.rx.capacity);
-      this.wsOffered = true;
-    } else {
-      this.sndScale = 0;
-      this.rcvScale = 0;
-      this.wsOffered = false;
-    }
+    this.window.takeSynScale(syn.windowScale, this.state === TcpState.Closed);
     this.sackOk = syn.sackPermitted && cfg.sack;
     this.tsOk = syn.hasTimestamp && cfg.timestamps;
     if (this.tsOk) {
@@ -435,12 +411,6 @@ export class TcpSocket {
     this.ssthresh = 0x7fffffff;
   }
 
-  private scaleFor(capacity: number): number {
-    let s = 0;
-    while (s < 14 && capacity >> s > 0xffff) s++;
-    return s;
-  }
-
   /** Back to a blank CLOSED socket (rings emptied, timers off). */
   reset(): void {
     this.tx.clear();
@@ -450,14 +420,10 @@ export class TcpSocket {
     this.error = 0;
     this.nagle = this.ctx.config.nagle;
     this.keepaliveOn = this.ctx.config.keepalive;
-    this.sndWnd = 0;
-    this.maxSndWnd = 0;
-    this.sndScale = 0;
-    this.rcvScale = 0;
+    this.window.reset();
     this.sackOk = false;
     this.tsOk = false;
     this.tsRecent = 0;
-    this.wsOffered = false;
     this.finQueued = false;
     this.orphan = false;
     this.appClosed = false;
@@ -487,7 +453,6 @@ export class TcpSocket {
     this.listener = -1;
     this.acceptable = false;
     this.sendMss = DEFAULT_MSS;
-    this.probeOut = false;
   }
 
   // ===============================================================================================
@@ -518,7 +483,7 @@ export class TcpSocket {
 
     // RFC 9293 §3.10.7.4 first: is the segment acceptable (in the receive window)?
     const segLen = seg.payloadLen + (hasSyn ? 1 : 0) + ((flags & TcpFlag.Fin) !== 0 ? 1 : 0);
-    const wnd = this.receiveWindow();
+    const wnd = this.window.receiveWindow(this.rcvNxt);
     if (!this.acceptable4(seg.seq, segLen, wnd)) {
       if (this.state === TcpState.SynReceived && hasSyn && seg.seq === this.irs) {
         if (!hasAck) {
@@ -541,7 +506,7 @@ export class TcpSocket {
       // RFC 9293 §3.10.7.4: with RCV.WND = 0 no text is acceptable, but "special allowance
       // should be made to accept valid ACKs": a zero-window probe may carry one.
       if (wnd === 0 && hasAck && seg.seq === this.rcvNxt && isSynchronized(this.state) &&
-          seqLe(seg.ack, this.ackLimit()) && seqGe(seg.ack, this.sndUna)) {
+          seqLe(seg.ack, this.window.ackLimit(this.sndMax)) && seqGe(seg.ack, this.sndUna)) {
         this.processAck(now, seg);
         if (this.state === TcpState.Closed) return false;
       }
@@ -578,12 +543,13 @@ export class TcpSocket {
     }
 
     // RFC 5961 §5.2: acceptable ACKs lie in [SND.UNA - MAX.SND.WND, SND.NXT].
-    if (seqGt(seg.ack, this.ackLimit())) {
+    if (seqGt(seg.ack, this.window.ackLimit(this.sndMax))) {
       // Acknowledges something not yet sent: ACK and drop.
       stats.outOfWindow++;
       return this.fillAck(now, reply);
     }
-    if (seqLt(seg.ack, (this.sndUna - this.maxSndWnd) | 0) && this.maxSndWnd > 0) {
+    const maxSndWnd = this.window.maxSndWnd;
+    if (seqLt(seg.ack, (this.sndUna - maxSndWnd) | 0) && maxSndWnd > 0) {
       return this.challengeAck(now, reply);
     }
 
@@ -626,10 +592,7 @@ export class TcpSocket {
 
   /** SYN-RECEIVED -> ESTABLISHED on an acceptable ACK of our SYN. */
   private establishFromSynReceived(now: number, seg: TcpRepr): void {
-    this.sndWnd = seg.window << this.sndScale;
-    if (this.sndWnd > this.maxSndWnd) this.maxSndWnd = this.sndWnd;
-    this.sndWl1 = seg.seq;
-    this.sndWl2 = seg.ack;
+    this.window.takeHandshakeAck(seg);
     this.afterHandshake(now);
     this.setState(TcpState.Established);
     if (this.listener >= 0) this.acceptable = true;
@@ -640,11 +603,6 @@ export class TcpSocket {
     this.rtt.afterHandshake();
     this.retries = 0;
     if (this.keepalive) this.keepaliveAt = now + this.ctx.config.keepaliveIdleMs;
-  }
-
-  /** Highest acceptable SEG.ACK: SND.MAX, or one past SND.NXT while a zero-window probe octet is out. */
-  private ackLimit(): number {
-    return this.probeOut && seqGt(this.probeEnd, this.sndMax) ? this.probeEnd : this.sndMax;
   }
 
   /** RFC 9293 §3.10.7.3: SYN-SENT. */
@@ -668,27 +626,21 @@ export class TcpSocket {
     if ((flags & TcpFlag.Syn) === 0) return false;
     this.irs = seg.seq;
     this.rcvNxt = (seg.seq + 1) | 0;
-    this.rcvAdvRight = this.rcvNxt;
+    this.window.startReceive(this.rcvNxt);
     this.takeSynOptions(now, seg);
-    if (!this.wsOffered) this.rcvScale = 0;
     this.ackNow = true;
     if (hasAck) {
       // Our SYN is acknowledged: ESTABLISHED.
       this.rtt.onSynAck(now, seg, this.tsOk, this.retries);
       this.sndUna = seg.ack;
-      this.sndWnd = seg.window; // RFC 7323 §2.2: not scaled in a SYN
-      this.maxSndWnd = this.sndWnd;
-      this.sndWl1 = seg.seq;
-      this.sndWl2 = seg.ack;
+      this.window.takeSynWindow(seg, seg.ack);
       this.retransmitAt = NEVER;
       this.afterHandshake(now);
       this.setState(TcpState.Established);
       return false;
     }
     // Simultaneous open (RFC 9293 §3.5, figure 8): SYN-RECEIVED, send SYN-ACK with our ISS.
-    this.sndWnd = seg.window;
-    this.maxSndWnd = this.sndWnd;
-    this.sndWl1 = seg.seq;
+    this.window.takeSynWindow(seg, seg.ack);
     this.sndNxt = this.iss;
     this.retransmitAt = NEVER;
     this.setState(TcpState.SynReceived);
@@ -712,17 +664,13 @@ export class TcpSocket {
   private processAck(now: number, seg: TcpRepr): void {
     const ack = seg.ack;
     const stats = this.ctx.stats;
-    const oldWnd = this.sndWnd;
-    // Window update (RFC 9293 §3.10.7.4: SND.WL1 < SEG.SEQ or (= and SND.WL2 =< SEG.ACK)).
+    const win = this.window;
+    const oldWnd = win.sndWnd;
+    // Window update (RFC 9293 §3.10.7.4).
     let windowChanged = false;
-    if (seqLt(this.sndWl1, seg.seq) || (this.sndWl1 === seg.seq && seqLe(this.sndWl2, ack))) {
-      const w = seg.window << this.sndScale;
-      windowChanged = w !== oldWnd;
-      this.sndWnd = w;
-      if (w > this.maxSndWnd) this.maxSndWnd = w;
-      this.sndWl1 = seg.seq;
-      this.sndWl2 = ack;
-      if (w > 0) {
+    if (win.update(seg, ack)) {
+      windowChanged = win.sndWnd !== oldWnd;
+      if (win.sndWnd > 0) {
         this.persistAt = NEVER;
         this.persistBackoff = 0;
       }
@@ -812,7 +760,7 @@ export class TcpSocket {
     this.sndUna = ack;
     if (seqLt(this.sndNxt, ack)) this.sndNxt = ack; // the peer took a zero-window probe octet
     if (seqLt(this.sndMax, ack)) this.sndMax = ack;
-    if (this.probeOut && seqGe(ack, this.probeEnd)) this.probeOut = false;
+    this.window.acked(ack);
     this.retries = 0;
     this.persistBackoff = 0;
 
@@ -905,7 +853,7 @@ export class TcpSocket {
       len -= behind;
     }
     // Keep what fits the window we offered and the ring actually has.
-    const wnd = this.receiveWindow();
+    const wnd = this.window.receiveWindow(this.rcvNxt);
     const free = this.rx.window;
     const room = wnd < free ? wnd : free;
     const start = (seq - this.rcvNxt) | 0; // >= 0
@@ -1198,7 +1146,7 @@ export class TcpSocket {
         out.mss = this.localMss;
         const cfg = this.ctx.config;
         if (s === TcpState.SynSent) {
-          if (cfg.windowScaling) out.windowScale = this.rcvScale;
+          if (cfg.windowScaling) out.windowScale = this.window.rcvScale;
           out.sackPermitted = cfg.sack;
           if (cfg.timestamps) {
             out.hasTimestamp = true;
@@ -1206,11 +1154,10 @@ export class TcpSocket {
             out.tsEcr = 0;
           }
         } else {
-          if (this.wsOffered) out.windowScale = this.rcvScale;
+          if (this.window.wsOffered) out.windowScale = this.window.rcvScale;
           out.sackPermitted = this.sackOk;
         }
-        // RFC 7323 §2.2: the window in a SYN is not scaled.
-        out.window = this.rx.window > 0xffff ? 0xffff : this.rx.window;
+        out.window = this.window.synWindow();
         this.sndNxt = (this.iss + 1) | 0;
         if (seqGt(this.sndNxt, this.sndMax)) this.sndMax = this.sndNxt;
         if (this.retries > 0) stats.retransSegs++;
@@ -1260,8 +1207,7 @@ export class TcpSocket {
         this.txOffset = offset;
         // The octet is not counted as sent (SND.NXT stays): a peer whose window is still zero
         // drops it. One that takes it may ACK one past SND.NXT.
-        this.probeOut = true;
-        this.probeEnd = (this.sndNxt + 1) | 0;
+        this.window.probeSent(this.sndNxt);
         stats.zeroWindowProbes++;
         this.persistBackoff++;
         this.armPersist(now);
@@ -1309,21 +1255,15 @@ export class TcpSocket {
     let budget: number;
     if (this.inRecovery && this.sackOk) budget = this.cwnd - this.pipe();
     else budget = cwnd - flight;
-    const wndLeft = (this.sndUna + this.sndWnd - this.sndNxt) | 0;
+    const wndLeft = this.window.usable(this.sndUna, this.sndNxt);
     if (wndLeft < budget) budget = wndLeft;
     const cap = this.segmentCap();
     let len = unsent < cap ? unsent : cap;
     if (len > budget) len = budget;
     if (len <= 0) return 0;
     if (len === cap) return len;
-    // A short segment. RFC 9293 §3.8.6.2.1 (sender SWS) and RFC 896 (Nagle): send it only if it
-    // is all we have and nothing is unacknowledged (or Nagle is off), or it is at least half
-    // the largest window the peer has offered.
-    const allQueued = len === unsent;
-    if (allQueued && (flight === 0 || !this.nagle)) return len;
-    if (allQueued && this.finQueued) return len;
-    if (this.maxSndWnd > 0 && len >= this.maxSndWnd >> 1) return len;
-    return 0;
+    // A short segment: sender SWS avoidance and Nagle decide.
+    return this.window.sendsShort(len, unsent, flight, this.nagle, this.finQueued) ? len : 0;
   }
 
   /**
@@ -1476,7 +1416,7 @@ export class TcpSocket {
    * timer to wake us): the persist timer must run or the connection deadlocks.
    */
   private armPersistIfBlocked(now: number): void {
-    if (this.sndWnd !== 0 || this.persistAt !== NEVER || this.retransmitAt !== NEVER) return;
+    if (this.window.sndWnd !== 0 || this.persistAt !== NEVER || this.retransmitAt !== NEVER) return;
     if (!isSynchronized(this.state) || this.state === TcpState.TimeWait) return;
     const offset = (this.sndNxt - this.txBase) | 0;
     if (offset < this.tx.length) this.armPersist(now);
@@ -1498,7 +1438,7 @@ export class TcpSocket {
     out.seq = seq;
     out.flags = flags;
     if ((flags & TcpFlag.Ack) !== 0) out.ack = this.rcvNxt;
-    out.window = this.advertiseWindow();
+    out.window = this.window.advertise(this.rcvNxt, this.localMss);
     if (this.tsOk) {
       out.hasTimestamp = true;
       out.tsVal = this.rtt.tsVal(now);
@@ -1520,52 +1460,10 @@ export class TcpSocket {
     out.payloadLen = 0;
   }
 
-  /** Receive window (octets) we may offer now: free ring space, never shrinking the right edge. */
-  receiveWindow(): number {
-    const advertised = (this.rcvAdvRight - this.rcvNxt) | 0;
-    const free = this.rx.window;
-    return advertised > free ? advertised : free;
-  }
-
-  /** Window to put in the next segment (raw 16-bit field), with receiver SWS avoidance. */
-  private advertiseWindow(): number {
-    const w = this.windowToAdvertise();
-    const right = (this.rcvNxt + w) | 0;
-    if (seqGt(right, this.rcvAdvRight)) this.rcvAdvRight = right;
-    let field = w >> this.rcvScale;
-    if (field > 0xffff) field = 0xffff;
-    return field;
-  }
-
-  /**
-   * RFC 9293 §3.8.6.2.2 (receiver SWS avoidance): advance the right edge only by at least
-   * min(buffer/2, MSS); never move it left.
-   */
-  private windowToAdvertise(): number {
-    const free = this.rx.window;
-    const current = (this.rcvAdvRight - this.rcvNxt) | 0;
-    const cur = current > 0 ? current : 0;
-    const half = this.rx.capacity >> 1;
-    const step = half < this.localMss ? half : this.localMss;
-    let w = free - cur >= step ? free : cur;
-    // The scaled field loses the low bits; round so that the right edge never recedes.
-    const mask = (1 << this.rcvScale) - 1;
-    if (w < cur) w = cur;
-    if ((w & mask) !== 0) w = (w + mask) & ~mask;
-    const maxWin = 0xffff << this.rcvScale;
-    return w > maxWin ? maxWin : w;
-  }
-
   /** After the application read: ACK at once if the window opened enough to matter (no delayed ACK). */
   private windowOpened(before: number): void {
     if (!receivesData(this.state)) return;
-    const after = this.windowToAdvertise();
-    const grew = after - before;
-    if (grew <= 0) return;
-    const half = this.rx.capacity >> 1;
-    // RFC 1122 §4.2.3.3: update when the window grows by 2·MSS or half the buffer; and never
-    // leave a peer stuck behind a small or zero window.
-    if (grew >= 2 * this.localMss || grew >= half || before < this.localMss) this.ackNow = true;
+    if (this.window.openedEnough(before, this.rcvNxt, this.localMss)) this.ackNow = true;
   }
 
   private noteAckSent(): void {
