@@ -17,6 +17,7 @@
  * deep-equal reads like a tcpdump line.
  */
 import { expect } from 'chai';
+import type { CongestionFactory } from '../../src/socket/tcp/congestion.ts';
 import type { TcpConfig } from '../../src/socket/tcp/config.ts';
 import { TcpStack } from '../../src/socket/tcp/stack.ts';
 import type { TcpSocket } from '../../src/socket/tcp/socket.ts';
@@ -152,6 +153,8 @@ export interface HarnessOptions {
   /** Our ISS for every connection; null = use the stack's RFC 6528 generator. Defaults to LOCAL_SEQ. */
   iss?: number | null;
   localMss?: number;
+  /** Congestion controller factory for the stack. Defaults to the stack's (NewReno). */
+  congestion?: CongestionFactory;
   /** Virtual time at the start, ms. Defaults to 0. */
   now?: number;
 }
@@ -203,6 +206,7 @@ export class TcpHarness {
       listeners: options.listeners ?? 2,
       config: { ...PLAIN_CONFIG, ...options.config },
       isnKey: options.isnKey ?? [0x01234567, 0x89abcdef, 0x0badf00d, 0x5eed5eed],
+      ...(options.congestion !== undefined ? { congestion: options.congestion } : {}),
     });
     const iss = options.iss === undefined ? LOCAL_SEQ : options.iss;
     if (iss !== null) this.stack.isn = () => iss | 0;

@@ -6,6 +6,9 @@
  * does where the RFCs leave a choice.
  */
 
+/** MSS assumed when the peer sends none (RFC 9293 §3.7.1), octets. */
+export const DEFAULT_MSS = 536;
+
 export interface TcpConfig {
   /** Initial retransmission timeout, ms (RFC 6298 §2.1). Defaults to 1000. */
   rtoInitialMs: number;

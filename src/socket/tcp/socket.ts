@@ -29,25 +29,26 @@ import { RingBuffer } from '../../storage/ring-buffer.ts';
 import { NEVER } from '../../time.ts';
 import { TcpFlag, TcpRepr, seqGe, seqGt, seqLe, seqLt } from '../../wire/tcp.ts';
 import { SocketError } from '../error.ts';
-import type { TcpContext } from './config.ts';
+import { DEFAULT_MSS, type TcpContext } from './config.ts';
+import type { CongestionController } from './congestion.ts';
+import { NewRenoController } from './newreno.ts';
+import { LossRecovery } from './recovery.ts';
 import { RttEstimator } from './rtt.ts';
 import { TcpWindow } from './window.ts';
 import { TCP_STATE_NAMES, TcpState, isOpening, isSynchronized, isWritable, receivesData, sendsData } from './state.ts';
 
-/** MSS assumed when the peer sends none (RFC 9293 §3.7.1). */
-export const DEFAULT_MSS = 536;
 /** Octets the timestamp option takes in every segment once negotiated (10 + 2 NOPs). */
 const TS_OPTION_LEN = 12;
-/** Duplicate ACKs that trigger fast retransmit (RFC 5681 §3.2). */
-const DUP_THRESH = 3;
 
 export interface TcpSocketOptions {
   /** Send ring storage; its length is the send buffer size. */
   txBuffer: Uint8Array;
   /** Receive ring storage; its length bounds the receive window. */
   rxBuffer: Uint8Array;
-  /** Holes tracked in out-of-order data. Defaults to 8. */
+  /** Holes tracked in out-of-order data (and SACK ranges in the scoreboard). Defaults to 8. */
   oooRanges?: number;
+  /** The congestion controller. Defaults to a NewRenoController. */
+  congestion?: CongestionController;
 }
 
 export class TcpSocket {
@@ -58,8 +59,6 @@ export class TcpSocket {
   readonly rx: RingBuffer;
   /** Out-of-order data in `rx` past RCV.NXT, offsets relative to RCV.NXT. */
   readonly ooo: Assembler;
-  /** SACK scoreboard of the sender: octets above SND.UNA the peer has SACKed, offsets relative to SND.UNA. */
-  readonly scoreboard: Assembler;
 
   state: TcpState = TcpState.Closed;
   /** Last error (a SocketError), 0 if none. Set when the connection fails or is reset. */
@@ -145,19 +144,11 @@ export class TcpSocket {
   private persistBackoff = 0;
   private keepaliveProbes = 0;
 
-  // --- Congestion control (RFC 5681, 6582, 6675) ---
-  cwnd = 0;
-  ssthresh = 0x7fffffff;
-  dupAcks = 0;
-  inRecovery = false;
-  /** Highest sequence sent when recovery began (RFC 6582 "recover"). */
-  recover = 0;
-  /** Next sequence to consider for retransmission in recovery. */
-  private rtxNext = 0;
-  /** NewReno: one retransmission at SND.UNA is owed (fast retransmit or partial ACK). */
-  private rtxOwed = false;
-  /** Octets acknowledged in congestion avoidance, toward the next cwnd increase. */
-  private bytesAcked = 0;
+  // --- Congestion control and loss recovery ---
+  /** Congestion window and slow-start threshold (RFC 5681; NewReno unless the stack was given another). */
+  readonly cc: CongestionController;
+  /** Duplicate ACKs, limited transmit, fast retransmit, NewReno and SACK recovery (RFC 5681, 3042, 6582, 6675). */
+  readonly recovery: LossRecovery;
 
   // --- ACK generation ---
   /** An ACK must go out at the next dispatch. */
@@ -184,7 +175,8 @@ export class TcpSocket {
     this.tx = new RingBuffer(options.txBuffer);
     this.rx = new RingBuffer(options.rxBuffer);
     this.ooo = new Assembler(options.oooRanges ?? 8);
-    this.scoreboard = new Assembler(options.oooRanges ?? 8);
+    this.cc = options.congestion ?? new NewRenoController();
+    this.recovery = new LossRecovery(this.cc, options.oooRanges ?? 8);
     this.rtt = new RttEstimator(ctx.config);
     this.window = new TcpWindow(this.rx, ctx.config);
     this.nagle = ctx.config.nagle;
@@ -386,7 +378,7 @@ export class TcpSocket {
     this.txBase = (iss + 1) | 0;
     this.rtt.open(iss);
     this.lastNow = now;
-    this.recover = iss;
+    this.recovery.open(iss);
     this.inUse = true;
   }
 
@@ -403,12 +395,7 @@ export class TcpSocket {
       mss -= TS_OPTION_LEN;
     }
     this.sendMss = mss;
-    // RFC 6928: IW = min(10·MSS, max(2·MSS, 14600)), and never more than the send ring.
-    let iw = 10 * mss;
-    const cap = 2 * mss > 14600 ? 2 * mss : 14600;
-    if (iw > cap) iw = cap;
-    this.cwnd = iw;
-    this.ssthresh = 0x7fffffff;
+    this.recovery.start(mss, this.sackOk);
   }
 
   /** Back to a blank CLOSED socket (rings emptied, timers off). */
@@ -416,7 +403,6 @@ export class TcpSocket {
     this.tx.clear();
     this.rx.clear();
     this.ooo.clear();
-    this.scoreboard.clear();
     this.error = 0;
     this.nagle = this.ctx.config.nagle;
     this.keepaliveOn = this.ctx.config.keepalive;
@@ -439,12 +425,8 @@ export class TcpSocket {
     this.retries = 0;
     this.persistBackoff = 0;
     this.keepaliveProbes = 0;
-    this.cwnd = 0;
-    this.ssthresh = 0x7fffffff;
-    this.dupAcks = 0;
-    this.inRecovery = false;
-    this.rtxOwed = false;
-    this.bytesAcked = 0;
+    this.cc.reset();
+    this.recovery.reset();
     this.ackNow = false;
     this.unackedSegs = 0;
     this.probeDue = false;
@@ -678,18 +660,16 @@ export class TcpSocket {
 
     // SACK blocks update the scoreboard (RFC 2018 §3, RFC 6675 §4).
     let newSack = false;
-    if (this.sackOk && seg.sackCount > 0) newSack = this.takeSackBlocks(seg, ack);
+    if (this.sackOk && seg.sackCount > 0) newSack = this.recovery.takeSackBlocks(seg, ack, this.sndUna, this.sndMax);
 
     if (seqGt(ack, this.sndUna)) {
       this.onNewAck(now, seg, ack);
     } else if (ack === this.sndUna && seg.payloadLen === 0 && (seg.flags & (TcpFlag.Syn | TcpFlag.Fin)) === 0 &&
                !windowChanged && this.sndMax !== this.sndUna) {
       // RFC 5681 §2: a duplicate ACK.
-      this.dupAcks++;
       this.onDupAck(now, newSack);
     } else if (ack === this.sndUna && newSack && this.sndMax !== this.sndUna) {
       // RFC 6675 §5: an ACK with new SACK information counts toward loss detection too.
-      this.dupAcks++;
       this.onDupAck(now, true);
     }
     void stats;
@@ -714,36 +694,6 @@ export class TcpSocket {
     }
   }
 
-  private takeSackBlocks(seg: TcpRepr, ack: number): boolean {
-    let added = false;
-    const base = seqGt(ack, this.sndUna) ? ack : this.sndUna;
-    for (let i = 0; i < seg.sackCount; i++) {
-      const left = seg.sackLeft[i]!;
-      const right = seg.sackRight[i]!;
-      // RFC 2018 §4 / RFC 6675: ignore blocks that are stale or beyond what was sent.
-      if (!seqLt(left, right) || seqLe(right, base) || seqGt(right, this.sndMax)) continue;
-      const s = seqLt(left, this.sndUna) ? 0 : (left - this.sndUna) | 0;
-      const e = (right - this.sndUna) | 0;
-      const before = this.sackedBytes();
-      if (this.scoreboard.add(s, e) && this.sackedBytes() !== before) added = true;
-    }
-    return added;
-  }
-
-  /** Octets SACKed above SND.UNA. */
-  sackedBytes(): number {
-    let n = 0;
-    const sb = this.scoreboard;
-    for (let i = 0; i < sb.rangeCount; i++) n += sb.rangeEnd(i) - sb.rangeStart(i);
-    return n;
-  }
-
-  /** Highest SACKed offset above SND.UNA (0 if none). */
-  private highestSacked(): number {
-    const sb = this.scoreboard;
-    return sb.rangeCount > 0 ? sb.rangeEnd(sb.rangeCount - 1) : 0;
-  }
-
   /** An ACK that advances SND.UNA. */
   private onNewAck(now: number, seg: TcpRepr, ack: number): void {
     const stats = this.ctx.stats;
@@ -756,7 +706,6 @@ export class TcpSocket {
       this.tx.discard(dataAcked);
       this.txBase = (this.txBase + dataAcked) | 0;
     }
-    this.scoreboard.advance(acked);
     this.sndUna = ack;
     if (seqLt(this.sndNxt, ack)) this.sndNxt = ack; // the peer took a zero-window probe octet
     if (seqLt(this.sndMax, ack)) this.sndMax = ack;
@@ -764,78 +713,22 @@ export class TcpSocket {
     this.retries = 0;
     this.persistBackoff = 0;
 
-    // Congestion control.
-    if (this.inRecovery) {
-      if (seqGe(ack, this.recover)) {
-        // RFC 6582 §3.2 step 3 (full ACK) / RFC 6675: leave recovery.
-        this.inRecovery = false;
-        this.dupAcks = 0;
-        // RFC 6582 §3.2 step 3: cwnd = min(ssthresh, max(FlightSize, SMSS) + SMSS).
-        const flight = (this.sndMax - this.sndUna) | 0;
-        const deflated = (flight > this.sendMss ? flight : this.sendMss) + this.sendMss;
-        this.cwnd = this.ssthresh < deflated ? this.ssthresh : deflated;
-        this.rtxOwed = false;
-      } else {
-        // Partial ACK (RFC 6582 §3.2 step 5): retransmit the next hole, deflate cwnd.
-        if (!this.sackOk) {
-          this.rtxOwed = true;
-          this.cwnd -= acked;
-          if (this.cwnd < this.sendMss) this.cwnd = this.sendMss;
-          this.cwnd += this.sendMss;
-        }
-        if (seqLt(this.rtxNext, this.sndUna)) this.rtxNext = this.sndUna;
-        // RFC 6298 §5.3 / RFC 6582: restart the timer on the first partial ACK.
-        this.retransmitAt = now + this.rtt.rto;
-      }
-    } else {
-      this.dupAcks = 0;
-      if (this.cwnd < this.ssthresh) {
-        // Slow start (RFC 5681 §3.1, with RFC 3465 L = 1 MSS).
-        this.cwnd += acked < this.sendMss ? acked : this.sendMss;
-      } else {
-        // Congestion avoidance: one MSS per cwnd of data acknowledged.
-        this.bytesAcked += acked;
-        if (this.bytesAcked >= this.cwnd) {
-          this.bytesAcked -= this.cwnd;
-          this.cwnd += this.sendMss;
-        }
-      }
-      const cap = this.tx.capacity + 2 * this.sendMss;
-      if (this.cwnd > cap) this.cwnd = cap; // cwnd beyond what we can ever have in flight means nothing
-    }
+    // Congestion control and loss recovery.
+    this.recovery.onNewAck(now, acked, this.sndUna, this.sndMax, this.tx.capacity + 2 * this.sendMss, this.rtt.srtt);
 
-    // RFC 6298 §5.2/5.3: stop the timer when all is acknowledged, else restart it.
-    if (this.sndUna === this.sndMax) this.retransmitAt = NEVER;
-    else if (!this.inRecovery) this.retransmitAt = now + this.rtt.rto;
+    // RFC 6298 §5.2/5.3: stop the timer when all is acknowledged, else restart it; on every
+    // partial ACK too (RFC 6582 §4.3's "Slow-but-Steady" variant: §3.2 step 5 restarts it on the
+    // first one only).
+    this.retransmitAt = this.sndUna === this.sndMax ? NEVER : now + this.rtt.rto;
     void stats;
   }
 
+  /** A duplicate ACK (or one with new SACK information): fast retransmit when loss is detected. */
   private onDupAck(now: number, newSack: boolean): void {
+    if (!this.recovery.onDupAck(now, newSack, this.sndUna, this.sndMax)) return;
     const stats = this.ctx.stats;
-    if (this.inRecovery) {
-      // RFC 6582 §3.2 step 4: inflate cwnd for every further duplicate (not with SACK: RFC 6675 uses pipe).
-      if (!this.sackOk) this.cwnd += this.sendMss;
-      return;
-    }
-    const lossBySack = this.sackOk && newSack && this.sackedBytes() >= DUP_THRESH * this.sendMss;
-    if (this.dupAcks < DUP_THRESH && !lossBySack) return; // RFC 3042: limited transmit handles 1 and 2
-    // RFC 6582 §4.1: no new recovery for losses in data sent before the last one began.
-    if (seqLt(this.sndUna, this.recover)) return;
-    const flight = (this.sndMax - this.sndUna) | 0;
-    const half = flight >> 1;
-    this.ssthresh = half > 2 * this.sendMss ? half : 2 * this.sendMss;
-    this.recover = this.sndMax;
-    this.inRecovery = true;
-    this.rtxNext = this.sndUna;
-    this.rtxOwed = true;
     this.rtt.cancelTiming(); // Karn: the timed segment may be retransmitted
-    if (this.sackOk) {
-      // RFC 6675 §5 step 4.2: cwnd = ssthresh; pipe governs sending.
-      this.cwnd = this.ssthresh;
-      stats.sackRecoveries++;
-    } else {
-      this.cwnd = this.ssthresh + DUP_THRESH * this.sendMss;
-    }
+    if (this.sackOk) stats.sackRecoveries++;
     stats.fastRetransmits++;
     this.retransmitAt = now + this.rtt.rto;
   }
@@ -1058,21 +951,9 @@ export class TcpSocket {
         return;
       }
       this.rtt.onTimeout(now, isOpening(this.state));
-      // RFC 5681 §3.1 eq. 4: ssthresh = max(FlightSize / 2, 2·SMSS); cwnd = 1 segment.
-      const flight = (this.sndMax - this.sndUna) | 0;
-      if (this.retries === 1) {
-        const half = flight >> 1;
-        this.ssthresh = half > 2 * this.sendMss ? half : 2 * this.sendMss;
-      }
-      this.cwnd = this.sendMss;
-      this.bytesAcked = 0;
-      this.inRecovery = false;
-      this.dupAcks = 0;
-      this.rtxOwed = false;
-      // RFC 6582 §3.2: after a timeout, fast retransmit waits until past what was sent.
-      this.recover = this.sndMax;
-      // RFC 2018 §8 / RFC 6675 §5.1: the receiver may have reneged; start over from SND.UNA.
-      this.scoreboard.clear();
+      // RFC 5681 §3.1: the window collapses; recovery, if any, is over.
+      this.recovery.onTimeout(now, this.sndUna, this.sndMax, this.retries === 1);
+      // Go back N: everything from SND.UNA goes out again.
       this.sndNxt = this.sndUna;
       this.retransmitAt = NEVER; // re-armed when the retransmission goes out
     }
@@ -1105,7 +986,7 @@ export class TcpSocket {
     if (this.rstPending || this.ackNow || this.probeDue || this.keepaliveDue) return true;
     if (isOpening(s)) return this.sndNxt === this.iss;
     if (s === TcpState.TimeWait) return false;
-    if (this.sendableHole() >= 0) return true;
+    if (this.recovery.sendableHole(this.sndUna, this.sndMax) >= 0) return true;
     return this.newDataLen() > 0 || this.finReady(0);
   }
 
@@ -1183,7 +1064,7 @@ export class TcpSocket {
     }
 
     // Loss recovery retransmissions first (RFC 6675 §5 NextSeg rule 1, RFC 6582 step 2/5).
-    const hole = this.sendableHole();
+    const hole = this.recovery.sendableHole(this.sndUna, this.sndMax);
     if (hole >= 0) {
       this.sendRetransmission(now, out, (this.sndUna + hole) | 0);
       return true;
@@ -1249,12 +1130,8 @@ export class TcpSocket {
     const unsent = this.tx.length - offset;
     if (unsent <= 0) return 0;
     const flight = (this.sndNxt - this.sndUna) | 0;
-    // RFC 3042 limited transmit: up to two extra segments on the first two duplicate ACKs.
-    let cwnd = this.cwnd;
-    if (!this.inRecovery && this.dupAcks > 0 && this.dupAcks < DUP_THRESH) cwnd += this.dupAcks * this.sendMss;
-    let budget: number;
-    if (this.inRecovery && this.sackOk) budget = this.cwnd - this.pipe();
-    else budget = cwnd - flight;
+    // Congestion control (with limited transmit, or the pipe in SACK recovery), then the peer's window.
+    let budget = this.recovery.sendBudget(this.sndUna, this.sndNxt, this.sndMax);
     const wndLeft = this.window.usable(this.sndUna, this.sndNxt);
     if (wndLeft < budget) budget = wndLeft;
     const cap = this.segmentCap();
@@ -1319,15 +1196,7 @@ export class TcpSocket {
     const cap = this.segmentCap();
     if (len > cap) len = cap;
     // Stop at the next SACKed range.
-    const rel = (holeSeq - this.sndUna) | 0;
-    const sb = this.scoreboard;
-    for (let i = 0; i < sb.rangeCount; i++) {
-      const st = sb.rangeStart(i);
-      if (st > rel) {
-        if (st - rel < len) len = st - rel;
-        break;
-      }
-    }
+    len = this.recovery.clipToSacked((holeSeq - this.sndUna) | 0, len);
     let fin = false;
     if (len <= 0) {
       // Only the FIN is left unacknowledged.
@@ -1339,76 +1208,11 @@ export class TcpSocket {
     this.fillHeader(now, out, holeSeq, flags);
     out.payloadLen = len;
     this.txOffset = offset;
-    this.rtxNext = (holeSeq + len + (fin ? 1 : 0)) | 0;
-    this.rtxOwed = false;
+    this.recovery.retransmitted((holeSeq + len + (fin ? 1 : 0)) | 0);
     stats.retransSegs++;
     if (this.retransmitAt === NEVER) this.retransmitAt = now + this.rtt.rto;
     this.noteAckSent();
     this.countOut(out);
-  }
-
-  /**
-   * The hole dispatch may retransmit now, as an offset from SND.UNA, or -1: one exists
-   * (`nextHole`) and either a retransmission is owed (fast retransmit, partial ACK) or the pipe
-   * leaves room for a segment (RFC 6675 §5 step 4). wantsToSend and dispatch both ask this, so
-   * they never disagree (a disagreement makes pollAt say "now" forever).
-   */
-  private sendableHole(): number {
-    const hole = this.nextHole();
-    if (hole < 0) return -1;
-    return this.rtxOwed || this.pipe() + this.sendMss <= this.cwnd ? hole : -1;
-  }
-
-  /**
-   * RFC 6675 NextSeg(): the first octet at or after the retransmission point that is not
-   * SACKed and lies below the highest SACKed octet (or SND.UNA for NewReno), as an offset from
-   * SND.UNA (never negative), or -1 if none. An offset, not a sequence number: sequence numbers
-   * are int32 and half of them are negative.
-   */
-  private nextHole(): number {
-    if (!this.inRecovery) return -1;
-    let rel = (this.rtxNext - this.sndUna) | 0;
-    if (rel < 0) rel = 0;
-    if (!this.sackOk) {
-      // NewReno retransmits only the segment at SND.UNA, once per (partial) ACK.
-      return this.rtxOwed ? 0 : -1;
-    }
-    const high = this.highestSacked();
-    const sb = this.scoreboard;
-    for (let i = 0; i < sb.rangeCount; i++) {
-      const st = sb.rangeStart(i);
-      const en = sb.rangeEnd(i);
-      if (rel < st) break;
-      if (rel < en) rel = en;
-    }
-    if (rel >= high) {
-      if (this.rtxOwed && high === 0) return 0;
-      return -1;
-    }
-    return rel;
-  }
-
-  /** RFC 6675 pipe: octets presumed in the network. */
-  private pipe(): number {
-    const flight = (this.sndMax - this.sndUna) | 0;
-    if (!this.sackOk || !this.inRecovery) return flight;
-    // Holes below the highest SACK that have not been retransmitted yet are presumed lost.
-    const high = this.highestSacked();
-    let lost = 0;
-    let rel = (this.rtxNext - this.sndUna) | 0;
-    if (rel < 0) rel = 0;
-    const sb = this.scoreboard;
-    let cursor = rel;
-    for (let i = 0; i < sb.rangeCount; i++) {
-      const st = sb.rangeStart(i);
-      const en = sb.rangeEnd(i);
-      if (en <= cursor) continue;
-      if (st > cursor) lost += st - cursor;
-      cursor = en;
-    }
-    if (cursor < high) lost += high - cursor;
-    const p = flight - this.sackedBytes() - lost;
-    return p > 0 ? p : 0;
   }
 
   /**

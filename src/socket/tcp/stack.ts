@@ -11,7 +11,8 @@ import type { Arena } from '../../storage/arena.ts';
 import { NEVER } from '../../time.ts';
 import { TcpFlag, type TcpRepr } from '../../wire/tcp.ts';
 import { SocketError } from '../error.ts';
-import { TcpSocket } from './socket.ts';
+import type { CongestionFactory } from './congestion.ts';
+import { TcpSocket, type TcpSocketOptions } from './socket.ts';
 import { TcpState } from './state.ts';
 import { DEFAULT_TCP_CONFIG, newTcpStats, type TcpConfig, type TcpContext, type TcpStats, type TcpTracer } from './config.ts';
 
@@ -28,6 +29,8 @@ export interface TcpStackOptions {
   config?: Partial<TcpConfig>;
   /** RFC 6528 secret: four 32-bit words from the host's random source at start-up. */
   isnKey: ArrayLike<number>;
+  /** Makes each socket's congestion controller, once per socket. Defaults to NewReno (RFC 5681, RFC 6582). */
+  congestion?: CongestionFactory;
   /** Carve the rings from this arena (the packet pool's, so segment copies are copyWithin). Defaults to a buffer of the stack's own. */
   arena?: Arena;
 }
@@ -63,10 +66,12 @@ export class TcpStack implements TcpContext {
     this.sockets = [];
     for (let i = 0; i < n; i++) {
       const base = memory.byteOffset + i * (txLen + rxLen);
-      this.sockets.push(new TcpSocket(i, this, {
+      const socketOptions: TcpSocketOptions = {
         txBuffer: new Uint8Array(memory.buffer, base, txLen),
         rxBuffer: new Uint8Array(memory.buffer, base + txLen, rxLen),
-      }));
+      };
+      if (options.congestion !== undefined) socketOptions.congestion = options.congestion();
+      this.sockets.push(new TcpSocket(i, this, socketOptions));
     }
     const l = options.listeners ?? 8;
     this.listenPort = new Int32Array(l);
