@@ -401,7 +401,7 @@ describe('TCP ESTABLISHED', () => {
       h.send({ flags: ACK, seq: REMOTE_SEQ + 1, ack: iss + 2001 });
       expect(h.sock.sendQueue).to.equal(0);
       expect(u32(h.sock.sndUna)).to.equal(u32(iss + 2001));
-      expect(h.sock.retransmitAt, 'retransmission timer stopped').to.be.greaterThan(1e15);
+      expect(h.sock.timers.retransmitAt, 'retransmission timer stopped').to.be.greaterThan(1e15);
       h.recvNothing();
     });
   });

@@ -34,6 +34,7 @@ import type { CongestionController } from './congestion.ts';
 import { NewRenoController } from './newreno.ts';
 import { LossRecovery } from './recovery.ts';
 import { RttEstimator } from './rtt.ts';
+import { TcpTimers, pollAt, tick } from './timers.ts';
 import { TcpWindow } from './window.ts';
 import { TCP_STATE_NAMES, TcpState, isOpening, isSynchronized, isWritable, receivesData, sendsData } from './state.ts';
 
@@ -54,7 +55,7 @@ export interface TcpSocketOptions {
 export class TcpSocket {
   /** Index in the stack's socket table (used in traces). */
   readonly index: number;
-  private readonly ctx: TcpContext;
+  readonly ctx: TcpContext;
   readonly tx: RingBuffer;
   readonly rx: RingBuffer;
   /** Out-of-order data in `rx` past RCV.NXT, offsets relative to RCV.NXT. */
@@ -72,12 +73,11 @@ export class TcpSocket {
   // --- Per-socket options ---
   /** Nagle's algorithm (RFC 896). */
   nagle = true;
-  private keepaliveOn = false;
   /**
    * The `now` of the last process / tick / dispatch: application calls, which take no time
    * argument, start their timers from it (at most one poll interval early).
    */
-  private lastNow = 0;
+  lastNow = 0;
 
   // --- Send sequence space (RFC 9293 §3.3.1) ---
   iss = 0;
@@ -125,13 +125,8 @@ export class TcpSocket {
   /** A RST is to be sent by the next dispatch (abort), then the socket closes. */
   private rstPending = false;
 
-  // --- Timers (ms deadlines, NEVER when idle) ---
-  retransmitAt = NEVER;
-  persistAt = NEVER;
-  ackDelayAt = NEVER;
-  keepaliveAt = NEVER;
-  /** TIME-WAIT end, or FIN-WAIT-2 / connect give-up deadline. */
-  closeAt = NEVER;
+  /** Retransmission, persist, delayed-ACK, keepalive and close deadlines (ms, NEVER when idle). */
+  readonly timers: TcpTimers;
 
   /** Send and receive windows, scaling, SWS avoidance, the zero-window probe octet. */
   readonly window: TcpWindow;
@@ -139,10 +134,6 @@ export class TcpSocket {
   // --- Retransmission ---
   /** RTT estimator and RTO (RFC 6298, Karn, RFC 7323 RTTM); owns our timestamp clock. */
   readonly rtt: RttEstimator;
-  /** Consecutive RTO expirations without progress. */
-  retries = 0;
-  private persistBackoff = 0;
-  private keepaliveProbes = 0;
 
   // --- Congestion control and loss recovery ---
   /** Congestion window and slow-start threshold (RFC 5681; NewReno unless the stack was given another). */
@@ -155,9 +146,6 @@ export class TcpSocket {
   ackNow = false;
   /** Full-sized segments received since our last ACK. */
   private unackedSegs = 0;
-  /** A zero-window probe or keepalive probe is due. */
-  private probeDue = false;
-  private keepaliveDue = false;
 
   // --- Urgent data (RFC 9293 §3.8.5) ---
   /** Receive-ring offset just past the urgent data, or -1 when none is pending. */
@@ -179,8 +167,8 @@ export class TcpSocket {
     this.recovery = new LossRecovery(this.cc, options.oooRanges ?? 8);
     this.rtt = new RttEstimator(ctx.config);
     this.window = new TcpWindow(this.rx, ctx.config);
+    this.timers = new TcpTimers(ctx.config);
     this.nagle = ctx.config.nagle;
-    this.keepaliveOn = ctx.config.keepalive;
   }
 
   // ===============================================================================================
@@ -188,14 +176,12 @@ export class TcpSocket {
 
   /** Keepalive probes when idle (RFC 1122 §4.2.3.6); the idle time counts from now on. */
   get keepalive(): boolean {
-    return this.keepaliveOn;
+    return this.timers.keepalive;
   }
 
   set keepalive(on: boolean) {
-    this.keepaliveOn = on;
     const s = this.state;
-    if (on && (s === TcpState.Established || s === TcpState.CloseWait)) this.keepaliveAt = this.lastNow + this.ctx.config.keepaliveIdleMs;
-    else if (!on) this.keepaliveAt = NEVER;
+    this.timers.setKeepalive(on, this.lastNow, s === TcpState.Established || s === TcpState.CloseWait);
   }
 
   /** RFC 9293 name of the state. */
@@ -316,7 +302,7 @@ export class TcpSocket {
     }
     this.shutdown();
     // In FIN-WAIT-2 already (shutdown came first): the orphan timeout starts now.
-    if (this.state === TcpState.FinWait2) this.closeAt = this.lastNow + this.ctx.config.finWait2TimeoutMs;
+    if (this.state === TcpState.FinWait2) this.timers.finWait2(this.lastNow);
   }
 
   /** Resets the connection: a RST is sent (when synchronized) and the socket is CLOSED. */
@@ -405,7 +391,6 @@ export class TcpSocket {
     this.ooo.clear();
     this.error = 0;
     this.nagle = this.ctx.config.nagle;
-    this.keepaliveOn = this.ctx.config.keepalive;
     this.window.reset();
     this.sackOk = false;
     this.tsOk = false;
@@ -416,21 +401,12 @@ export class TcpSocket {
     this.remoteFinPending = false;
     this.remoteClosed = false;
     this.rstPending = false;
-    this.retransmitAt = NEVER;
-    this.persistAt = NEVER;
-    this.ackDelayAt = NEVER;
-    this.keepaliveAt = NEVER;
-    this.closeAt = NEVER;
+    this.timers.reset();
     this.rtt.reset();
-    this.retries = 0;
-    this.persistBackoff = 0;
-    this.keepaliveProbes = 0;
     this.cc.reset();
     this.recovery.reset();
     this.ackNow = false;
     this.unackedSegs = 0;
-    this.probeDue = false;
-    this.keepaliveDue = false;
     this.urgentPending = false;
     this.listener = -1;
     this.acceptable = false;
@@ -493,7 +469,7 @@ export class TcpSocket {
         if (this.state === TcpState.Closed) return false;
       }
       // RFC 9293 §3.10.7.4 (TIME-WAIT): a retransmitted FIN is acknowledged and restarts 2·MSL.
-      if (this.state === TcpState.TimeWait && (flags & TcpFlag.Fin) !== 0) this.closeAt = now + 2 * this.ctx.config.mslMs;
+      if (this.state === TcpState.TimeWait && (flags & TcpFlag.Fin) !== 0) this.timers.restartTimeWait(now);
       // "If an incoming segment is not acceptable, an acknowledgment should be sent in reply."
       return this.fillAck(now, reply);
     }
@@ -535,8 +511,7 @@ export class TcpSocket {
       return this.challengeAck(now, reply);
     }
 
-    this.keepaliveProbes = 0;
-    if (this.keepalive) this.keepaliveAt = now + this.ctx.config.keepaliveIdleMs;
+    this.timers.heard(now);
     if (this.tsOk && seg.hasTimestamp && seqLe(seg.seq, this.lastAckSent)) this.tsRecent = seg.tsVal;
 
     this.processAck(now, seg);
@@ -583,8 +558,7 @@ export class TcpSocket {
   /** RFC 6298 §5.7: after a SYN timed out, data transfer starts with an RTO of at least 3 s. */
   private afterHandshake(now: number): void {
     this.rtt.afterHandshake();
-    this.retries = 0;
-    if (this.keepalive) this.keepaliveAt = now + this.ctx.config.keepaliveIdleMs;
+    this.timers.established(now);
   }
 
   /** RFC 9293 §3.10.7.3: SYN-SENT. */
@@ -613,10 +587,10 @@ export class TcpSocket {
     this.ackNow = true;
     if (hasAck) {
       // Our SYN is acknowledged: ESTABLISHED.
-      this.rtt.onSynAck(now, seg, this.tsOk, this.retries);
+      this.rtt.onSynAck(now, seg, this.tsOk, this.timers.retries);
       this.sndUna = seg.ack;
       this.window.takeSynWindow(seg, seg.ack);
-      this.retransmitAt = NEVER;
+      this.timers.retransmitAt = NEVER;
       this.afterHandshake(now);
       this.setState(TcpState.Established);
       return false;
@@ -624,7 +598,7 @@ export class TcpSocket {
     // Simultaneous open (RFC 9293 §3.5, figure 8): SYN-RECEIVED, send SYN-ACK with our ISS.
     this.window.takeSynWindow(seg, seg.ack);
     this.sndNxt = this.iss;
-    this.retransmitAt = NEVER;
+    this.timers.retransmitAt = NEVER;
     this.setState(TcpState.SynReceived);
     return false;
   }
@@ -652,10 +626,7 @@ export class TcpSocket {
     let windowChanged = false;
     if (win.update(seg, ack)) {
       windowChanged = win.sndWnd !== oldWnd;
-      if (win.sndWnd > 0) {
-        this.persistAt = NEVER;
-        this.persistBackoff = 0;
-      }
+      if (win.sndWnd > 0) this.timers.windowOpened();
     }
 
     // SACK blocks update the scoreboard (RFC 2018 §3, RFC 6675 §4).
@@ -680,7 +651,7 @@ export class TcpSocket {
       case TcpState.FinWait1:
         if (finAcked) {
           this.setState(TcpState.FinWait2);
-          if (this.appClosed) this.closeAt = now + this.ctx.config.finWait2TimeoutMs;
+          if (this.appClosed) this.timers.finWait2(now);
         }
         break;
       case TcpState.Closing:
@@ -710,8 +681,7 @@ export class TcpSocket {
     if (seqLt(this.sndNxt, ack)) this.sndNxt = ack; // the peer took a zero-window probe octet
     if (seqLt(this.sndMax, ack)) this.sndMax = ack;
     this.window.acked(ack);
-    this.retries = 0;
-    this.persistBackoff = 0;
+    this.timers.progress();
 
     // Congestion control and loss recovery.
     this.recovery.onNewAck(now, acked, this.sndUna, this.sndMax, this.tx.capacity + 2 * this.sendMss, this.rtt.srtt);
@@ -719,7 +689,7 @@ export class TcpSocket {
     // RFC 6298 §5.2/5.3: stop the timer when all is acknowledged, else restart it; on every
     // partial ACK too (RFC 6582 §4.3's "Slow-but-Steady" variant: §3.2 step 5 restarts it on the
     // first one only).
-    this.retransmitAt = this.sndUna === this.sndMax ? NEVER : now + this.rtt.rto;
+    this.timers.retransmitAt = this.sndUna === this.sndMax ? NEVER : now + this.rtt.rto;
     void stats;
   }
 
@@ -730,7 +700,7 @@ export class TcpSocket {
     this.rtt.cancelTiming(); // Karn: the timed segment may be retransmitted
     if (this.sackOk) stats.sackRecoveries++;
     stats.fastRetransmits++;
-    this.retransmitAt = now + this.rtt.rto;
+    this.timers.retransmitAt = now + this.rtt.rto;
   }
 
   /** Places segment text in the receive ring (in order, or out of order tracked by the Assembler). */
@@ -777,7 +747,7 @@ export class TcpSocket {
       }
       if (!this.ackNow) {
         if (this.ctx.config.delayedAckMs === 0) this.ackNow = true;
-        else if (this.ackDelayAt === NEVER) this.ackDelayAt = now + this.ctx.config.delayedAckMs;
+        else this.timers.delayAck(now);
       }
       return;
     }
@@ -827,7 +797,7 @@ export class TcpSocket {
         break;
       case TcpState.TimeWait:
         // A retransmitted FIN: ACK it again and restart the 2·MSL timer.
-        this.closeAt = now + 2 * this.ctx.config.mslMs;
+        this.timers.restartTimeWait(now);
         break;
       default:
         break;
@@ -839,15 +809,12 @@ export class TcpSocket {
    * from its arrival). Meaningless in other states.
    */
   get lastFinAt(): number {
-    return this.closeAt - 2 * this.ctx.config.mslMs;
+    return this.timers.lastFinAt;
   }
 
   private enterTimeWait(now: number): void {
     this.setState(TcpState.TimeWait);
-    this.retransmitAt = NEVER;
-    this.persistAt = NEVER;
-    this.keepaliveAt = NEVER;
-    this.closeAt = now + 2 * this.ctx.config.mslMs;
+    this.timers.timeWait(now);
   }
 
   /** A RST for this connection was accepted (RFC 9293 §3.10.7.4 second). */
@@ -910,70 +877,16 @@ export class TcpSocket {
   // Timers
 
   /**
-   * Earliest deadline of this socket: `now` when a segment is waiting (and `canSend`), else the
-   * first timer; NEVER when idle.
+   * Earliest deadline of this socket, ms: `now` when a segment is waiting (and `canSend`), else
+   * the first timer; NEVER when idle.
    */
   pollAt(now: number, canSend = true): number {
-    if (this.state === TcpState.Closed || this.state === TcpState.Listen) return NEVER;
-    if (canSend && this.wantsToSend()) return now;
-    let t = this.retransmitAt;
-    if (this.persistAt < t) t = this.persistAt;
-    if (this.ackDelayAt < t) t = this.ackDelayAt;
-    if (this.keepaliveAt < t) t = this.keepaliveAt;
-    if (this.closeAt < t) t = this.closeAt;
-    return t;
+    return pollAt(this, now, canSend);
   }
 
-  /** Fires expired timers (call before dispatch). */
+  /** Fires expired timers at `now` (ms; call before dispatch). */
   tick(now: number): void {
-    if (this.state === TcpState.Closed) return;
-    const cfg = this.ctx.config;
-    const stats = this.ctx.stats;
-    this.lastNow = now;
-    this.armPersistIfBlocked(now);
-    if (now >= this.closeAt) {
-      this.closeAt = NEVER;
-      if (this.state === TcpState.TimeWait || this.state === TcpState.FinWait2) {
-        this.becomeClosed(0);
-        return;
-      }
-    }
-    if (now >= this.retransmitAt) {
-      // RFC 6298 §5.4-5.7: retransmit the earliest unacknowledged segment, back off the timer.
-      this.retries++;
-      stats.rtoExpirations++;
-      const limit = isOpening(this.state) ? cfg.synRetries : cfg.maxRetries;
-      if (this.retries > limit) {
-        stats.timeouts++;
-        if (isOpening(this.state)) stats.attemptFails++;
-        // Tell the peer, if it is still there, that we are giving up (as Linux does not; harmless either way).
-        this.becomeClosed(SocketError.TimedOut);
-        return;
-      }
-      this.rtt.onTimeout(now, isOpening(this.state));
-      // RFC 5681 §3.1: the window collapses; recovery, if any, is over.
-      this.recovery.onTimeout(now, this.sndUna, this.sndMax, this.retries === 1);
-      // Go back N: everything from SND.UNA goes out again.
-      this.sndNxt = this.sndUna;
-      this.retransmitAt = NEVER; // re-armed when the retransmission goes out
-    }
-    if (now >= this.persistAt) {
-      this.persistAt = NEVER;
-      this.probeDue = true;
-    }
-    if (now >= this.ackDelayAt) {
-      this.ackDelayAt = NEVER;
-      this.ackNow = true;
-    }
-    if (now >= this.keepaliveAt) {
-      if (this.keepaliveProbes >= cfg.keepaliveCount) {
-        stats.timeouts++;
-        this.becomeClosed(SocketError.TimedOut);
-        return;
-      }
-      this.keepaliveDue = true;
-      this.keepaliveAt = now + cfg.keepaliveIntervalMs;
-    }
+    tick(this, now);
   }
 
   // ===============================================================================================
@@ -983,7 +896,7 @@ export class TcpSocket {
   wantsToSend(): boolean {
     const s = this.state;
     if (s === TcpState.Closed || s === TcpState.Listen) return false;
-    if (this.rstPending || this.ackNow || this.probeDue || this.keepaliveDue) return true;
+    if (this.rstPending || this.ackNow || this.timers.probeDue || this.timers.keepaliveDue) return true;
     if (isOpening(s)) return this.sndNxt === this.iss;
     if (s === TcpState.TimeWait) return false;
     if (this.recovery.sendableHole(this.sndUna, this.sndMax) >= 0) return true;
@@ -1041,9 +954,9 @@ export class TcpSocket {
         out.window = this.window.synWindow();
         this.sndNxt = (this.iss + 1) | 0;
         if (seqGt(this.sndNxt, this.sndMax)) this.sndMax = this.sndNxt;
-        if (this.retries > 0) stats.retransSegs++;
+        if (this.timers.retries > 0) stats.retransSegs++;
         else this.rtt.timeSyn(now, this.iss);
-        if (this.retransmitAt === NEVER) this.retransmitAt = now + this.rtt.rto;
+        this.timers.armRetransmit(now, this.rtt.rto);
         this.noteAckSent();
         this.countOut(out);
         return true;
@@ -1079,8 +992,8 @@ export class TcpSocket {
     }
 
     // Zero-window probe: one octet past the window (RFC 9293 §3.8.6.1), the next byte to send.
-    if (this.probeDue) {
-      this.probeDue = false;
+    if (this.timers.probeDue) {
+      this.timers.probeDue = false;
       const offset = (this.sndNxt - this.txBase) | 0;
       if (offset < this.tx.length) {
         this.fillHeader(now, out, this.sndNxt, TcpFlag.Ack);
@@ -1090,8 +1003,7 @@ export class TcpSocket {
         // drops it. One that takes it may ACK one past SND.NXT.
         this.window.probeSent(this.sndNxt);
         stats.zeroWindowProbes++;
-        this.persistBackoff++;
-        this.armPersist(now);
+        this.timers.probeSent(now, this.rtt.rto);
         this.noteAckSent();
         this.countOut(out);
         return true;
@@ -1099,9 +1011,9 @@ export class TcpSocket {
     }
 
     // Keepalive: <SEQ=SND.NXT-1> with no data, which makes the peer ACK (RFC 1122 §4.2.3.6).
-    if (this.keepaliveDue) {
-      this.keepaliveDue = false;
-      this.keepaliveProbes++;
+    if (this.timers.keepaliveDue) {
+      this.timers.keepaliveDue = false;
+      this.timers.keepaliveProbes++;
       stats.keepaliveProbes++;
       this.fillHeader(now, out, (this.sndNxt - 1) | 0, TcpFlag.Ack);
       this.noteAckSent();
@@ -1178,7 +1090,7 @@ export class TcpSocket {
     else if (!this.tsOk) this.rtt.timeSegment(now, seq);
     this.sndNxt = end;
     if (seqGt(end, this.sndMax)) this.sndMax = end;
-    if (this.retransmitAt === NEVER) this.retransmitAt = now + this.rtt.rto;
+    this.timers.armRetransmit(now, this.rtt.rto);
     if (fin) {
       if (this.state === TcpState.Established) this.setState(TcpState.FinWait1);
       else if (this.state === TcpState.CloseWait) this.setState(TcpState.LastAck);
@@ -1210,7 +1122,7 @@ export class TcpSocket {
     this.txOffset = offset;
     this.recovery.retransmitted((holeSeq + len + (fin ? 1 : 0)) | 0);
     stats.retransSegs++;
-    if (this.retransmitAt === NEVER) this.retransmitAt = now + this.rtt.rto;
+    this.timers.armRetransmit(now, this.rtt.rto);
     this.noteAckSent();
     this.countOut(out);
   }
@@ -1219,19 +1131,12 @@ export class TcpSocket {
    * RFC 9293 §3.8.6.1: data waiting, a zero window and nothing in flight (so no retransmission
    * timer to wake us): the persist timer must run or the connection deadlocks.
    */
-  private armPersistIfBlocked(now: number): void {
-    if (this.window.sndWnd !== 0 || this.persistAt !== NEVER || this.retransmitAt !== NEVER) return;
+  armPersistIfBlocked(now: number): void {
+    const timers = this.timers;
+    if (this.window.sndWnd !== 0 || timers.persistAt !== NEVER || timers.retransmitAt !== NEVER) return;
     if (!isSynchronized(this.state) || this.state === TcpState.TimeWait) return;
     const offset = (this.sndNxt - this.txBase) | 0;
-    if (offset < this.tx.length) this.armPersist(now);
-  }
-
-  /** RFC 9293 §3.8.6.1: the persist timer, backing off exponentially to 60 s. */
-  private armPersist(now: number): void {
-    let t = this.rtt.rto << (this.persistBackoff < 6 ? this.persistBackoff : 6);
-    if (t > this.ctx.config.rtoMaxMs) t = this.ctx.config.rtoMaxMs;
-    if (t < 200) t = 200;
-    this.persistAt = now + t;
+    if (offset < this.tx.length) timers.armPersist(now, this.rtt.rto);
   }
 
   /** Header fields common to every segment we send: ports, ACK, window, timestamps, SACK. */
@@ -1274,7 +1179,7 @@ export class TcpSocket {
     this.lastAckSent = this.rcvNxt;
     this.ackNow = false;
     this.unackedSegs = 0;
-    this.ackDelayAt = NEVER;
+    this.timers.ackDelayAt = NEVER;
   }
 
   private countOut(out: TcpRepr): void {
@@ -1298,16 +1203,10 @@ export class TcpSocket {
     if (this.ctx.tracer !== null) this.ctx.tracer.state(this.index, from, state);
   }
 
-  private becomeClosed(error: number): void {
+  becomeClosed(error: number): void {
     this.error = error;
-    this.retransmitAt = NEVER;
-    this.persistAt = NEVER;
-    this.ackDelayAt = NEVER;
-    this.keepaliveAt = NEVER;
-    this.closeAt = NEVER;
+    this.timers.stop();
     this.ackNow = false;
-    this.probeDue = false;
-    this.keepaliveDue = false;
     this.rstPending = false;
     this.acceptable = false;
     this.setState(TcpState.Closed);
