@@ -8,6 +8,8 @@
 
 /** MSS assumed when the peer sends none (RFC 9293 §3.7.1), octets. */
 export const DEFAULT_MSS = 536;
+/** Octets the timestamp option takes in every segment once negotiated (10 + 2 NOPs, RFC 7323 Appendix A). */
+export const TS_OPTION_LEN = 12;
 
 export interface TcpConfig {
   /** Initial retransmission timeout, ms (RFC 6298 §2.1). Defaults to 1000. */
