@@ -5,6 +5,8 @@
  * companions (RFC 6298 timers, RFC 1122 keepalive, RFC 6928 initial window) give, or what Linux
  * does where the RFCs leave a choice.
  */
+import type { TcpRepr } from '../../wire/tcp.ts';
+import type { TcpState } from './state.ts';
 
 /** MSS assumed when the peer sends none (RFC 9293 §3.7.1), octets. */
 export const DEFAULT_MSS = 536;
@@ -125,10 +127,10 @@ export function newTcpStats(): TcpStats {
  * are primitives and objects that already exist, so a tracer costs nothing when it is null.
  */
 export interface TcpTracer {
-  /** `from` and `to` are TcpState values; `socket` is the socket's index in its table. */
-  state(socket: number, from: number, to: number): void;
+  /** A transition `from` => `to`; `socket` is the socket's index in its table. */
+  state(socket: number, from: TcpState, to: TcpState): void;
   /** A segment received (`outgoing` false) or sent; `repr` is only valid during the call. */
-  segment(socket: number, outgoing: boolean, repr: import('../../wire/tcp.ts').TcpRepr): void;
+  segment(socket: number, outgoing: boolean, repr: TcpRepr): void;
 }
 
 /** What a socket needs from its stack: configuration, counters, ISNs, the challenge-ACK budget. */

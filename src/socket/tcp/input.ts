@@ -16,7 +16,7 @@ import { SocketError } from '../error.ts';
 import { DEFAULT_MSS, TS_OPTION_LEN } from './config.ts';
 import { countOut, fillHeader, noteAckSent } from './output.ts';
 import type { TcpSocket } from './socket.ts';
-import { TcpState, isSynchronized, receivesData } from './state.ts';
+import { TcpState, assertNever, isSynchronized, receivesData } from './state.ts';
 
 /**
  * Processes one segment for this connection (RFC 9293 §3.10.7.3 and §3.10.7.4). `bytes`
@@ -249,7 +249,8 @@ function processAck(sock: TcpSocket, now: number, seg: TcpRepr): void {
 
   // Our FIN acknowledged?
   const finAcked = sock.finQueued && seqGt(sock.sndUna, sock.finSeq);
-  switch (sock.state) {
+  const state = sock.state;
+  switch (state) {
     case TcpState.FinWait1:
       if (finAcked) {
         sock.setState(TcpState.FinWait2);
@@ -262,8 +263,18 @@ function processAck(sock: TcpSocket, now: number, seg: TcpRepr): void {
     case TcpState.LastAck:
       if (finAcked) sock.becomeClosed(0);
       break;
-    default:
+    case TcpState.Closed:
+    case TcpState.Listen:
+    case TcpState.SynSent:
+    case TcpState.SynReceived:
+    case TcpState.Established:
+    case TcpState.FinWait2:
+    case TcpState.CloseWait:
+    case TcpState.TimeWait:
+      // No FIN of ours in flight that this ACK could complete a transition for.
       break;
+    default:
+      assertNever(state);
   }
 }
 
@@ -384,7 +395,8 @@ function receiveFin(sock: TcpSocket, now: number, finSeq: number): void {
     sock.remoteClosed = true;
   }
   sock.ackNow = true;
-  switch (sock.state) {
+  const state = sock.state;
+  switch (state) {
     case TcpState.SynReceived:
     case TcpState.Established:
       sock.setState(TcpState.CloseWait);
@@ -401,8 +413,16 @@ function receiveFin(sock: TcpSocket, now: number, finSeq: number): void {
       // A retransmitted FIN: ACK it again and restart the 2·MSL timer.
       sock.timers.restartTimeWait(now);
       break;
-    default:
+    case TcpState.Closed:
+    case TcpState.Listen:
+    case TcpState.SynSent:
+    case TcpState.CloseWait:
+    case TcpState.Closing:
+    case TcpState.LastAck:
+      // RFC 9293 §3.10.7.4 eighth: CLOSE-WAIT, CLOSING, LAST-ACK remain; the others never get here.
       break;
+    default:
+      assertNever(state);
   }
 }
 
@@ -414,7 +434,8 @@ function enterTimeWait(sock: TcpSocket, now: number): void {
 /** A RST for this connection was accepted (RFC 9293 §3.10.7.4 second). */
 function onReset(sock: TcpSocket): void {
   const stats = sock.ctx.stats;
-  switch (sock.state) {
+  const state = sock.state;
+  switch (state) {
     case TcpState.SynReceived:
       stats.attemptFails++;
       sock.becomeClosed(SocketError.ConnectionRefused);
@@ -428,9 +449,17 @@ function onReset(sock: TcpSocket): void {
     case TcpState.FinWait2:
       sock.becomeClosed(SocketError.ConnectionReset);
       break;
-    default:
+    case TcpState.Closed:
+    case TcpState.Listen:
+    case TcpState.SynSent:
+    case TcpState.Closing:
+    case TcpState.LastAck:
+    case TcpState.TimeWait:
+      // CLOSING, LAST-ACK, TIME-WAIT: enter CLOSED, no error to report.
       sock.becomeClosed(0);
       break;
+    default:
+      assertNever(state);
   }
 }
 

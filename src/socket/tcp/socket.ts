@@ -43,7 +43,7 @@ import { NewRenoController } from './newreno.ts';
 import { dispatchSegment, wantsToSend } from './output.ts';
 import { LossRecovery } from './recovery.ts';
 import { RttEstimator } from './rtt.ts';
-import { TCP_STATE_NAMES, TcpState, isOpening, isSynchronized, isWritable, receivesData } from './state.ts';
+import { TCP_STATE_NAMES, TcpState, assertNever, isOpening, isSynchronized, isWritable, receivesData } from './state.ts';
 import { TcpTimers, pollAt, tick } from './timers.ts';
 import { TcpWindow } from './window.ts';
 
@@ -271,7 +271,8 @@ export class TcpSocket {
    * connection is established the FIN waits for ESTABLISHED, as RFC 9293 says for SYN-RECEIVED.
    */
   shutdown(): void {
-    switch (this.state) {
+    const state = this.state;
+    switch (state) {
       case TcpState.SynSent:
       case TcpState.SynReceived:
       case TcpState.Established:
@@ -280,8 +281,17 @@ export class TcpSocket {
         this.finQueued = true;
         this.finSeq = (this.txBase + this.tx.length) | 0;
         return;
-      default:
+      case TcpState.Closed:
+      case TcpState.Listen:
+      case TcpState.FinWait1:
+      case TcpState.FinWait2:
+      case TcpState.Closing:
+      case TcpState.LastAck:
+      case TcpState.TimeWait:
+        // Not open, or our FIN is already on its way.
         return;
+      default:
+        assertNever(state);
     }
   }
 

@@ -30,6 +30,14 @@ export const TCP_STATE_NAMES: readonly string[] = [
   'CLOSING', 'LAST-ACK', 'TIME-WAIT',
 ];
 
+/**
+ * The default branch of a `switch` that must cover every state: the compiler rejects the call
+ * when a state is missing (its argument is then not `never`). Unreachable at run time.
+ */
+export function assertNever(state: never): never {
+  throw new Error(`unhandled TCP state ${String(state)}`);
+}
+
 /** RFC 9293 §3.5: ESTABLISHED and every state after it are synchronized. */
 export function isSynchronized(s: TcpState): boolean {
   return s >= TcpState.Established;

@@ -8,7 +8,7 @@
  */
 import { TcpFlag, type TcpRepr } from '../../wire/tcp.ts';
 import type { TcpTracer } from './config.ts';
-import { TCP_STATE_NAMES } from './state.ts';
+import { TCP_STATE_NAMES, type TcpState } from './state.ts';
 
 const FLAG_NAMES: readonly [number, string][] = [
   [TcpFlag.Syn, 'SYN'], [TcpFlag.Fin, 'FIN'], [TcpFlag.Rst, 'RST'], [TcpFlag.Psh, 'PSH'],
@@ -51,7 +51,7 @@ export class TextTcpTracer implements TcpTracer {
     this.segments = options.segments ?? true;
   }
 
-  state(socket: number, from: number, to: number): void {
+  state(socket: number, from: TcpState, to: TcpState): void {
     this.write(`tcp#${socket} ${TCP_STATE_NAMES[from]} => ${TCP_STATE_NAMES[to]}`);
   }
 
