@@ -15,7 +15,7 @@ import { TcpFlag, type TcpRepr, seqGe, seqGt, seqLe, seqLt } from '../../wire/tc
 import { SocketError } from '../error.ts';
 import { DEFAULT_MSS, TS_OPTION_LEN } from './config.ts';
 import { countOut, fillHeader, noteAckSent } from './output.ts';
-import type { TcpSocket } from './socket.ts';
+import { type TcpSocket, TcpOwner } from './socket.ts';
 import { TcpState, assertNever, isSynchronized, receivesData } from './state.ts';
 
 /**
@@ -132,7 +132,7 @@ export function processSegment(sock: TcpSocket, now: number, seg: TcpRepr, bytes
   // Seventh: the segment text.
   if (seg.payloadLen > 0) {
     if (receivesData(sock.state)) {
-      if (sock.appClosed) {
+      if (sock.owner === TcpOwner.Orphan) {
         // Data for a socket the application has closed: nobody will read it (RFC 9293 §3.10.7.4).
         sock.abort();
         return false;
@@ -154,7 +154,7 @@ function establishFromSynReceived(sock: TcpSocket, now: number, seg: TcpRepr): v
   sock.window.takeHandshakeAck(seg);
   afterHandshake(sock, now);
   sock.setState(TcpState.Established);
-  if (sock.listener >= 0) sock.acceptable = true;
+  if (sock.owner === TcpOwner.Backlog) sock.owner = TcpOwner.AcceptQueue;
 }
 
 /** RFC 6298 §5.7: after a SYN timed out, data transfer starts with an RTO of at least 3 s. */
@@ -254,7 +254,7 @@ function processAck(sock: TcpSocket, now: number, seg: TcpRepr): void {
     case TcpState.FinWait1:
       if (finAcked) {
         sock.setState(TcpState.FinWait2);
-        if (sock.appClosed) sock.timers.finWait2(now);
+        if (sock.owner === TcpOwner.Orphan) sock.timers.finWait2(now);
       }
       break;
     case TcpState.Closing:

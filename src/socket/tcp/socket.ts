@@ -47,6 +47,25 @@ import { TCP_STATE_NAMES, TcpState, assertNever, isOpening, isSynchronized, isWr
 import { TcpTimers, pollAt, tick } from './timers.ts';
 import { TcpWindow } from './window.ts';
 
+/**
+ * Who holds a socket of the stack's table. One value replaces what were four booleans (in use,
+ * orphan, closed by the application, acceptable).
+ */
+export const TcpOwner = {
+  /** Free in the table: `connect` or a SYN for a listener may take it. */
+  Free: 0,
+  /** A passive open in its listener's backlog, handshake not complete; nobody holds it yet. */
+  Backlog: 1,
+  /** Established (or further) and waiting in its listener's accept queue; nobody holds it yet. */
+  AcceptQueue: 2,
+  /** Held by the application (it connected, or accepted the socket); freed only by `close()`. */
+  Application: 3,
+  /** Given back by the application (`close()`): the stack finishes the connection, then frees it. */
+  Orphan: 4,
+} as const;
+
+export type TcpOwner = (typeof TcpOwner)[keyof typeof TcpOwner];
+
 export interface TcpSocketOptions {
   /** Send ring storage; its length is the send buffer size in octets. */
   txBuffer: Uint8Array;
@@ -90,16 +109,13 @@ export class TcpSocket {
   remotePort = 0;
 
   // --- Ownership ---
-  /** No application holds the socket (closed by it, or not yet accepted); it is freed when the connection ends. */
-  orphan = false;
-  /** The application called close(): nobody will read, so arriving data is answered with RST. */
-  appClosed = false;
-  /** The application may still own it (false once it is free in the table). */
-  inUse = false;
+  /**
+   * Who holds the socket. Anything but Application means no application will read or close it:
+   * the socket returns to the table (Free) when its connection ends.
+   */
+  owner: TcpOwner = TcpOwner.Free;
   /** Listener this socket was created for (a passive open), or -1. */
   listener = -1;
-  /** Connection established and waiting in the listener's accept queue. */
-  acceptable = false;
 
   // --- Per-socket options ---
   /** Nagle's algorithm (RFC 896). */
@@ -179,6 +195,11 @@ export class TcpSocket {
 
   // ===============================================================================================
   // Application interface
+
+  /** True unless the socket is free in the table (the application, a listener or the stack holds it). */
+  get inUse(): boolean {
+    return this.owner !== TcpOwner.Free;
+  }
 
   /** Keepalive probes when idle (RFC 1122 §4.2.3.6); the idle time counts from now on. */
   get keepalive(): boolean {
@@ -301,8 +322,7 @@ export class TcpSocket {
    * (RFC 2525 §2.17, as Linux does).
    */
   close(): void {
-    this.orphan = true;
-    this.appClosed = true;
+    this.owner = TcpOwner.Orphan;
     if (this.state === TcpState.Closed || this.state === TcpState.Listen) {
       this.becomeClosed(this.error);
       return;
@@ -344,6 +364,7 @@ export class TcpSocket {
     this.remotePort = remotePort;
     this.localMss = localMss;
     this.initSend(now);
+    this.owner = TcpOwner.Application;
     this.window.offerScaling();
     this.ctx.stats.activeOpens++;
     this.setState(TcpState.SynSent);
@@ -362,6 +383,8 @@ export class TcpSocket {
     this.localMss = localMss;
     this.listener = listener;
     this.initSend(now);
+    // Not the application's until accept().
+    this.owner = TcpOwner.Backlog;
     this.irs = syn.seq;
     this.rcvNxt = (syn.seq + 1) | 0;
     this.window.startReceive(this.rcvNxt);
@@ -381,7 +404,6 @@ export class TcpSocket {
     this.rtt.open(iss);
     this.lastNow = now;
     this.recovery.open(iss);
-    this.inUse = true;
   }
 
   /** Back to a blank CLOSED socket (rings emptied, timers off): every part resets itself. */
@@ -395,10 +417,7 @@ export class TcpSocket {
     this.recovery.reset();
     this.timers.reset();
     this.error = 0;
-    this.orphan = false;
-    this.appClosed = false;
     this.listener = -1;
-    this.acceptable = false;
     this.nagle = this.ctx.config.nagle;
     this.sendMss = DEFAULT_MSS;
     this.sackOk = false;
@@ -498,11 +517,10 @@ export class TcpSocket {
     this.timers.stop();
     this.ackNow = false;
     this.rstPending = false;
-    this.acceptable = false;
     this.setState(TcpState.Closed);
-    if (this.orphan) {
+    if (this.owner !== TcpOwner.Application) {
       // Nobody holds this socket any more: back to the table's free list.
-      this.inUse = false;
+      this.owner = TcpOwner.Free;
       this.tx.clear();
       this.rx.clear();
     }

@@ -12,7 +12,7 @@ import { NEVER } from '../../time.ts';
 import { TcpFlag, type TcpRepr } from '../../wire/tcp.ts';
 import { SocketError } from '../error.ts';
 import type { CongestionFactory } from './congestion.ts';
-import { TcpSocket, type TcpSocketOptions } from './socket.ts';
+import { TcpOwner, TcpSocket, type TcpSocketOptions } from './socket.ts';
 import { TcpState } from './state.ts';
 import { DEFAULT_TCP_CONFIG, newTcpStats, type TcpConfig, type TcpContext, type TcpStats, type TcpTracer } from './config.ts';
 
@@ -103,7 +103,7 @@ export class TcpStack implements TcpContext {
     if (this.listenPort[listener] === undefined) return;
     this.listenPort[listener] = 0;
     for (const s of this.sockets) {
-      if (s.inUse && s.listener === listener && s.orphan && s.state !== TcpState.Closed) s.abort();
+      if (s.owner !== TcpOwner.Free && s.owner !== TcpOwner.Application && s.listener === listener && s.state !== TcpState.Closed) s.abort();
     }
   }
 
@@ -115,9 +115,8 @@ export class TcpStack implements TcpContext {
   /** Takes the oldest established connection from a listener's queue, or null. The caller owns it and must `close()` it. */
   accept(listener: number): TcpSocket | null {
     for (const s of this.sockets) {
-      if (s.inUse && s.acceptable && s.listener === listener) {
-        s.acceptable = false;
-        s.orphan = false;
+      if (s.owner === TcpOwner.AcceptQueue && s.listener === listener) {
+        s.owner = TcpOwner.Application;
         return s;
       }
     }
@@ -133,14 +132,13 @@ export class TcpStack implements TcpContext {
     if (sock === null) return null;
     const port = localPort !== 0 ? localPort : this.ephemeralPort(remoteAddr, remotePort);
     sock.connect(now, localAddr, port, remoteAddr, remotePort, localMss);
-    sock.orphan = false;
     return sock;
   }
 
   /** Sockets in use (owned by an application, in a backlog, or closing). */
   get used(): number {
     let n = 0;
-    for (const s of this.sockets) if (s.inUse) n++;
+    for (const s of this.sockets) if (s.owner !== TcpOwner.Free) n++;
     return n;
   }
 
@@ -156,7 +154,7 @@ export class TcpStack implements TcpContext {
     // A connection: the full 4-tuple.
     for (let i = 0; i < this.sockets.length; i++) {
       const s = this.sockets[i]!;
-      if (s.inUse && s.state !== TcpState.Closed && s.localPort === seg.dstPort && s.remotePort === seg.srcPort &&
+      if (s.owner !== TcpOwner.Free && s.state !== TcpState.Closed && s.localPort === seg.dstPort && s.remotePort === seg.srcPort &&
           s.remoteAddr === remoteAddr && s.localAddr === localAddr) {
         return s.process(now, seg, bytes, reply);
       }
@@ -178,8 +176,6 @@ export class TcpStack implements TcpContext {
         return this.resetFor(seg, reply);
       }
       sock.acceptSyn(now, seg, localAddr, remoteAddr, localMss, l);
-      // Not the application's until accept().
-      sock.orphan = true;
       return false;
     }
     // RFC 9293 §3.10.7.1: CLOSED. Everything but a RST gets a RST.
@@ -196,7 +192,7 @@ export class TcpStack implements TcpContext {
     let t = NEVER;
     for (let i = 0; i < this.sockets.length; i++) {
       const s = this.sockets[i]!;
-      if (!s.inUse) continue;
+      if (s.owner === TcpOwner.Free) continue;
       const p = s.pollAt(now, canSend);
       if (p < t) t = p;
     }
@@ -257,14 +253,16 @@ export class TcpStack implements TcpContext {
   private backlogUsed(listener: number): number {
     let n = 0;
     for (const s of this.sockets) {
-      if (s.inUse && s.orphan && s.listener === listener && (s.state === TcpState.SynReceived || s.acceptable)) n++;
+      const o = s.owner;
+      if (o !== TcpOwner.Free && o !== TcpOwner.Application && s.listener === listener &&
+          (s.state === TcpState.SynReceived || o === TcpOwner.AcceptQueue)) n++;
     }
     return n;
   }
 
   private freeSocket(): TcpSocket | null {
     for (const s of this.sockets) {
-      if (!s.inUse) return s;
+      if (s.owner === TcpOwner.Free) return s;
     }
     return null;
   }
@@ -276,7 +274,7 @@ export class TcpStack implements TcpContext {
       this.nextEphemeral = p >= 65535 ? 49152 : p + 1;
       let taken = this.findListener(p) >= 0;
       for (const s of this.sockets) {
-        if (s.inUse && s.localPort === p && s.remoteAddr === remoteAddr && s.remotePort === remotePort) taken = true;
+        if (s.owner !== TcpOwner.Free && s.localPort === p && s.remoteAddr === remoteAddr && s.remotePort === remotePort) taken = true;
       }
       if (!taken) return p;
     }
