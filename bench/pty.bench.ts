@@ -99,7 +99,7 @@ async function until(cond: () => boolean, ms: number, what: string): Promise<voi
 
 /** Sends `size` octets to the firmware's discard port; returns goodput in octets/s of real time. */
 async function bulkToDiscard(rig: Rig, size: number, data: Uint8Array): Promise<number> {
-  const sock: TcpSocket = rig.tcp.connect(rig.loop.now(), HOST, rig.iface.mss, DEVICE, 9)!;
+  const sock: TcpSocket = rig.tcp.connect(rig.loop.now(), DEVICE, 9)!;
   rig.loop.wake();
   await until(() => sock.state === TcpState.Established, 10_000, 'connect to discard');
   let sent = 0;

@@ -73,7 +73,7 @@ export function rig(kind: LinkKind): Rig {
   const a = new Interface({ device: devA, address: A, tcp: tcpA });
   const b = new Interface({ device: devB, address: B, tcp: tcpB });
   const l = tcpB.listen(5001, 1);
-  const client = tcpA.connect(0, A, a.mss, B, 5001)!;
+  const client = tcpA.connect(0, B, 5001)!;
   let server: TcpSocket | null = null;
   for (let i = 0; i < 100 && server === null; i++) {
     a.poll(0);

@@ -147,7 +147,7 @@ export class TelnetSession implements TelnetHandler, TextSink {
     this.line = new Uint8Array(ctx.settings.lineLen);
     this.outbox = new Uint8Array(ctx.settings.outboxLen);
     this.ping = new PingRun(ctx.iface, ((ctx.settings.pingIdentBase + index - 1) % 0xffff) + 1, ctx.settings.ping);
-    this.xfer = new XferRun(ctx.tcp, () => ctx.iface.address, () => ctx.iface.mss);
+    this.xfer = new XferRun(ctx.tcp);
   }
 
   /** True once the right password was given in this connection. */

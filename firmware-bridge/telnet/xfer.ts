@@ -78,8 +78,6 @@ function reason(code: number): string {
 export class XferRun {
   running = false;
   private readonly tcp: TcpStack;
-  private readonly localAddr: () => number;
-  private readonly localMss: () => number;
   private readonly chunk = new Uint8Array(CHUNK);
   private readonly rxBuf = new Uint8Array(2048);
   private sock: TcpSocket | null = null;
@@ -93,10 +91,8 @@ export class XferRun {
   private txHash: Hash | null = null;
   private rxHash: Hash | null = null;
 
-  constructor(tcp: TcpStack, localAddr: () => number, localMss: () => number) {
+  constructor(tcp: TcpStack) {
     this.tcp = tcp;
-    this.localAddr = localAddr;
-    this.localMss = localMss;
   }
 
   /**
@@ -105,7 +101,7 @@ export class XferRun {
    */
   start(now: number, address: number, port: number, octets: number, out: TextSink): boolean {
     this.stop();
-    const sock = this.tcp.connect(now, this.localAddr(), this.localMss(), address, port);
+    const sock = this.tcp.connect(now, address, port);
     if (sock === null) {
       out.writeText('xfer: no free TCP socket on this device, try again later\n');
       return false;

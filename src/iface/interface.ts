@@ -113,6 +113,7 @@ export class Interface {
     this.ingressBudget = options.ingressBudget ?? 256;
     this.tcp = options.tcp ?? null;
     this.mss = this.mtu - IPV4_HEADER_LEN - TCP_HEADER_LEN;
+    if (this.tcp !== null) this.tcp.attach(this.address, this.mss);
     this.icmpRate = options.icmpErrorsPerSecond ?? 10;
     this.icmpBurst = (options.icmpErrorBurst ?? 10) * 1000;
     this.icmpTokens = this.icmpBurst;

@@ -71,7 +71,7 @@ describe('firmware/board: shutdown settles its connections', function () {
   it('a TIME-WAIT whose last ACK was lost answers the retransmitted FIN before it counts as settled', () => {
     const { board, peerDev, tcp, peer, clock } = setup();
     const parts = [board, peer];
-    const sock = tcp.connect(clock.now, HOST_A, 966, HOST_B, 7)!;
+    const sock = tcp.connect(clock.now, HOST_B, 7)!;
     expect(runUntil(clock, parts, () => sock.state === TcpState.Established, 5000)).to.equal(true);
     runUntil(clock, parts, () => false, 10); // the service accepts it
 
@@ -98,7 +98,7 @@ describe('firmware/board: shutdown settles its connections', function () {
     const { board, tcp, peer, clock } = setup();
     const parts = [board, peer];
     expect(board.settled(clock.now)).to.equal(true);
-    const sock = tcp.connect(clock.now, HOST_A, 966, HOST_B, 9)!;
+    const sock = tcp.connect(clock.now, HOST_B, 9)!;
     expect(runUntil(clock, parts, () => sock.state === TcpState.Established, 5000)).to.equal(true);
     runUntil(clock, parts, () => false, 10); // the service accepts it
     expect(board.settled(clock.now)).to.equal(false);

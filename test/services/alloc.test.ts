@@ -50,7 +50,7 @@ class Loop {
   }
 
   connect(port: number): TcpSocket {
-    const sock = this.pair.tcpA.connect(this.clock.now, this.pair.a.address, this.pair.a.mss, HOST_B, port)!;
+    const sock = this.pair.tcpA.connect(this.clock.now, HOST_B, port)!;
     runUntil(this.clock, [this.pair.a, this.pair.b, this.service!], () => sock.stateName === 'ESTABLISHED', 5000);
     return sock;
   }

@@ -177,7 +177,7 @@ function world(options: Partial<TelnetServerOptions> = {}): World {
 }
 
 function connect(w: World): TelnetClient {
-  const sock = w.pair.tcpA.connect(w.clock.now, w.pair.a.address, w.pair.a.mss, HOST_B, 23)!;
+  const sock = w.pair.tcpA.connect(w.clock.now, HOST_B, 23)!;
   const client = new TelnetClient(sock);
   w.clients.push(client);
   w.parts.push(client);

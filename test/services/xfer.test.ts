@@ -137,7 +137,7 @@ function expectText(w: World, c: Client, p: string, limitMs = 120_000): string {
 }
 
 function login(w: World): Client {
-  const c = new Client(w.pair.tcpA.connect(w.clock.now, w.pair.a.address, w.pair.a.mss, HOST_B, 23)!);
+  const c = new Client(w.pair.tcpA.connect(w.clock.now, HOST_B, 23)!);
   w.parts.push(c);
   expectText(w, c, 'Password: ');
   c.line(PASSWORD);

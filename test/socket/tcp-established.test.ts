@@ -386,7 +386,7 @@ describe('TCP ESTABLISHED', () => {
       const h = new TcpHarness({ iss: null });
       const f = h.stack.isn(0, LOCAL_ADDR, LOCAL_PORT, REMOTE_ADDR, REMOTE_PORT);
       h.at(Math.ceil(u32(0x1_0000_0000 - 1000 - f) / 250));
-      h.sock = h.stack.connect(h.now, LOCAL_ADDR, LOCAL_MSS, REMOTE_ADDR, REMOTE_PORT, LOCAL_PORT)!;
+      h.sock = h.stack.connect(h.now, REMOTE_ADDR, REMOTE_PORT, LOCAL_PORT)!;
       const iss = u32(h.sock.iss);
       expect(iss).to.be.within(0x1_0000_0000 - 1000, 0x1_0000_0000 - 751);
       h.recv({ flags: SYN, seq: iss, mss: LOCAL_MSS });

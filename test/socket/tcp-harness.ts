@@ -199,6 +199,7 @@ export class TcpHarness {
 
   constructor(options: HarnessOptions = {}) {
     this.rxBufferLen = options.rxBufferLen ?? RX_LEN;
+    this.localMss = options.localMss ?? LOCAL_MSS;
     this.stack = new TcpStack({
       sockets: options.sockets ?? 4,
       txBufferLen: options.txBufferLen ?? TX_LEN,
@@ -206,11 +207,12 @@ export class TcpHarness {
       listeners: options.listeners ?? 2,
       config: { ...PLAIN_CONFIG, ...options.config },
       isnKey: options.isnKey ?? [0x01234567, 0x89abcdef, 0x0badf00d, 0x5eed5eed],
+      localAddr: LOCAL_ADDR,
+      localMss: this.localMss,
       ...(options.congestion !== undefined ? { congestion: options.congestion } : {}),
     });
     const iss = options.iss === undefined ? LOCAL_SEQ : options.iss;
     if (iss !== null) this.stack.isn = () => iss | 0;
-    this.localMss = options.localMss ?? LOCAL_MSS;
     this.now = options.now ?? 0;
     this.stack.tracer = {
       state: (_socket, from, to) => this.transitions.push(`${TCP_STATE_NAMES[from]} => ${TCP_STATE_NAMES[to]}`),
@@ -465,7 +467,7 @@ export function socketEstablished(o: BuildOptions = {}): TcpHarness {
 /** SYN-SENT: connect() from LOCAL_PORT, our SYN out. */
 export function socketSynSent(o: BuildOptions = {}): TcpHarness {
   const h = new TcpHarness(o);
-  const sock = h.stack.connect(h.now, LOCAL_ADDR, h.localMss, REMOTE_ADDR, REMOTE_PORT, LOCAL_PORT);
+  const sock = h.stack.connect(h.now, REMOTE_ADDR, REMOTE_PORT, LOCAL_PORT);
   expect(sock).to.not.equal(null);
   h.sock = sock!;
   expect(h.state).to.equal('SYN-SENT');

@@ -157,7 +157,7 @@ describe('TCP LISTEN', () => {
   it('connect() with a full socket table returns null (no exception; synTableFull counts refused SYNs only)', () => {
     const h = socketListen({ sockets: 1 });
     h.send({ flags: SYN, seq: 1000 });
-    expect(h.stack.connect(h.now, LOCAL_ADDR, LOCAL_MSS, REMOTE_ADDR, 8080)).to.equal(null);
+    expect(h.stack.connect(h.now, REMOTE_ADDR, 8080)).to.equal(null);
     expect(h.stack.stats.synTableFull).to.equal(0);
     expect(h.stack.used).to.equal(1);
   });
@@ -182,10 +182,10 @@ describe('TCP LISTEN', () => {
 describe('TCP initial sequence numbers (RFC 6528)', () => {
   it('RFC 6528 §3: the ISN differs per 4-tuple', () => {
     const h = new TcpHarness({ iss: null, sockets: 4 });
-    const a = h.stack.connect(0, LOCAL_ADDR, LOCAL_MSS, REMOTE_ADDR, 80, 40000)!;
-    const b = h.stack.connect(0, LOCAL_ADDR, LOCAL_MSS, REMOTE_ADDR, 81, 40000)!;
-    const c = h.stack.connect(0, LOCAL_ADDR, LOCAL_MSS, REMOTE_ADDR + 1, 80, 40000)!;
-    const d = h.stack.connect(0, LOCAL_ADDR, LOCAL_MSS, REMOTE_ADDR, 80, 40001)!;
+    const a = h.stack.connect(0, REMOTE_ADDR, 80, 40000)!;
+    const b = h.stack.connect(0, REMOTE_ADDR, 81, 40000)!;
+    const c = h.stack.connect(0, REMOTE_ADDR + 1, 80, 40000)!;
+    const d = h.stack.connect(0, REMOTE_ADDR, 80, 40001)!;
     const isns = [a.iss, b.iss, c.iss, d.iss];
     expect(new Set(isns).size, `ISNs ${isns.map((x) => (x >>> 0).toString(16))}`).to.equal(4);
   });
@@ -198,18 +198,18 @@ describe('TCP initial sequence numbers (RFC 6528)', () => {
 
   it('RFC 6528 §3: for one 4-tuple the ISN advances with a 4 µs clock (250 per ms)', () => {
     const h = new TcpHarness({ iss: null, sockets: 1 });
-    const first = h.stack.connect(0, LOCAL_ADDR, LOCAL_MSS, REMOTE_ADDR, REMOTE_PORT, LOCAL_PORT)!;
+    const first = h.stack.connect(0, REMOTE_ADDR, REMOTE_PORT, LOCAL_PORT)!;
     const iss0 = first.iss;
     first.close();
     expect(h.stack.used).to.equal(0);
-    const again = h.stack.connect(1000, LOCAL_ADDR, LOCAL_MSS, REMOTE_ADDR, REMOTE_PORT, LOCAL_PORT)!;
+    const again = h.stack.connect(1000, REMOTE_ADDR, REMOTE_PORT, LOCAL_PORT)!;
     expect((again.iss - iss0) | 0).to.equal(250_000);
     expect((h.stack.isn(3_600_000, LOCAL_ADDR, LOCAL_PORT, REMOTE_ADDR, REMOTE_PORT) - iss0) | 0).to.equal((3_600_000 * 250) | 0);
   });
 
   it('RFC 6528: the SYN carries the generated ISN', () => {
     const h = new TcpHarness({ iss: null });
-    h.sock = h.stack.connect(h.now, LOCAL_ADDR, LOCAL_MSS, REMOTE_ADDR, REMOTE_PORT, LOCAL_PORT)!;
+    h.sock = h.stack.connect(h.now, REMOTE_ADDR, REMOTE_PORT, LOCAL_PORT)!;
     const want = h.stack.isn(0, LOCAL_ADDR, LOCAL_PORT, REMOTE_ADDR, REMOTE_PORT);
     h.recv({ flags: SYN, seq: want, mss: LOCAL_MSS });
   });

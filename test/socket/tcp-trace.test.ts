@@ -6,9 +6,9 @@ import { TcpFlag, TcpRepr } from '../../src/wire/tcp.ts';
 describe('TCP tracer', () => {
   it('prints every transition A => B and every segment in and out of an active open', () => {
     const lines: string[] = [];
-    const stack = new TcpStack({ sockets: 1, isnKey: [1, 2, 3, 4], config: { timestamps: false, sack: false, windowScaling: false } });
+    const stack = new TcpStack({ sockets: 1, isnKey: [1, 2, 3, 4], localAddr: 1, localMss: 1460, config: { timestamps: false, sack: false, windowScaling: false } });
     stack.tracer = new TextTcpTracer((l) => lines.push(l));
-    const sock = stack.connect(0, 1, 1460, 2, 80, 40000)!;
+    const sock = stack.connect(0, 2, 80, 40000)!;
     const out = new TcpRepr();
     expect(sock.dispatch(0, out)).to.equal(true);
     const synAck = new TcpRepr();

@@ -133,11 +133,17 @@ export interface TcpTracer {
   segment(socket: number, outgoing: boolean, repr: TcpRepr): void;
 }
 
-/** What a socket needs from its stack: configuration, counters, ISNs, the challenge-ACK budget. */
+/** What a socket needs from its stack: configuration, counters, this host's end, ISNs, the challenge-ACK budget. */
 export interface TcpContext {
   readonly config: TcpConfig;
   readonly stats: TcpStats;
   tracer: TcpTracer | null;
+  /** This host's IPv4 address (int32): the local end of an active open. */
+  readonly localAddr: number;
+  /** MSS this host advertises, octets (its interface's MTU less 40). */
+  readonly localMss: number;
+  /** A local port for an active open to remoteAddr:remotePort that no other connection uses. */
+  ephemeralPort(remoteAddr: number, remotePort: number): number;
   /** RFC 6528 initial sequence number for a connection. */
   isn(now: number, localAddr: number, localPort: number, remoteAddr: number, remotePort: number): number;
   /** RFC 5961 §7: true if a challenge ACK may be sent now (consumes one). */

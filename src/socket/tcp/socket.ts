@@ -355,14 +355,18 @@ export class TcpSocket {
   // ===============================================================================================
   // Opening
 
-  /** Active open (RFC 9293 §3.10.1): SYN-SENT; the SYN goes out at the next dispatch. */
-  connect(now: number, localAddr: number, localPort: number, remoteAddr: number, remotePort: number, localMss: number): void {
+  /**
+   * Active open (RFC 9293 §3.10.1) at `now` (ms) from the stack's address to
+   * remoteAddr:remotePort, from `localPort` (an ephemeral port when 0): SYN-SENT; the SYN goes
+   * out at the next dispatch.
+   */
+  connect(now: number, remoteAddr: number, remotePort: number, localPort = 0): void {
     this.reset();
-    this.localAddr = localAddr;
-    this.localPort = localPort;
+    this.localAddr = this.ctx.localAddr;
+    this.localPort = localPort !== 0 ? localPort : this.ctx.ephemeralPort(remoteAddr, remotePort);
     this.remoteAddr = remoteAddr;
     this.remotePort = remotePort;
-    this.localMss = localMss;
+    this.localMss = this.ctx.localMss;
     this.initSend(now);
     this.owner = TcpOwner.Application;
     this.window.offerScaling();

@@ -14,7 +14,7 @@ import { SocketError } from '../error.ts';
 import type { CongestionFactory } from './congestion.ts';
 import { TcpOwner, TcpSocket, type TcpSocketOptions } from './socket.ts';
 import { TcpState } from './state.ts';
-import { DEFAULT_TCP_CONFIG, newTcpStats, type TcpConfig, type TcpContext, type TcpStats, type TcpTracer } from './config.ts';
+import { DEFAULT_MSS, DEFAULT_TCP_CONFIG, newTcpStats, type TcpConfig, type TcpContext, type TcpStats, type TcpTracer } from './config.ts';
 
 export interface TcpStackOptions {
   /** Sockets in the table (connections, including those waiting in backlogs). Defaults to 16. */
@@ -29,6 +29,10 @@ export interface TcpStackOptions {
   config?: Partial<TcpConfig>;
   /** RFC 6528 secret: four 32-bit words from the host's random source at start-up. */
   isnKey: ArrayLike<number>;
+  /** This host's IPv4 address (int32). The Interface given this stack sets it. Defaults to 0. */
+  localAddr?: number;
+  /** MSS this host advertises, octets. The Interface given this stack sets it (its MTU less 40). Defaults to 536. */
+  localMss?: number;
   /** Makes each socket's congestion controller, once per socket. Defaults to NewReno (RFC 5681, RFC 6582). */
   congestion?: CongestionFactory;
   /** Carve the rings from this arena (the packet pool's, so segment copies are copyWithin). Defaults to a buffer of the stack's own. */
@@ -45,6 +49,10 @@ export class TcpStack implements TcpContext {
   readonly stats: TcpStats = newTcpStats();
   tracer: TcpTracer | null = null;
   readonly sockets: TcpSocket[];
+  /** This host's IPv4 address (int32), the local end of every active open. */
+  localAddr: number;
+  /** MSS this host advertises, octets. */
+  localMss: number;
   /** Octets preallocated for rings. */
   readonly ringBytes: number;
 
@@ -58,6 +66,8 @@ export class TcpStack implements TcpContext {
 
   constructor(options: TcpStackOptions) {
     this.config = { ...DEFAULT_TCP_CONFIG, ...options.config };
+    this.localAddr = (options.localAddr ?? 0) | 0;
+    this.localMss = options.localMss ?? DEFAULT_MSS;
     const n = options.sockets ?? 16;
     const txLen = options.txBufferLen ?? 65536;
     const rxLen = options.rxBufferLen ?? 65536;
@@ -79,6 +89,15 @@ export class TcpStack implements TcpContext {
     this.key = new Int32Array(4);
     for (let i = 0; i < 4; i++) this.key[i] = options.isnKey[i] ?? 0;
     this.challengeTokens = this.config.challengeAcksPerSecond * 1000;
+  }
+
+  /**
+   * Tells the stack the address and MSS of the interface it serves: the Interface constructor
+   * calls this. `localMss` is in octets (the MTU less the IPv4 and TCP headers).
+   */
+  attach(localAddr: number, localMss: number): void {
+    this.localAddr = localAddr | 0;
+    this.localMss = localMss;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -124,14 +143,14 @@ export class TcpStack implements TcpContext {
   }
 
   /**
-   * Active open to remoteAddr:remotePort from localAddr (an ephemeral port unless `localPort` is
-   * given). Returns the socket in SYN-SENT, or null when every socket is in use.
+   * Active open at `now` (ms) from this host's address to remoteAddr:remotePort, from
+   * `localPort` (an ephemeral port when 0). Returns the socket in SYN-SENT, owned by the caller,
+   * or null when every socket is in use.
    */
-  connect(now: number, localAddr: number, localMss: number, remoteAddr: number, remotePort: number, localPort = 0): TcpSocket | null {
+  connect(now: number, remoteAddr: number, remotePort: number, localPort = 0): TcpSocket | null {
     const sock = this.freeSocket();
     if (sock === null) return null;
-    const port = localPort !== 0 ? localPort : this.ephemeralPort(remoteAddr, remotePort);
-    sock.connect(now, localAddr, port, remoteAddr, remotePort, localMss);
+    sock.connect(now, remoteAddr, remotePort, localPort);
     return sock;
   }
 
@@ -267,7 +286,8 @@ export class TcpStack implements TcpContext {
     return null;
   }
 
-  private ephemeralPort(remoteAddr: number, remotePort: number): number {
+  /** A local port for an active open to remoteAddr:remotePort that no listener or connection uses. */
+  ephemeralPort(remoteAddr: number, remotePort: number): number {
     // RFC 6056 algorithm 1 would randomize; sequential with a collision check is enough on one link.
     for (let tries = 0; tries < 16384; tries++) {
       const p = this.nextEphemeral;
