@@ -11,7 +11,7 @@
  * here allocates or throws.
  */
 import { NEVER } from '../../time.ts';
-import { TcpFlag, type TcpRepr, seqGe, seqGt, seqLe, seqLt } from '../../wire/tcp.ts';
+import { TcpFlag, type TcpRepr, seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt } from '../../wire/tcp.ts';
 import { SocketError } from '../error.ts';
 import { DEFAULT_MSS, TS_OPTION_LEN } from './config.ts';
 import { countOut, fillHeader, noteAckSent } from './output.ts';
@@ -109,7 +109,7 @@ export function processSegment(sock: TcpSocket, now: number, seg: TcpRepr, bytes
     return fillAck(sock, now, reply);
   }
   const maxSndWnd = sock.window.maxSndWnd;
-  if (seqLt(seg.ack, (sock.sndUna - maxSndWnd) | 0) && maxSndWnd > 0) {
+  if (seqLt(seg.ack, seqAdd(sock.sndUna, -maxSndWnd)) && maxSndWnd > 0) {
     return challengeAck(sock, now, reply);
   }
 
@@ -121,7 +121,7 @@ export function processSegment(sock: TcpSocket, now: number, seg: TcpRepr, bytes
 
   // Sixth: the URG bit (RFC 9293 §3.10.7.4, sixth).
   if ((flags & TcpFlag.Urg) !== 0 && seg.urgent > 0 && receivesData(sock.state)) {
-    const up = ((seg.seq + seg.urgent) - sock.rcvNxt) | 0; // octets past RCV.NXT where urgent data ends
+    const up = seqDiff(seqAdd(seg.seq, seg.urgent), sock.rcvNxt); // octets past RCV.NXT where urgent data ends
     const mark = sock.rx.length + up;
     if (!sock.urgentPending || mark > sock.rcvUp) {
       sock.rcvUp = mark;
@@ -144,7 +144,7 @@ export function processSegment(sock: TcpSocket, now: number, seg: TcpRepr, bytes
   }
 
   // Eighth: the FIN bit.
-  if ((flags & TcpFlag.Fin) !== 0) receiveFin(sock, now, (seg.seq + seg.payloadLen) | 0);
+  if ((flags & TcpFlag.Fin) !== 0) receiveFin(sock, now, seqAdd(seg.seq, seg.payloadLen));
   else if (sock.remoteFinPending && sock.rcvNxt === sock.remoteFinSeq) receiveFin(sock, now, sock.remoteFinSeq);
   return false;
 }
@@ -183,7 +183,7 @@ function processSynSent(sock: TcpSocket, now: number, seg: TcpRepr, _bytes: Uint
   // Fourth: SYN.
   if ((flags & TcpFlag.Syn) === 0) return false;
   sock.irs = seg.seq;
-  sock.rcvNxt = (seg.seq + 1) | 0;
+  sock.rcvNxt = seqAdd(seg.seq, 1);
   sock.window.startReceive(sock.rcvNxt);
   takeSynOptions(sock, now, seg);
   sock.ackNow = true;
@@ -210,11 +210,11 @@ function acceptable4(sock: TcpSocket, seq: number, segLen: number, wnd: number):
   const rcvNxt = sock.rcvNxt;
   if (segLen === 0) {
     if (wnd === 0) return seq === rcvNxt;
-    return seqLe(rcvNxt, seq) && seqLt(seq, (rcvNxt + wnd) | 0);
+    return seqLe(rcvNxt, seq) && seqLt(seq, seqAdd(rcvNxt, wnd));
   }
   if (wnd === 0) return false;
-  const last = (seq + segLen - 1) | 0;
-  const right = (rcvNxt + wnd) | 0;
+  const last = seqAdd(seq, segLen - 1);
+  const right = seqAdd(rcvNxt, wnd);
   return (seqLe(rcvNxt, seq) && seqLt(seq, right)) || (seqLe(rcvNxt, last) && seqLt(last, right));
 }
 
@@ -281,14 +281,14 @@ function processAck(sock: TcpSocket, now: number, seg: TcpRepr): void {
 /** An ACK that advances SND.UNA. */
 function onNewAck(sock: TcpSocket, now: number, seg: TcpRepr, ack: number): void {
   const stats = sock.ctx.stats;
-  const acked = (ack - sock.sndUna) | 0;
+  const acked = seqDiff(ack, sock.sndUna);
   sock.rtt.onAck(now, seg, ack, sock.tsOk);
   // Remove acknowledged octets from the send ring (the SYN and FIN occupy no ring space).
-  let dataAcked = (ack - sock.txBase) | 0;
+  let dataAcked = seqDiff(ack, sock.txBase);
   if (dataAcked > sock.tx.length) dataAcked = sock.tx.length;
   if (dataAcked > 0) {
     sock.tx.discard(dataAcked);
-    sock.txBase = (sock.txBase + dataAcked) | 0;
+    sock.txBase = seqAdd(sock.txBase, dataAcked);
   }
   sock.sndUna = ack;
   if (seqLt(sock.sndNxt, ack)) sock.sndNxt = ack; // the peer took a zero-window probe octet
@@ -322,7 +322,7 @@ function receiveText(sock: TcpSocket, now: number, seg: TcpRepr, bytes: Uint8Arr
   let off = seg.payloadOff;
   let len = seg.payloadLen;
   // Trim what we already have (RFC 9293 §3.10.7.4: "trim any portion ... that lies outside").
-  const behind = (sock.rcvNxt - seq) | 0;
+  const behind = seqDiff(sock.rcvNxt, seq);
   if (behind > 0) {
     seq = sock.rcvNxt;
     off += behind;
@@ -332,7 +332,7 @@ function receiveText(sock: TcpSocket, now: number, seg: TcpRepr, bytes: Uint8Arr
   const wnd = sock.window.receiveWindow(sock.rcvNxt);
   const free = sock.rx.window;
   const room = wnd < free ? wnd : free;
-  const start = (seq - sock.rcvNxt) | 0; // >= 0
+  const start = seqDiff(seq, sock.rcvNxt); // >= 0
   if (start + len > room) len = room - start;
   if (len <= 0) {
     sock.ackNow = true;
@@ -350,7 +350,7 @@ function receiveText(sock: TcpSocket, now: number, seg: TcpRepr, bytes: Uint8Arr
       sock.rx.commit(more);
       advance += more;
     }
-    sock.rcvNxt = (sock.rcvNxt + advance) | 0;
+    sock.rcvNxt = seqAdd(sock.rcvNxt, advance);
     if (hadOoo) {
       // RFC 5681 §4.2: ACK at once when a segment fills (part of) a gap.
       sock.ackNow = true;
@@ -391,7 +391,7 @@ function receiveFin(sock: TcpSocket, now: number, finSeq: number): void {
   }
   sock.remoteFinPending = false;
   if (!sock.remoteClosed) {
-    sock.rcvNxt = (sock.rcvNxt + 1) | 0;
+    sock.rcvNxt = seqAdd(sock.rcvNxt, 1);
     sock.remoteClosed = true;
   }
   sock.ackNow = true;

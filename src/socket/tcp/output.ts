@@ -11,7 +11,7 @@
  * interface to copy into its slot. Nothing here allocates.
  */
 import { NEVER } from '../../time.ts';
-import { TcpFlag, type TcpRepr, seqGt, seqLt } from '../../wire/tcp.ts';
+import { TcpFlag, type TcpRepr, seqAdd, seqDiff, seqGt, seqLt } from '../../wire/tcp.ts';
 import { SocketError } from '../error.ts';
 import type { TcpSocket } from './socket.ts';
 import { TcpState, isOpening, sendsData } from './state.ts';
@@ -73,7 +73,7 @@ export function dispatchSegment(sock: TcpSocket, now: number, out: TcpRepr): boo
         out.sackPermitted = sock.sackOk;
       }
       out.window = sock.window.synWindow();
-      sock.sndNxt = (sock.iss + 1) | 0;
+      sock.sndNxt = seqAdd(sock.iss, 1);
       if (seqGt(sock.sndNxt, sock.sndMax)) sock.sndMax = sock.sndNxt;
       if (sock.timers.retries > 0) stats.retransSegs++;
       else sock.rtt.timeSyn(now, sock.iss);
@@ -100,7 +100,7 @@ export function dispatchSegment(sock: TcpSocket, now: number, out: TcpRepr): boo
   // Loss recovery retransmissions first (RFC 6675 §5 NextSeg rule 1, RFC 6582 step 2/5).
   const hole = sock.recovery.sendableHole(sock.sndUna, sock.sndMax);
   if (hole >= 0) {
-    sendRetransmission(sock, now, out, (sock.sndUna + hole) | 0);
+    sendRetransmission(sock, now, out, seqAdd(sock.sndUna, hole));
     return true;
   }
 
@@ -115,7 +115,7 @@ export function dispatchSegment(sock: TcpSocket, now: number, out: TcpRepr): boo
   // Zero-window probe: one octet past the window (RFC 9293 §3.8.6.1), the next byte to send.
   if (sock.timers.probeDue) {
     sock.timers.probeDue = false;
-    const offset = (sock.sndNxt - sock.txBase) | 0;
+    const offset = seqDiff(sock.sndNxt, sock.txBase);
     if (offset < sock.tx.length) {
       fillHeader(sock, now, out, sock.sndNxt, TcpFlag.Ack);
       out.payloadLen = 1;
@@ -136,7 +136,7 @@ export function dispatchSegment(sock: TcpSocket, now: number, out: TcpRepr): boo
     sock.timers.keepaliveDue = false;
     sock.timers.keepaliveProbes++;
     stats.keepaliveProbes++;
-    fillHeader(sock, now, out, (sock.sndNxt - 1) | 0, TcpFlag.Ack);
+    fillHeader(sock, now, out, seqAdd(sock.sndNxt, -1), TcpFlag.Ack);
     noteAckSent(sock);
     countOut(sock, out);
     return true;
@@ -154,10 +154,10 @@ export function dispatchSegment(sock: TcpSocket, now: number, out: TcpRepr): boo
 /** Octets of new data (from SND.NXT) that may go out now under window, cwnd, Nagle and SWS. */
 function newDataLen(sock: TcpSocket): number {
   if (!sendsData(sock.state)) return 0;
-  const offset = (sock.sndNxt - sock.txBase) | 0;
+  const offset = seqDiff(sock.sndNxt, sock.txBase);
   const unsent = sock.tx.length - offset;
   if (unsent <= 0) return 0;
-  const flight = (sock.sndNxt - sock.sndUna) | 0;
+  const flight = seqDiff(sock.sndNxt, sock.sndUna);
   // Congestion control (with limited transmit, or the pipe in SACK recovery), then the peer's window.
   let budget = sock.recovery.sendBudget(sock.sndUna, sock.sndNxt, sock.sndMax);
   const wndLeft = sock.window.usable(sock.sndUna, sock.sndNxt);
@@ -186,20 +186,20 @@ function segmentCap(sock: TcpSocket): number {
 function finReady(sock: TcpSocket, len: number): boolean {
   if (!sock.finQueued) return false;
   if (!sendsData(sock.state)) return false;
-  const end = (sock.sndNxt + len) | 0;
+  const end = seqAdd(sock.sndNxt, len);
   return end === sock.finSeq;
 }
 
 function sendData(sock: TcpSocket, now: number, out: TcpRepr, seq: number, len: number, fin: boolean): void {
   const stats = sock.ctx.stats;
   let flags = TcpFlag.Ack;
-  const offset = (seq - sock.txBase) | 0;
+  const offset = seqDiff(seq, sock.txBase);
   if (len > 0 && offset + len === sock.tx.length) flags |= TcpFlag.Psh;
   if (fin) flags |= TcpFlag.Fin;
   fillHeader(sock, now, out, seq, flags);
   out.payloadLen = len;
   sock.txOffset = offset;
-  const end = (seq + len + (fin ? 1 : 0)) | 0;
+  const end = seqAdd(seq, len + (fin ? 1 : 0));
   const retransmission = seqLt(seq, sock.sndMax);
   if (retransmission) stats.retransSegs++;
   // Time this segment for an RTT sample (Karn: never a retransmitted one).
@@ -219,24 +219,24 @@ function sendData(sock: TcpSocket, now: number, out: TcpRepr, seq: number, len: 
 
 function sendRetransmission(sock: TcpSocket, now: number, out: TcpRepr, holeSeq: number): void {
   const stats = sock.ctx.stats;
-  const offset = (holeSeq - sock.txBase) | 0;
+  const offset = seqDiff(holeSeq, sock.txBase);
   let len = sock.tx.length - offset;
   const cap = segmentCap(sock);
   if (len > cap) len = cap;
   // Stop at the next SACKed range.
-  len = sock.recovery.clipToSacked((holeSeq - sock.sndUna) | 0, len);
+  len = sock.recovery.clipToSacked(seqDiff(holeSeq, sock.sndUna), len);
   let fin = false;
   if (len <= 0) {
     // Only the FIN is left unacknowledged.
     len = 0;
     fin = sock.finQueued && holeSeq === sock.finSeq;
-  } else if (sock.finQueued && ((holeSeq + len) | 0) === sock.finSeq) fin = true;
+  } else if (sock.finQueued && seqAdd(holeSeq, len) === sock.finSeq) fin = true;
   let flags = TcpFlag.Ack;
   if (fin) flags |= TcpFlag.Fin;
   fillHeader(sock, now, out, holeSeq, flags);
   out.payloadLen = len;
   sock.txOffset = offset;
-  sock.recovery.retransmitted((holeSeq + len + (fin ? 1 : 0)) | 0);
+  sock.recovery.retransmitted(seqAdd(holeSeq, len + (fin ? 1 : 0)));
   stats.retransSegs++;
   sock.timers.armRetransmit(now, sock.rtt.rto);
   noteAckSent(sock);
@@ -264,8 +264,8 @@ export function fillHeader(sock: TcpSocket, now: number, out: TcpRepr, seq: numb
     for (let k = 0; k < max; k++) {
       const r = sock.ooo.recentRange(k);
       if (r < 0) break;
-      out.sackLeft[n] = (sock.rcvNxt + sock.ooo.rangeStart(r)) | 0;
-      out.sackRight[n] = (sock.rcvNxt + sock.ooo.rangeEnd(r)) | 0;
+      out.sackLeft[n] = seqAdd(sock.rcvNxt, sock.ooo.rangeStart(r));
+      out.sackRight[n] = seqAdd(sock.rcvNxt, sock.ooo.rangeEnd(r));
       n++;
     }
     out.sackCount = n;

@@ -9,7 +9,7 @@
  * int32 and half of them are negative. Numbers and one Assembler, created once per socket.
  */
 import { Assembler } from '../../storage/assembler.ts';
-import { type TcpRepr, seqGe, seqGt, seqLe, seqLt } from '../../wire/tcp.ts';
+import { type TcpRepr, seqDiff, seqGe, seqGt, seqLe, seqLt } from '../../wire/tcp.ts';
 import { type CongestionController, DUP_THRESH } from './congestion.ts';
 import { DEFAULT_MSS } from './config.ts';
 
@@ -72,8 +72,8 @@ export class LossRecovery {
       const right = seg.sackRight[i]!;
       // RFC 2018 §4 / RFC 6675: ignore blocks that are stale or beyond what was sent.
       if (!seqLt(left, right) || seqLe(right, base) || seqGt(right, sndMax)) continue;
-      const s = seqLt(left, sndUna) ? 0 : (left - sndUna) | 0;
-      const e = (right - sndUna) | 0;
+      const s = seqLt(left, sndUna) ? 0 : seqDiff(left, sndUna);
+      const e = seqDiff(right, sndUna);
       const before = this.sackedBytes();
       if (this.scoreboard.add(s, e) && this.sackedBytes() !== before) added = true;
     }
@@ -92,7 +92,7 @@ export class LossRecovery {
         // RFC 6582 §3.2 step 3 (full ACK) / RFC 6675: leave recovery.
         this.inRecovery = false;
         this.dupAcks = 0;
-        this.cc.onRecoveryEnd((sndMax - sndUna) | 0);
+        this.cc.onRecoveryEnd(seqDiff(sndMax, sndUna));
         this.rtxOwed = false;
       } else {
         // Partial ACK (RFC 6582 §3.2 step 5): retransmit the next hole, deflate cwnd.
@@ -120,7 +120,7 @@ export class LossRecovery {
     if (this.dupAcks < DUP_THRESH && !lossBySack) return false; // RFC 3042: limited transmit handles 1 and 2
     // RFC 6582 §4.1: no new recovery for losses in data sent before the last one began.
     if (seqLt(sndUna, this.recover)) return false;
-    this.cc.onRecoveryStart(now, (sndMax - sndUna) | 0);
+    this.cc.onRecoveryStart(now, seqDiff(sndMax, sndUna));
     this.recover = sndMax;
     this.inRecovery = true;
     this.rtxNext = sndUna;
@@ -133,7 +133,7 @@ export class LossRecovery {
    * Recovery is over: everything from SND.UNA goes again.
    */
   onTimeout(now: number, sndUna: number, sndMax: number, first: boolean): void {
-    this.cc.onTimeout(now, (sndMax - sndUna) | 0, first);
+    this.cc.onTimeout(now, seqDiff(sndMax, sndUna), first);
     this.inRecovery = false;
     this.dupAcks = 0;
     this.rtxOwed = false;
@@ -152,7 +152,7 @@ export class LossRecovery {
    * SACK recovery cwnd less the pipe. May be negative.
    */
   sendBudget(sndUna: number, sndNxt: number, sndMax: number): number {
-    const flight = (sndNxt - sndUna) | 0;
+    const flight = seqDiff(sndNxt, sndUna);
     // RFC 3042 limited transmit: up to two extra segments on the first two duplicate ACKs.
     let cwnd = this.cc.cwnd;
     if (!this.inRecovery && this.dupAcks > 0 && this.dupAcks < DUP_THRESH) cwnd += this.dupAcks * this.mss;
@@ -213,7 +213,7 @@ export class LossRecovery {
    */
   private nextHole(sndUna: number): number {
     if (!this.inRecovery) return -1;
-    let rel = (this.rtxNext - sndUna) | 0;
+    let rel = seqDiff(this.rtxNext, sndUna);
     if (rel < 0) rel = 0;
     if (!this.sack) {
       // NewReno retransmits only the segment at SND.UNA, once per (partial) ACK.
@@ -236,12 +236,12 @@ export class LossRecovery {
 
   /** RFC 6675 pipe: octets presumed in the network. */
   private pipe(sndUna: number, sndMax: number): number {
-    const flight = (sndMax - sndUna) | 0;
+    const flight = seqDiff(sndMax, sndUna);
     if (!this.sack || !this.inRecovery) return flight;
     // Holes below the highest SACK that have not been retransmitted yet are presumed lost.
     const high = this.highestSacked();
     let lost = 0;
-    let rel = (this.rtxNext - sndUna) | 0;
+    let rel = seqDiff(this.rtxNext, sndUna);
     if (rel < 0) rel = 0;
     const sb = this.scoreboard;
     let cursor = rel;

@@ -7,7 +7,7 @@
  * back. It holds numbers only, is created once per socket, and never allocates.
  */
 import type { TcpRepr } from '../../wire/tcp.ts';
-import { seqGt, seqLt } from '../../wire/tcp.ts';
+import { seqAdd, seqDiff, seqGt, seqLt } from '../../wire/tcp.ts';
 import type { TcpConfig } from './config.ts';
 
 export class RttEstimator {
@@ -53,7 +53,7 @@ export class RttEstimator {
 
   /** Our TSval at `now` (RFC 7323 §3), int32. */
   tsVal(now: number): number {
-    return (now + this.tsOffset) | 0;
+    return seqAdd(now, this.tsOffset);
   }
 
   /** Times the segment starting at `seq`, sent at `now`, unless one is timed already (Karn: never a retransmitted one). */
@@ -76,7 +76,7 @@ export class RttEstimator {
 
   /** RTT sample from the SYN exchange (none if the SYN was retransmitted, Karn). */
   onSynAck(now: number, seg: TcpRepr, tsOk: boolean, retries: number): void {
-    if (tsOk && seg.hasTimestamp && seg.tsEcr !== 0) this.sample((now + this.tsOffset - seg.tsEcr) | 0);
+    if (tsOk && seg.hasTimestamp && seg.tsEcr !== 0) this.sample(seqDiff(this.tsVal(now), seg.tsEcr));
     else if (retries === 0 && this.timedAt >= 0) this.sample(now - this.timedAt);
     this.timedAt = -1;
   }
@@ -88,7 +88,7 @@ export class RttEstimator {
     // backoff (the peer answered a duplicate, RFC 7323 §4.3 (3)); it would count the backoff as
     // path delay, so it is not a sample.
     if (tsOk && seg.hasTimestamp && seg.tsEcr !== 0 && (!this.tsRtoGuard || !seqLt(seg.tsEcr, this.tsRtoFloor))) {
-      this.sample((now + this.tsOffset - seg.tsEcr) | 0);
+      this.sample(seqDiff(this.tsVal(now), seg.tsEcr));
     } else if (this.timedAt >= 0 && seqGt(ack, this.timedSeq)) {
       this.sample(now - this.timedAt);
       this.timedAt = -1;
@@ -105,7 +105,7 @@ export class RttEstimator {
     this.rto = this.rto * 2 > max ? max : this.rto * 2;
     if (opening) this.synTimedOut = true;
     this.timedAt = -1;
-    this.tsRtoFloor = (now + this.tsOffset) | 0;
+    this.tsRtoFloor = this.tsVal(now);
     this.tsRtoGuard = true;
   }
 

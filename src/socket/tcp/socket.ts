@@ -11,8 +11,9 @@
  *   congestion controller behind one interface;
  * - `timers` (timers.ts): every deadline as data, `tick` and `pollAt`.
  * The fields declared here are the rest of the transmission control block: the connection's
- * identity, the sequence variables as RFC 9293 names them (int32; compare them only with the
- * seq* helpers, which work mod 2^32), negotiated options, close and ACK state. input.ts and
+ * identity, the sequence variables as RFC 9293 names them (int32, computed only with seqAdd and
+ * seqDiff and compared only with seqLt and its kin, all mod 2^32), negotiated options, close
+ * and ACK state. input.ts and
  * output.ts read and write them (functions over the socket, as lwIP's tcp_in.c and tcp_out.c
  * work on a pcb); an application uses the methods and getters.
  *
@@ -34,7 +35,7 @@
 import { Assembler } from '../../storage/assembler.ts';
 import { RingBuffer } from '../../storage/ring-buffer.ts';
 import { NEVER } from '../../time.ts';
-import type { TcpRepr } from '../../wire/tcp.ts';
+import { type TcpRepr, seqAdd, seqDiff } from '../../wire/tcp.ts';
 import { SocketError } from '../error.ts';
 import { DEFAULT_MSS, type TcpContext } from './config.ts';
 import type { CongestionController } from './congestion.ts';
@@ -300,7 +301,7 @@ export class TcpSocket {
       case TcpState.CloseWait:
         if (this.finQueued) return;
         this.finQueued = true;
-        this.finSeq = (this.txBase + this.tx.length) | 0;
+        this.finSeq = seqAdd(this.txBase, this.tx.length);
         return;
       case TcpState.Closed:
       case TcpState.Listen:
@@ -390,7 +391,7 @@ export class TcpSocket {
     // Not the application's until accept().
     this.owner = TcpOwner.Backlog;
     this.irs = syn.seq;
-    this.rcvNxt = (syn.seq + 1) | 0;
+    this.rcvNxt = seqAdd(syn.seq, 1);
     this.window.startReceive(this.rcvNxt);
     takeSynOptions(this, now, syn);
     this.window.takeSynWindow(syn, this.iss);
@@ -404,7 +405,7 @@ export class TcpSocket {
     this.sndUna = iss;
     this.sndNxt = iss;
     this.sndMax = iss;
-    this.txBase = (iss + 1) | 0;
+    this.txBase = seqAdd(iss, 1);
     this.rtt.open(iss);
     this.lastNow = now;
     this.recovery.open(iss);
@@ -495,7 +496,7 @@ export class TcpSocket {
     const timers = this.timers;
     if (this.window.sndWnd !== 0 || timers.persistAt !== NEVER || timers.retransmitAt !== NEVER) return;
     if (!isSynchronized(this.state) || this.state === TcpState.TimeWait) return;
-    const offset = (this.sndNxt - this.txBase) | 0;
+    const offset = seqDiff(this.sndNxt, this.txBase);
     if (offset < this.tx.length) timers.armPersist(now, this.rtt.rto);
   }
 

@@ -9,7 +9,7 @@
  */
 import type { Arena } from '../../storage/arena.ts';
 import { NEVER } from '../../time.ts';
-import { TcpFlag, type TcpRepr } from '../../wire/tcp.ts';
+import { TcpFlag, type TcpRepr, seqAdd } from '../../wire/tcp.ts';
 import { SocketError } from '../error.ts';
 import type { CongestionFactory } from './congestion.ts';
 import { TcpOwner, TcpSocket, type TcpSocketOptions } from './socket.ts';
@@ -227,7 +227,7 @@ export class TcpStack implements TcpContext {
    */
   isn(now: number, localAddr: number, localPort: number, remoteAddr: number, remotePort: number): number {
     const f = halfSipHash(this.key, localAddr, remoteAddr, ((localPort << 16) | remotePort) | 0);
-    return (f + Math.imul(now | 0, 250)) | 0;
+    return seqAdd(f, Math.imul(now | 0, 250));
   }
 
   takeChallengeAck(now: number): boolean {
@@ -257,7 +257,7 @@ export class TcpStack implements TcpContext {
       reply.flags = TcpFlag.Rst;
     } else {
       reply.seq = 0;
-      reply.ack = (seg.seq + segLen) | 0;
+      reply.ack = seqAdd(seg.seq, segLen);
       reply.flags = TcpFlag.Rst | TcpFlag.Ack;
     }
     this.stats.outRsts++;

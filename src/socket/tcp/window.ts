@@ -8,7 +8,7 @@
  * only ever built in `advertise`. Numbers only, created once per socket, no allocation.
  */
 import type { RingBuffer } from '../../storage/ring-buffer.ts';
-import { type TcpRepr, seqGe, seqGt, seqLe, seqLt } from '../../wire/tcp.ts';
+import { type TcpRepr, seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt } from '../../wire/tcp.ts';
 import type { TcpConfig } from './config.ts';
 
 export class TcpWindow {
@@ -124,7 +124,7 @@ export class TcpWindow {
 
   /** RFC 9293 §3.8.6.2.1 usable window: SND.UNA + SND.WND - SND.NXT, octets (negative if the window shrank). */
   usable(sndUna: number, sndNxt: number): number {
-    return (sndUna + this.sndWnd - sndNxt) | 0;
+    return seqDiff(seqAdd(sndUna, this.sndWnd), sndNxt);
   }
 
   /**
@@ -147,7 +147,7 @@ export class TcpWindow {
    */
   probeSent(seq: number): void {
     this.probeOut = true;
-    this.probeEnd = (seq + 1) | 0;
+    this.probeEnd = seqAdd(seq, 1);
   }
 
   /** Highest acceptable SEG.ACK: SND.MAX, or one past SND.NXT while a zero-window probe octet is out. */
@@ -165,7 +165,7 @@ export class TcpWindow {
 
   /** Receive window (octets) we may offer now: free ring space, never shrinking the right edge. */
   receiveWindow(rcvNxt: number): number {
-    const advertised = (this.rcvAdvRight - rcvNxt) | 0;
+    const advertised = seqDiff(this.rcvAdvRight, rcvNxt);
     const free = this.rx.window;
     return advertised > free ? advertised : free;
   }
@@ -173,7 +173,7 @@ export class TcpWindow {
   /** Window to put in the next segment (raw 16-bit field), with receiver SWS avoidance; records the right edge offered. */
   advertise(rcvNxt: number, localMss: number): number {
     const w = this.toAdvertise(rcvNxt, localMss);
-    const right = (rcvNxt + w) | 0;
+    const right = seqAdd(rcvNxt, w);
     if (seqGt(right, this.rcvAdvRight)) this.rcvAdvRight = right;
     let field = w >> this.rcvScale;
     if (field > 0xffff) field = 0xffff;
@@ -186,7 +186,7 @@ export class TcpWindow {
    */
   toAdvertise(rcvNxt: number, localMss: number): number {
     const free = this.rx.window;
-    const current = (this.rcvAdvRight - rcvNxt) | 0;
+    const current = seqDiff(this.rcvAdvRight, rcvNxt);
     const cur = current > 0 ? current : 0;
     const half = this.rx.capacity >> 1;
     const step = half < localMss ? half : localMss;
