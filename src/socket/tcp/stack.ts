@@ -16,6 +16,7 @@ import { TcpOwner, TcpSocket, type TcpSocketOptions } from './socket.ts';
 import { TcpState } from './state.ts';
 import { DEFAULT_MSS, DEFAULT_TCP_CONFIG, newTcpStats, type TcpConfig, type TcpContext, type TcpStats, type TcpTracer } from './config.ts';
 
+/** Options of a TcpStack; every one but `isnKey` has a default (DEFAULT_TCP_STACK_OPTIONS, DEFAULT_TCP_CONFIG). */
 export interface TcpStackOptions {
   /** Sockets in the table (connections, including those waiting in backlogs). Defaults to 16. */
   sockets?: number;
@@ -39,9 +40,23 @@ export interface TcpStackOptions {
   arena?: Arena;
 }
 
+/** The TcpStackOptions that have a default, and their defaults (as DEFAULT_TCP_CONFIG is for `config`). */
+export type TcpStackDefaults = Required<Pick<TcpStackOptions, 'sockets' | 'txBufferLen' | 'rxBufferLen' | 'listeners' | 'localAddr' | 'localMss'>>;
+
+/** Defaults of the TcpStack options; frozen. */
+export const DEFAULT_TCP_STACK_OPTIONS: Readonly<TcpStackDefaults> = Object.freeze({
+  sockets: 16,
+  txBufferLen: 65536,
+  rxBufferLen: 65536,
+  listeners: 8,
+  localAddr: 0,
+  localMss: DEFAULT_MSS,
+});
+
 /** Octets of ring memory a stack with these options carves. */
 export function tcpRingBytes(options: Pick<TcpStackOptions, 'sockets' | 'txBufferLen' | 'rxBufferLen'>): number {
-  return (options.sockets ?? 16) * ((options.txBufferLen ?? 65536) + (options.rxBufferLen ?? 65536));
+  const d = DEFAULT_TCP_STACK_OPTIONS;
+  return (options.sockets ?? d.sockets) * ((options.txBufferLen ?? d.txBufferLen) + (options.rxBufferLen ?? d.rxBufferLen));
 }
 
 export class TcpStack implements TcpContext {
@@ -65,12 +80,13 @@ export class TcpStack implements TcpContext {
   private challengeRefillAt = 0;
 
   constructor(options: TcpStackOptions) {
+    const d = DEFAULT_TCP_STACK_OPTIONS;
     this.config = { ...DEFAULT_TCP_CONFIG, ...options.config };
-    this.localAddr = (options.localAddr ?? 0) | 0;
-    this.localMss = options.localMss ?? DEFAULT_MSS;
-    const n = options.sockets ?? 16;
-    const txLen = options.txBufferLen ?? 65536;
-    const rxLen = options.rxBufferLen ?? 65536;
+    this.localAddr = (options.localAddr ?? d.localAddr) | 0;
+    this.localMss = options.localMss ?? d.localMss;
+    const n = options.sockets ?? d.sockets;
+    const txLen = options.txBufferLen ?? d.txBufferLen;
+    const rxLen = options.rxBufferLen ?? d.rxBufferLen;
     this.ringBytes = n * (txLen + rxLen);
     const memory = options.arena !== undefined ? options.arena.carve(this.ringBytes) : new Uint8Array(this.ringBytes);
     this.sockets = [];
@@ -83,7 +99,7 @@ export class TcpStack implements TcpContext {
       if (options.congestion !== undefined) socketOptions.congestion = options.congestion();
       this.sockets.push(new TcpSocket(i, this, socketOptions));
     }
-    const l = options.listeners ?? 8;
+    const l = options.listeners ?? d.listeners;
     this.listenPort = new Int32Array(l);
     this.listenBacklog = new Int32Array(l);
     this.key = new Int32Array(4);
