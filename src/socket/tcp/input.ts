@@ -221,7 +221,6 @@ function acceptable4(sock: TcpSocket, seq: number, segLen: number, wnd: number):
 /** The ACK field of an acceptable segment (RFC 9293 §3.10.7.4 fifth; RFC 5681; RFC 6582; RFC 6675). */
 function processAck(sock: TcpSocket, now: number, seg: TcpRepr): void {
   const ack = seg.ack;
-  const stats = sock.ctx.stats;
   const win = sock.window;
   const oldWnd = win.sndWnd;
   // Window update (RFC 9293 §3.10.7.4).
@@ -245,7 +244,6 @@ function processAck(sock: TcpSocket, now: number, seg: TcpRepr): void {
     // RFC 6675 §5: an ACK with new SACK information counts toward loss detection too.
     onDupAck(sock, now, true);
   }
-  void stats;
 
   // Our FIN acknowledged?
   const finAcked = sock.finQueued && seqGt(sock.sndUna, sock.finSeq);
@@ -280,7 +278,6 @@ function processAck(sock: TcpSocket, now: number, seg: TcpRepr): void {
 
 /** An ACK that advances SND.UNA. */
 function onNewAck(sock: TcpSocket, now: number, seg: TcpRepr, ack: number): void {
-  const stats = sock.ctx.stats;
   const acked = seqDiff(ack, sock.sndUna);
   sock.rtt.onAck(now, seg, ack, sock.tsOk);
   // Remove acknowledged octets from the send ring (the SYN and FIN occupy no ring space).
@@ -303,7 +300,6 @@ function onNewAck(sock: TcpSocket, now: number, seg: TcpRepr, ack: number): void
   // partial ACK too (RFC 6582 §4.3's "Slow-but-Steady" variant: §3.2 step 5 restarts it on the
   // first one only).
   sock.timers.retransmitAt = sock.sndUna === sock.sndMax ? NEVER : now + sock.rtt.rto;
-  void stats;
 }
 
 /** A duplicate ACK (or one with new SACK information): fast retransmit when loss is detected. */

@@ -34,7 +34,8 @@ export class NewRenoController implements CongestionController {
   start(mss: number, sack: boolean): void {
     this.mss = mss;
     this.sack = sack;
-    // RFC 6928: IW = min(10·MSS, max(2·MSS, 14600)), and never more than the send ring.
+    // RFC 6928: IW = min(10·MSS, max(2·MSS, 14600)). (The send ring bounds cwnd from the first
+    // ACK on: onAck's maxCwnd.)
     let iw = 10 * mss;
     const cap = 2 * mss > 14600 ? 2 * mss : 14600;
     if (iw > cap) iw = cap;

@@ -47,7 +47,7 @@ export function dispatchSegment(sock: TcpSocket, now: number, out: TcpRepr): boo
     out.flags = TcpFlag.Rst | TcpFlag.Ack;
     stats.outRsts++;
     sock.rstPending = false;
-    trace(sock, out);
+    countOut(sock, out);
     if (sock.state === TcpState.Established || sock.state === TcpState.CloseWait) stats.estabResets++;
     sock.becomeClosed(sock.error !== 0 ? sock.error : SocketError.ConnectionReset);
     return true;
@@ -273,6 +273,7 @@ export function fillHeader(sock: TcpSocket, now: number, out: TcpRepr, seq: numb
   out.payloadLen = 0;
 }
 
+/** Any segment we send acknowledges RCV.NXT: no ACK is owed any more (RFC 7323 §4.3 Last.ACK.sent). */
 export function noteAckSent(sock: TcpSocket): void {
   sock.lastAckSent = sock.rcvNxt;
   sock.ackNow = false;
@@ -280,12 +281,8 @@ export function noteAckSent(sock: TcpSocket): void {
   sock.timers.ackDelayAt = NEVER;
 }
 
+/** Counts a segment going out (outSegs) and shows it to the tracer, if one is installed. */
 export function countOut(sock: TcpSocket, out: TcpRepr): void {
-  sock.ctx.stats.outSegs++;
-  if (sock.ctx.tracer !== null) sock.ctx.tracer.segment(sock.index, true, out);
-}
-
-function trace(sock: TcpSocket, out: TcpRepr): void {
   sock.ctx.stats.outSegs++;
   if (sock.ctx.tracer !== null) sock.ctx.tracer.segment(sock.index, true, out);
 }

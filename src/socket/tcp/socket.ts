@@ -176,8 +176,9 @@ export class TcpSocket {
   unackedSegs = 0;
 
   // --- Urgent data (RFC 9293 §3.8.5) ---
-  /** Receive-ring offset just past the urgent data, or -1 when none is pending. */
+  /** Octets from the front of the receive ring to just past the urgent data (meaningful while `urgentPending`). */
   rcvUp = 0;
+  /** Urgent data is in the receive ring, not yet read past (`urgentMark` is -1 otherwise). */
   urgentPending = false;
 
   constructor(index: number, ctx: TcpContext, options: TcpSocketOptions) {

@@ -192,7 +192,8 @@ export function tick(sock: TcpSocket, now: number): void {
     if (timers.retries > limit) {
       stats.timeouts++;
       if (isOpening(sock.state)) stats.attemptFails++;
-      // Tell the peer, if it is still there, that we are giving up (as Linux does not; harmless either way).
+      // Give up without a word to the peer: nothing is sent (Linux sends no RST here either); a
+      // peer that is still there learns of it with a RST when it next sends.
       sock.becomeClosed(SocketError.TimedOut);
       return;
     }
