@@ -70,7 +70,6 @@ function reason(code: number): string {
     case SocketError.ConnectionRefused: return 'connection refused';
     case SocketError.ConnectionReset: return 'connection reset by peer';
     case SocketError.TimedOut: return 'connection timed out';
-    case SocketError.Unreachable: return 'no route to host';
     default: return `connection failed (error ${code})`;
   }
 }
