@@ -6,7 +6,7 @@ import { expect } from 'chai';
 import { SocketError } from '../../src/socket/error.ts';
 import {
   ACK, FIN, LOCAL_ADDR, LOCAL_MSS, LOCAL_PORT, LOCAL_SEQ, REMOTE_ADDR, REMOTE_PORT, REMOTE_SEQ, RST, SYN, TcpHarness,
-  socketEstablished, socketListen,
+  socketEstablished, socketFinWait1, socketListen,
 } from './tcp-harness.ts';
 
 describe('TCP CLOSED', () => {
@@ -176,6 +176,16 @@ describe('TCP LISTEN', () => {
     expect(h.stack.used).to.equal(0);
     h.send({ flags: SYN, seq: REMOTE_SEQ + 100 });
     h.recv({ flags: RST | ACK, seq: 0, ack: REMOTE_SEQ + 101, window: 0 });
+  });
+
+  it('unlisten() leaves alone connections the application accepted, even once it has closed them', () => {
+    const h = socketFinWait1({ close: true });
+    h.stack.unlisten(h.listener);
+    h.recvNothing();
+    expect(h.state).to.equal('FIN-WAIT-1');
+    h.send({ flags: FIN | ACK, seq: REMOTE_SEQ + 1, ack: LOCAL_SEQ + 2 });
+    h.recv({ flags: ACK, seq: LOCAL_SEQ + 2, ack: REMOTE_SEQ + 2, window: h.window(1) });
+    expect(h.state).to.equal('TIME-WAIT');
   });
 });
 

@@ -138,7 +138,9 @@ export class TcpStack implements TcpContext {
     if (this.listenPort[listener] === undefined) return;
     this.listenPort[listener] = 0;
     for (const s of this.sockets) {
-      if (s.owner !== TcpOwner.Free && s.owner !== TcpOwner.Application && s.listener === listener && s.state !== TcpState.Closed) s.abort();
+      // Only the backlog: a connection the application accepted is its own, closed or not.
+      const o = s.owner;
+      if ((o === TcpOwner.Backlog || o === TcpOwner.AcceptQueue) && s.listener === listener && s.state !== TcpState.Closed) s.abort();
     }
   }
 
