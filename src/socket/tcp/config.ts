@@ -1,5 +1,6 @@
 /**
- * TCP configuration, statistics and the shared context every TCP socket of a stack sees.
+ * TCP configuration, statistics and the shared context every TCP socket of a stack sees, and
+ * the protocol constants the socket's parts share (DEFAULT_MSS, TS_OPTION_LEN).
  *
  * Values are plain numbers in ms and octets; every default is the one RFC 9293 and its
  * companions (RFC 6298 timers, RFC 1122 keepalive, RFC 6928 initial window) give, or what Linux
@@ -13,6 +14,7 @@ export const DEFAULT_MSS = 536;
 /** Octets the timestamp option takes in every segment once negotiated (10 + 2 NOPs, RFC 7323 Appendix A). */
 export const TS_OPTION_LEN = 12;
 
+/** Protocol settings of a TcpStack, shared by its sockets. Times in ms; every field has a default in DEFAULT_TCP_CONFIG. */
 export interface TcpConfig {
   /** Initial retransmission timeout, ms (RFC 6298 §2.1). Defaults to 1000. */
   rtoInitialMs: number;
@@ -50,6 +52,7 @@ export interface TcpConfig {
   keepalive: boolean;
 }
 
+/** Defaults of TcpConfig; frozen. */
 export const DEFAULT_TCP_CONFIG: Readonly<TcpConfig> = Object.freeze({
   rtoInitialMs: 1000,
   rtoMinMs: 1000,
@@ -112,6 +115,7 @@ export interface TcpStats {
   memerr: number;
 }
 
+/** A TcpStats with every counter at zero. */
 export function newTcpStats(): TcpStats {
   return {
     activeOpens: 0, passiveOpens: 0, attemptFails: 0, estabResets: 0, inSegs: 0, outSegs: 0, retransSegs: 0,

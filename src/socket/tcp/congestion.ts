@@ -13,6 +13,7 @@
 /** Duplicate ACKs that trigger fast retransmit (RFC 5681 §3.2). */
 export const DUP_THRESH = 3;
 
+/** The window policy of one connection (RFC 5681 §3 and its successors). */
 export interface CongestionController {
   /** Congestion window, octets: how much may be in flight (RFC 5681 §2 cwnd). */
   readonly cwnd: number;

@@ -13,6 +13,7 @@ import { DEFAULT_MSS } from './config.ts';
 /** ssthresh before any loss: "arbitrarily high" (RFC 5681 §3.1). */
 const SSTHRESH_INFINITE = 0x7fffffff;
 
+/** RFC 5681 congestion control with RFC 6582 NewReno (or RFC 6675 SACK) recovery arithmetic; windows in octets. */
 export class NewRenoController implements CongestionController {
   cwnd = 0;
   ssthresh = SSTHRESH_INFINITE;

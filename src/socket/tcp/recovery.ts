@@ -13,6 +13,7 @@ import { type TcpRepr, seqDiff, seqGe, seqGt, seqLe, seqLt } from '../../wire/tc
 import { type CongestionController, DUP_THRESH } from './congestion.ts';
 import { DEFAULT_MSS } from './config.ts';
 
+/** The sender's loss detection and recovery state of one connection; drives its CongestionController. */
 export class LossRecovery {
   /** SACK scoreboard: octets above SND.UNA the peer has SACKed, offsets relative to SND.UNA. */
   readonly scoreboard: Assembler;

@@ -10,6 +10,7 @@ import type { TcpRepr } from '../../wire/tcp.ts';
 import { seqAdd, seqDiff, seqGt, seqLt } from '../../wire/tcp.ts';
 import type { TcpConfig } from './config.ts';
 
+/** RFC 6298 round-trip time estimator and retransmission timeout of one connection; times in ms. */
 export class RttEstimator {
   private readonly config: TcpConfig;
   /** Smoothed round-trip time, ms (0 until the first sample). */

@@ -65,8 +65,10 @@ export const TcpOwner = {
   Orphan: 4,
 } as const;
 
+/** One of the TcpOwner values. */
 export type TcpOwner = (typeof TcpOwner)[keyof typeof TcpOwner];
 
+/** Memory and parts of one TcpSocket, handed in by its stack at construction. */
 export interface TcpSocketOptions {
   /** Send ring storage; its length is the send buffer size in octets. */
   txBuffer: Uint8Array;
@@ -78,6 +80,7 @@ export interface TcpSocketOptions {
   congestion?: CongestionController;
 }
 
+/** One TCP connection: the application interface, the control block and its parts (see the module header). */
 export class TcpSocket {
   /** Index in the stack's socket table (used in traces). */
   readonly index: number;

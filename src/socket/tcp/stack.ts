@@ -5,7 +5,9 @@
  *
  * Every socket and its rings are carved at construction from one ArrayBuffer; `connect` and
  * listeners take sockets from the table and `close` gives them back. A SYN that finds the table
- * or the backlog full is refused with a RST and counted, never an exception.
+ * or the backlog full is refused with a RST and counted, never an exception. The stack knows
+ * this host's address and MSS (from its options, or from the Interface it is given to), so
+ * `connect(now, remoteAddr, remotePort, localPort?)` needs nothing else.
  */
 import type { Arena } from '../../storage/arena.ts';
 import { NEVER } from '../../time.ts';
@@ -59,6 +61,7 @@ export function tcpRingBytes(options: Pick<TcpStackOptions, 'sockets' | 'txBuffe
   return (options.sockets ?? d.sockets) * ((options.txBufferLen ?? d.txBufferLen) + (options.rxBufferLen ?? d.rxBufferLen));
 }
 
+/** The TCP socket table of one host, its listeners and the stack-wide state every socket shares (TcpContext). */
 export class TcpStack implements TcpContext {
   readonly config: TcpConfig;
   readonly stats: TcpStats = newTcpStats();

@@ -7,6 +7,7 @@
  * numeric order is the RFC's: every state from ESTABLISHED on is synchronized.
  */
 
+/** The TCP connection states, numbered in RFC 9293 §3.3.2 order. */
 export const TcpState = {
   Closed: 0,
   Listen: 1,

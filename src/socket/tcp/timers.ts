@@ -14,6 +14,7 @@ import type { TcpConfig } from './config.ts';
 import type { TcpSocket } from './socket.ts';
 import { TcpState, isOpening } from './state.ts';
 
+/** The deadlines (ms, NEVER when off) and timer counters of one connection. */
 export class TcpTimers {
   private readonly config: TcpConfig;
   /** Retransmission timeout deadline, ms. */

@@ -36,6 +36,7 @@ export function formatSegment(repr: TcpRepr): string {
   return line;
 }
 
+/** Options of a TextTcpTracer. */
 export interface TextTracerOptions {
   /** Print segments as well as transitions. Defaults to true. */
   segments?: boolean;

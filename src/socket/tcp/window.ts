@@ -11,6 +11,7 @@ import type { RingBuffer } from '../../storage/ring-buffer.ts';
 import { type TcpRepr, seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt } from '../../wire/tcp.ts';
 import type { TcpConfig } from './config.ts';
 
+/** Send and receive windows of one connection, in octets. */
 export class TcpWindow {
   private readonly rx: RingBuffer;
   private readonly config: TcpConfig;
