@@ -10,7 +10,7 @@
  * `connect(now, remoteAddr, remotePort, localPort?)` needs nothing else.
  */
 import type { Arena } from '../../storage/arena.ts';
-import { NEVER } from '../../time.ts';
+import { NEVER, TokenBucket } from '../../time.ts';
 import { TcpFlag, type TcpRepr, seqAdd } from '../../wire/tcp.ts';
 import { SocketError } from '../error.ts';
 import type { CongestionFactory } from './congestion.ts';
@@ -79,8 +79,8 @@ export class TcpStack implements TcpContext {
   private readonly listenBacklog: Int32Array;
   private readonly key: Int32Array;
   private nextEphemeral = 49152;
-  private challengeTokens: number;
-  private challengeRefillAt = 0;
+  /** RFC 5961 §7: challenge ACKs per second, shared by every connection of the stack. */
+  private readonly challengeAcks: TokenBucket;
 
   constructor(options: TcpStackOptions) {
     const d = DEFAULT_TCP_STACK_OPTIONS;
@@ -107,7 +107,7 @@ export class TcpStack implements TcpContext {
     this.listenBacklog = new Int32Array(l);
     this.key = new Int32Array(4);
     for (let i = 0; i < 4; i++) this.key[i] = options.isnKey[i] ?? 0;
-    this.challengeTokens = this.config.challengeAcksPerSecond * 1000;
+    this.challengeAcks = new TokenBucket(this.config.challengeAcksPerSecond, this.config.challengeAcksPerSecond);
   }
 
   /**
@@ -251,17 +251,9 @@ export class TcpStack implements TcpContext {
     return seqAdd(f, Math.imul(now | 0, 250));
   }
 
+  /** RFC 5961 §7: true if a challenge ACK may be sent at `now` (ms); spends one. */
   takeChallengeAck(now: number): boolean {
-    const rate = this.config.challengeAcksPerSecond;
-    const elapsed = now - this.challengeRefillAt;
-    if (elapsed > 0) {
-      this.challengeRefillAt = now;
-      const t = this.challengeTokens + elapsed * rate;
-      this.challengeTokens = t < rate * 1000 ? t : rate * 1000;
-    }
-    if (this.challengeTokens < 1000) return false;
-    this.challengeTokens -= 1000;
-    return true;
+    return this.challengeAcks.take(now);
   }
 
   // ---------------------------------------------------------------------------------------------
