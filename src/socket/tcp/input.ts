@@ -32,7 +32,7 @@ export function processSegment(sock: TcpSocket, now: number, seg: TcpRepr, bytes
   const hasRst = (flags & TcpFlag.Rst) !== 0;
   const hasSyn = (flags & TcpFlag.Syn) !== 0;
 
-  if (sock.state === TcpState.SynSent) return processSynSent(sock, now, seg, bytes, reply);
+  if (sock.state === TcpState.SynSent) return processSynSent(sock, now, seg, reply);
 
   // RFC 7323 §5.3 (PAWS): a timestamp older than TS.Recent marks an old duplicate.
   if (sock.tsOk && seg.hasTimestamp && !hasRst && seqLt(seg.tsVal, sock.tsRecent)) {
@@ -164,7 +164,7 @@ function afterHandshake(sock: TcpSocket, now: number): void {
 }
 
 /** RFC 9293 §3.10.7.3: SYN-SENT. */
-function processSynSent(sock: TcpSocket, now: number, seg: TcpRepr, _bytes: Uint8Array, reply: TcpRepr): boolean {
+function processSynSent(sock: TcpSocket, now: number, seg: TcpRepr, reply: TcpRepr): boolean {
   const flags = seg.flags;
   const hasAck = (flags & TcpFlag.Ack) !== 0;
   // First: an ACK outside ISS < SEG.ACK =< SND.NXT is answered with a RST (unless it is one).
@@ -185,7 +185,7 @@ function processSynSent(sock: TcpSocket, now: number, seg: TcpRepr, _bytes: Uint
   sock.irs = seg.seq;
   sock.rcvNxt = seqAdd(seg.seq, 1);
   sock.window.startReceive(sock.rcvNxt);
-  takeSynOptions(sock, now, seg);
+  takeSynOptions(sock, seg);
   sock.ackNow = true;
   if (hasAck) {
     // Our SYN is acknowledged: ESTABLISHED.
@@ -490,7 +490,7 @@ function fillRstForAck(sock: TcpSocket, seg: TcpRepr, reply: TcpRepr): boolean {
 }
 
 /** Reads MSS, window scale, SACK-permitted and timestamps from a SYN (RFC 9293 §3.7.1, RFC 7323, RFC 2018). */
-export function takeSynOptions(sock: TcpSocket, _now: number, syn: TcpRepr): void {
+export function takeSynOptions(sock: TcpSocket, syn: TcpRepr): void {
   const cfg = sock.ctx.config;
   let mss = syn.mss > 0 ? syn.mss : DEFAULT_MSS;
   if (mss > sock.localMss) mss = sock.localMss;

@@ -397,7 +397,7 @@ export class TcpSocket {
     this.irs = syn.seq;
     this.rcvNxt = seqAdd(syn.seq, 1);
     this.window.startReceive(this.rcvNxt);
-    takeSynOptions(this, now, syn);
+    takeSynOptions(this, syn);
     this.window.takeSynWindow(syn, this.iss);
     this.ctx.stats.passiveOpens++;
     this.setState(TcpState.SynReceived);
@@ -521,6 +521,10 @@ export class TcpSocket {
     if (this.ctx.tracer !== null) this.ctx.tracer.state(this.index, from, state);
   }
 
+  /**
+   * CLOSED with `error` (a SocketError, or 0) for the application: every timer stops, nothing is
+   * owed to the peer. A socket no application holds goes back to the table's free list.
+   */
   becomeClosed(error: number): void {
     this.error = error;
     this.timers.stop();
