@@ -157,7 +157,7 @@ function establishFromSynReceived(sock: TcpSocket, now: number, seg: TcpRepr): v
   if (sock.owner === TcpOwner.Backlog) sock.owner = TcpOwner.AcceptQueue;
 }
 
-/** RFC 6298 §5.7: after a SYN timed out, data transfer starts with an RTO of at least 3 s. */
+/** The handshake is over: the RTO after a timed-out SYN (RFC 6298 §5.7), retries, keepalive. */
 function afterHandshake(sock: TcpSocket, now: number): void {
   sock.rtt.afterHandshake();
   sock.timers.established(now);
