@@ -17,8 +17,8 @@ import { SlipDevice } from '../src/phy/slip-device.ts';
 import { UartLinkPair } from '../src/phy/uart.ts';
 import { MemoryLinkPair } from '../src/phy/memory.ts';
 import { IcmpSocket } from '../src/socket/icmp.ts';
-import { TcpStack } from '../src/socket/tcp-stack.ts';
-import type { TcpSocket } from '../src/socket/tcp.ts';
+import { TcpStack } from '../src/socket/tcp/stack.ts';
+import type { TcpSocket } from '../src/socket/tcp/socket.ts';
 import { PacketPool } from '../src/storage/packet-pool.ts';
 import { NEVER } from '../src/time.ts';
 import { Board } from '../firmware-bridge/board.ts';
@@ -81,7 +81,7 @@ function linkGoodput(baud: number, mtu: number, size: number, reverse: boolean):
   const b = new Interface({ device: devB, address: B, tcp: tcpB });
   const l = tcpB.listen(5001, 1);
   const clock = { now: 0 };
-  const client = tcpA.connect(0, A, a.mss, B, 5001)!;
+  const client = tcpA.connect(0, B, 5001)!;
   let server: TcpSocket | null = null;
   const data = pattern(size, 0x1234 + mtu);
   const sink = new Uint8Array(65536);
@@ -168,7 +168,7 @@ function rssGrowth(total: number): number {
   const a = new Interface({ device: pair.a, address: A, tcp: tcpA });
   const b = new Interface({ device: pair.b, address: B, tcp: tcpB });
   const l = tcpB.listen(9, 1);
-  const c = tcpA.connect(0, A, a.mss, B, 9)!;
+  const c = tcpA.connect(0, B, 9)!;
   let s: TcpSocket | null = null;
   const src = pattern(65536, 7);
   const dst = new Uint8Array(65536);

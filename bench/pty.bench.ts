@@ -23,8 +23,9 @@ import { SlipDevice } from '../src/phy/slip-device.ts';
 import { SLIP_END } from '../src/phy/slip.ts';
 import { UartTimedLink } from '../src/phy/uart.ts';
 import { IcmpSocket } from '../src/socket/icmp.ts';
-import { TcpStack } from '../src/socket/tcp-stack.ts';
-import { TcpState, type TcpSocket } from '../src/socket/tcp.ts';
+import { TcpStack } from '../src/socket/tcp/stack.ts';
+import type { TcpSocket } from '../src/socket/tcp/socket.ts';
+import { TcpState } from '../src/socket/tcp/state.ts';
 import { PacketPool } from '../src/storage/packet-pool.ts';
 import { NEVER } from '../src/time.ts';
 import { median } from './lib/timing.ts';
@@ -98,7 +99,7 @@ async function until(cond: () => boolean, ms: number, what: string): Promise<voi
 
 /** Sends `size` octets to the firmware's discard port; returns goodput in octets/s of real time. */
 async function bulkToDiscard(rig: Rig, size: number, data: Uint8Array): Promise<number> {
-  const sock: TcpSocket = rig.tcp.connect(rig.loop.now(), HOST, rig.iface.mss, DEVICE, 9)!;
+  const sock: TcpSocket = rig.tcp.connect(rig.loop.now(), DEVICE, 9)!;
   rig.loop.wake();
   await until(() => sock.state === TcpState.Established, 10_000, 'connect to discard');
   let sent = 0;

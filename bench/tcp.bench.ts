@@ -18,8 +18,8 @@ import { Interface } from '../src/iface/interface.ts';
 import type { Device } from '../src/phy/device.ts';
 import { MemoryDevicePair, MemoryLinkPair } from '../src/phy/memory.ts';
 import { SlipDevice } from '../src/phy/slip-device.ts';
-import { TcpStack, tcpRingBytes } from '../src/socket/tcp-stack.ts';
-import type { TcpSocket } from '../src/socket/tcp.ts';
+import { TcpStack, tcpRingBytes } from '../src/socket/tcp/stack.ts';
+import type { TcpSocket } from '../src/socket/tcp/socket.ts';
 import { Arena } from '../src/storage/arena.ts';
 import { PacketPool } from '../src/storage/packet-pool.ts';
 import { measureAlloc, roundAlloc } from './lib/alloc.ts';
@@ -73,7 +73,7 @@ export function rig(kind: LinkKind): Rig {
   const a = new Interface({ device: devA, address: A, tcp: tcpA });
   const b = new Interface({ device: devB, address: B, tcp: tcpB });
   const l = tcpB.listen(5001, 1);
-  const client = tcpA.connect(0, A, a.mss, B, 5001)!;
+  const client = tcpA.connect(0, B, 5001)!;
   let server: TcpSocket | null = null;
   for (let i = 0; i < 100 && server === null; i++) {
     a.poll(0);

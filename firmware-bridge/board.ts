@@ -13,9 +13,9 @@ import { FaultInjector } from '../src/phy/fault-injector.ts';
 import { PcapWriter, type PcapSink } from '../src/phy/pcap-writer.ts';
 import { SlipDevice } from '../src/phy/slip-device.ts';
 import { UartTimedLink } from '../src/phy/uart.ts';
-import { TcpStack, tcpRingBytes } from '../src/socket/tcp-stack.ts';
-import { TextTcpTracer } from '../src/socket/tcp-trace.ts';
-import { TcpState } from '../src/socket/tcp.ts';
+import { TcpStack, tcpRingBytes } from '../src/socket/tcp/stack.ts';
+import { TextTcpTracer } from '../src/socket/tcp/trace.ts';
+import { TcpState } from '../src/socket/tcp/state.ts';
 import { Arena } from '../src/storage/arena.ts';
 import { PacketPool } from '../src/storage/packet-pool.ts';
 import type { FirmwareConfig } from './cli.ts';
@@ -152,7 +152,7 @@ export class Board {
     for (const s of this.tcp.sockets) {
       if (!s.inUse || s.state === TcpState.Closed) continue;
       if (s.state !== TcpState.TimeWait) return false;
-      if (now < s.lastFinAt + 2 * s.rto) return false;
+      if (now < s.lastFinAt + 2 * s.rtt.rto) return false;
     }
     return true;
   }

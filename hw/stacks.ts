@@ -21,8 +21,9 @@ import { SlipDevice } from '../src/phy/slip-device.ts';
 import { UartTimedLink } from '../src/phy/uart.ts';
 import { IcmpSocket } from '../src/socket/icmp.ts';
 import { socketErrorName, SocketError } from '../src/socket/error.ts';
-import { TcpStack } from '../src/socket/tcp-stack.ts';
-import { TcpState, type TcpSocket } from '../src/socket/tcp.ts';
+import { TcpStack } from '../src/socket/tcp/stack.ts';
+import type { TcpSocket } from '../src/socket/tcp/socket.ts';
+import { TcpState } from '../src/socket/tcp/state.ts';
 import { PacketPool } from '../src/storage/packet-pool.ts';
 import { NEVER } from '../src/time.ts';
 import { formatIpv4 } from '../src/wire/ipv4.ts';
@@ -435,7 +436,7 @@ export async function checkBulkBothWays(line: StackLine, octets: number, label: 
   const progress = new Progress(label, 2 * octets, 'octets');
   let hostEnd: BulkEnd;
   const boardEnd = new BulkEnd(null, boardData, () => board.tcp.accept(listener), () => progress.update(hostEnd.received + boardEnd.received));
-  const sock = line.host.tcp.connect(rig.now(), line.host.iface.address, line.host.iface.mss, line.deviceIp, BULK_PORT);
+  const sock = line.host.tcp.connect(rig.now(), line.deviceIp, BULK_PORT);
   if (sock === null) throw new Error('hw: the host stack has no free socket');
   hostEnd = new BulkEnd(sock, hostData, null, () => progress.update(hostEnd.received + boardEnd.received));
   const retransmitsBefore = line.host.tcp.stats.retransSegs + board.tcp.stats.retransSegs;
@@ -482,7 +483,7 @@ export async function checkEcho7(line: StackLine, octets: number, label: string)
   const rig = line.rig;
   const data = patternBytes(octets, 0xec40);
   const progress = new Progress(label, 2 * octets, 'octets');
-  const sock = line.host.tcp.connect(rig.now(), line.host.iface.address, line.host.iface.mss, line.deviceIp, 7);
+  const sock = line.host.tcp.connect(rig.now(), line.deviceIp, 7);
   if (sock === null) throw new Error('hw: the host stack has no free socket');
   const end = new BulkEnd(sock, data, null, () => progress.update(end.sent - sock.sendQueue + end.received));
   const retransmitsBefore = line.host.tcp.stats.retransSegs;
@@ -645,7 +646,7 @@ export interface TelnetResult {
 /** Logs in with `password`, runs `version`, then `exit`; expects "logout" and the connection closed. */
 export async function checkTelnet(line: StackLine, password: string, timeoutMs = 30_000): Promise<TelnetResult> {
   const rig = line.rig;
-  const sock = line.host.tcp.connect(rig.now(), line.host.iface.address, line.host.iface.mss, line.deviceIp, 23);
+  const sock = line.host.tcp.connect(rig.now(), line.deviceIp, 23);
   if (sock === null) throw new Error('hw: the host stack has no free socket');
   const client = new TelnetClient(sock);
   const started = rig.now();

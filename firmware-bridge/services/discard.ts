@@ -5,8 +5,8 @@
  * reopens) and only counted. When the peer closes, the connection is closed too.
  */
 import type { Interface } from '../../src/iface/interface.ts';
-import type { TcpStack } from '../../src/socket/tcp-stack.ts';
-import type { TcpSocket } from '../../src/socket/tcp.ts';
+import type { TcpStack } from '../../src/socket/tcp/stack.ts';
+import type { TcpSocket } from '../../src/socket/tcp/socket.ts';
 import { NEVER } from '../../src/time.ts';
 import { TcpServer, type TcpServerOptions } from './tcp-server.ts';
 

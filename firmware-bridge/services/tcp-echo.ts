@@ -7,8 +7,8 @@
  * echoed, the connection is closed: our FIN follows the last echoed octet.
  */
 import type { Interface } from '../../src/iface/interface.ts';
-import type { TcpStack } from '../../src/socket/tcp-stack.ts';
-import type { TcpSocket } from '../../src/socket/tcp.ts';
+import type { TcpStack } from '../../src/socket/tcp/stack.ts';
+import type { TcpSocket } from '../../src/socket/tcp/socket.ts';
 import { NEVER } from '../../src/time.ts';
 import { TcpServer, type TcpServerOptions } from './tcp-server.ts';
 

@@ -10,8 +10,9 @@
  */
 import type { Interface } from '../../src/iface/interface.ts';
 import { socketErrorName } from '../../src/socket/error.ts';
-import type { TcpStack } from '../../src/socket/tcp-stack.ts';
-import { TcpState, type TcpSocket } from '../../src/socket/tcp.ts';
+import type { TcpStack } from '../../src/socket/tcp/stack.ts';
+import { type TcpSocket, TcpOwner } from '../../src/socket/tcp/socket.ts';
+import { TcpState } from '../../src/socket/tcp/state.ts';
 import { NEVER } from '../../src/time.ts';
 
 export interface TcpServerOptions {
@@ -150,7 +151,7 @@ export abstract class TcpServer {
     const sockets = this.tcp.sockets;
     for (let i = 0; i < sockets.length; i++) {
       const s = sockets[i]!;
-      if (s.inUse && s.acceptable && s.listener === this.listener) return true;
+      if (s.owner === TcpOwner.AcceptQueue && s.listener === this.listener) return true;
     }
     return false;
   }

@@ -7,8 +7,8 @@
  * print. The server is a poll step like every service: `poll(now)` / `pollAt(now)` / `close()`.
  */
 import type { Interface } from '../../src/iface/interface.ts';
-import type { TcpStack } from '../../src/socket/tcp-stack.ts';
-import type { TcpSocket } from '../../src/socket/tcp.ts';
+import type { TcpStack } from '../../src/socket/tcp/stack.ts';
+import type { TcpSocket } from '../../src/socket/tcp/socket.ts';
 import { TcpServer, type TcpServerOptions } from '../services/tcp-server.ts';
 import { DEFAULT_PING_SETTINGS } from './ping.ts';
 import { TelnetSession, type ShellContext, type TelnetLoginStats, type TelnetSettings } from './session.ts';

@@ -16,8 +16,8 @@
  * for every connection that lands in its slot. What commands print comes from `format.ts`.
  */
 import type { Interface } from '../../src/iface/interface.ts';
-import type { TcpStack } from '../../src/socket/tcp-stack.ts';
-import type { TcpSocket } from '../../src/socket/tcp.ts';
+import type { TcpStack } from '../../src/socket/tcp/stack.ts';
+import type { TcpSocket } from '../../src/socket/tcp/socket.ts';
 import { NEVER } from '../../src/time.ts';
 import {
   formatHelp, formatIfconfig, formatNetstat, formatPool, formatStats, formatUnknownCommand, formatUptime, formatVersion,
@@ -147,7 +147,7 @@ export class TelnetSession implements TelnetHandler, TextSink {
     this.line = new Uint8Array(ctx.settings.lineLen);
     this.outbox = new Uint8Array(ctx.settings.outboxLen);
     this.ping = new PingRun(ctx.iface, ((ctx.settings.pingIdentBase + index - 1) % 0xffff) + 1, ctx.settings.ping);
-    this.xfer = new XferRun(ctx.tcp, () => ctx.iface.address, () => ctx.iface.mss);
+    this.xfer = new XferRun(ctx.tcp);
   }
 
   /** True once the right password was given in this connection. */

@@ -26,8 +26,9 @@
  */
 import { createHash, type Hash } from 'node:crypto';
 import { SocketError } from '../../src/socket/error.ts';
-import type { TcpStack } from '../../src/socket/tcp-stack.ts';
-import { TcpState, type TcpSocket } from '../../src/socket/tcp.ts';
+import type { TcpStack } from '../../src/socket/tcp/stack.ts';
+import type { TcpSocket } from '../../src/socket/tcp/socket.ts';
+import { TcpState } from '../../src/socket/tcp/state.ts';
 import { NEVER } from '../../src/time.ts';
 import { formatIpv4 } from '../../src/wire/ipv4.ts';
 import type { TextSink } from './ping.ts';
@@ -69,7 +70,6 @@ function reason(code: number): string {
     case SocketError.ConnectionRefused: return 'connection refused';
     case SocketError.ConnectionReset: return 'connection reset by peer';
     case SocketError.TimedOut: return 'connection timed out';
-    case SocketError.Unreachable: return 'no route to host';
     default: return `connection failed (error ${code})`;
   }
 }
@@ -77,8 +77,6 @@ function reason(code: number): string {
 export class XferRun {
   running = false;
   private readonly tcp: TcpStack;
-  private readonly localAddr: () => number;
-  private readonly localMss: () => number;
   private readonly chunk = new Uint8Array(CHUNK);
   private readonly rxBuf = new Uint8Array(2048);
   private sock: TcpSocket | null = null;
@@ -92,10 +90,8 @@ export class XferRun {
   private txHash: Hash | null = null;
   private rxHash: Hash | null = null;
 
-  constructor(tcp: TcpStack, localAddr: () => number, localMss: () => number) {
+  constructor(tcp: TcpStack) {
     this.tcp = tcp;
-    this.localAddr = localAddr;
-    this.localMss = localMss;
   }
 
   /**
@@ -104,7 +100,7 @@ export class XferRun {
    */
   start(now: number, address: number, port: number, octets: number, out: TextSink): boolean {
     this.stop();
-    const sock = this.tcp.connect(now, this.localAddr(), this.localMss(), address, port);
+    const sock = this.tcp.connect(now, address, port);
     if (sock === null) {
       out.writeText('xfer: no free TCP socket on this device, try again later\n');
       return false;

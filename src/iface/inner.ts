@@ -10,7 +10,7 @@
 import type { Device } from '../phy/device.ts';
 import type { PacketPool } from '../storage/packet-pool.ts';
 import type { IcmpSocketSet } from '../socket/icmp.ts';
-import type { TcpStack } from '../socket/tcp-stack.ts';
+import type { TcpStack } from '../socket/tcp/stack.ts';
 import type { UdpSocketSet } from '../socket/udp.ts';
 import type { TokenBucket } from '../time.ts';
 import { Icmpv4Packet, Icmpv4Repr } from '../wire/icmpv4.ts';

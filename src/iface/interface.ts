@@ -23,7 +23,7 @@ import { TokenBucket, type Pollable } from '../time.ts';
 import { Icmpv4Unreachable } from '../wire/icmpv4.ts';
 import { IpProtocol } from '../wire/ipv4.ts';
 import { UdpSocketSet, type UdpSocket } from '../socket/udp.ts';
-import type { TcpStack } from '../socket/tcp-stack.ts';
+import type { TcpStack } from '../socket/tcp/stack.ts';
 import { IcmpSocketSet, type IcmpSocket } from '../socket/icmp.ts';
 import { icmpInput, sendEcho, sendUnreachable } from './icmp.ts';
 import { InterfaceInner } from './inner.ts';
@@ -96,6 +96,8 @@ export class Interface implements Pollable {
       icmpErrors: new TokenBucket(options.icmpErrorsPerSecond ?? d.icmpErrorsPerSecond, options.icmpErrorBurst ?? d.icmpErrorBurst),
     });
     this.ingressBudget = options.ingressBudget ?? d.ingressBudget;
+    // The TCP stack learns this host's address and MSS once, so connect() needs neither.
+    this.inner.tcp?.attach(this.inner.address, this.inner.mss);
   }
 
   /** The link. */
@@ -114,7 +116,8 @@ export class Interface implements Pollable {
   }
 
   set address(address: number) {
-    this.inner.address = address;
+    this.inner.address = address | 0;
+    this.inner.tcp?.attach(this.inner.address, this.inner.mss);
   }
 
   /** TTL of datagrams this host originates, hops. */

@@ -7,7 +7,7 @@
  * Rejections are counted in the stack's `stats`; nothing here throws or allocates. Modelled on
  * smoltcp `iface/interface/tcp.rs`.
  */
-import type { TcpSocket } from '../socket/tcp.ts';
+import type { TcpSocket } from '../socket/tcp/socket.ts';
 import { WireError } from '../wire/error.ts';
 import { IPV4_HEADER_LEN, IpProtocol } from '../wire/ipv4.ts';
 import type { TcpRepr } from '../wire/tcp.ts';

@@ -13,8 +13,7 @@ export const SocketError = {
   AddressInUse: -4,
   /** An argument is out of range. */
   Invalid: -5,
-  /** No route: the destination is not reachable over this interface. */
-  Unreachable: -6,
+  // -6 was Unreachable, which nothing ever returned; the number stays unused.
   /** The connection timed out. */
   TimedOut: -7,
   /** The peer reset the connection. */

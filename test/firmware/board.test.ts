@@ -8,8 +8,9 @@ import { Interface } from '../../src/iface/interface.ts';
 import type { Device } from '../../src/phy/device.ts';
 import { MemoryLinkPair } from '../../src/phy/memory.ts';
 import { SlipDevice } from '../../src/phy/slip-device.ts';
-import { TcpStack } from '../../src/socket/tcp-stack.ts';
-import { TcpState, type TcpSocket } from '../../src/socket/tcp.ts';
+import { TcpStack } from '../../src/socket/tcp/stack.ts';
+import type { TcpSocket } from '../../src/socket/tcp/socket.ts';
+import { TcpState } from '../../src/socket/tcp/state.ts';
 import type { PacketPool } from '../../src/storage/packet-pool.ts';
 import { Board } from '../../firmware-bridge/board.ts';
 import { parseFirmwareArgs } from '../../firmware-bridge/cli.ts';
@@ -70,7 +71,7 @@ describe('firmware/board: shutdown settles its connections', function () {
   it('a TIME-WAIT whose last ACK was lost answers the retransmitted FIN before it counts as settled', () => {
     const { board, peerDev, tcp, peer, clock } = setup();
     const parts = [board, peer];
-    const sock = tcp.connect(clock.now, HOST_A, 966, HOST_B, 7)!;
+    const sock = tcp.connect(clock.now, HOST_B, 7)!;
     expect(runUntil(clock, parts, () => sock.state === TcpState.Established, 5000)).to.equal(true);
     runUntil(clock, parts, () => false, 10); // the service accepts it
 
@@ -97,7 +98,7 @@ describe('firmware/board: shutdown settles its connections', function () {
     const { board, tcp, peer, clock } = setup();
     const parts = [board, peer];
     expect(board.settled(clock.now)).to.equal(true);
-    const sock = tcp.connect(clock.now, HOST_A, 966, HOST_B, 9)!;
+    const sock = tcp.connect(clock.now, HOST_B, 9)!;
     expect(runUntil(clock, parts, () => sock.state === TcpState.Established, 5000)).to.equal(true);
     runUntil(clock, parts, () => false, 10); // the service accepts it
     expect(board.settled(clock.now)).to.equal(false);
@@ -107,7 +108,7 @@ describe('firmware/board: shutdown settles its connections', function () {
     const boardSock = board.tcp.sockets.find((s) => s.inUse && s.localPort === 9)!;
     expect(runUntil(clock, parts, () => boardSock.state === TcpState.TimeWait && sock.state === TcpState.Closed, 5000)).to.equal(true);
     const since = boardSock.lastFinAt;
-    expect(board.settled(since + 2 * boardSock.rto - 1)).to.equal(false);
-    expect(board.settled(since + 2 * boardSock.rto)).to.equal(true);
+    expect(board.settled(since + 2 * boardSock.rtt.rto - 1)).to.equal(false);
+    expect(board.settled(since + 2 * boardSock.rtt.rto)).to.equal(true);
   });
 });

@@ -5,8 +5,9 @@
 import { createHash } from 'node:crypto';
 import { Interface } from '../../src/iface/interface.ts';
 import type { Device } from '../../src/phy/device.ts';
-import { TcpStack, type TcpStackOptions } from '../../src/socket/tcp-stack.ts';
-import { TcpState, type TcpSocket } from '../../src/socket/tcp.ts';
+import { TcpStack, type TcpStackOptions } from '../../src/socket/tcp/stack.ts';
+import type { TcpSocket } from '../../src/socket/tcp/socket.ts';
+import { TcpState } from '../../src/socket/tcp/state.ts';
 import { NEVER } from '../../src/time.ts';
 import { HOST_A, HOST_B } from './packets.ts';
 import type { Steppable } from './sim.ts';

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { DEFAULT_INTERFACE_OPTIONS, Interface, type InterfaceOptions } from '../../src/iface/interface.ts';
 import { IcmpSocket } from '../../src/socket/icmp.ts';
-import { TcpStack } from '../../src/socket/tcp-stack.ts';
+import { TcpStack } from '../../src/socket/tcp/stack.ts';
 import { UdpSocket } from '../../src/socket/udp.ts';
 import { SocketError } from '../../src/socket/error.ts';
 import { UdpEchoService } from '../../firmware-bridge/services/udp-echo.ts';

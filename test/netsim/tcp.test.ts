@@ -9,7 +9,7 @@ import { FaultInjector, type FaultOptions } from '../../src/phy/fault-injector.t
 import { MemoryDevicePair, MemoryLinkPair } from '../../src/phy/memory.ts';
 import { SlipDevice } from '../../src/phy/slip-device.ts';
 import { UartLinkPair } from '../../src/phy/uart.ts';
-import { TcpState } from '../../src/socket/tcp.ts';
+import { TcpState } from '../../src/socket/tcp/state.ts';
 import { SocketError } from '../../src/socket/error.ts';
 import type { PacketPool } from '../../src/storage/packet-pool.ts';
 import { checkPools, testPool } from '../helpers/pools.ts';
@@ -49,7 +49,7 @@ function transfer(link: Link, size: number, limitMs: number, clock = new Virtual
   const listener = pair.tcpB.listen(5001, 2);
   const dataA = pattern(size, 0xa);
   const dataB = pattern(size, 0xb);
-  const client = pair.tcpA.connect(clock.now, pair.a.address, pair.a.mss, HOST_B, 5001)!;
+  const client = pair.tcpA.connect(clock.now, HOST_B, 5001)!;
   const appA = new BulkEndpoint(client, dataA, size);
   const appB = new BulkEndpoint(null, dataB, size, 65536, () => pair.tcpB.accept(listener));
   const ok = runUntil(clock, [pair.a, pair.b, appA, appB], () => appA.done && appB.done, limitMs);
@@ -112,7 +112,7 @@ describe('TCP network simulation: 10 MiB each way at once', function () {
     const listener = pair.tcpB.listen(5001, 2);
     const size = 2 * MiB;
     const dataA = pattern(size, 3);
-    const appA = new BulkEndpoint(pair.tcpA.connect(0, pair.a.address, pair.a.mss, HOST_B, 5001)!, dataA, 0);
+    const appA = new BulkEndpoint(pair.tcpA.connect(0, HOST_B, 5001)!, dataA, 0);
     const appB = new BulkEndpoint(null, new Uint8Array(0), size, 65536, () => pair.tcpB.accept(listener));
     expect(runUntil(clock, [pair.a, pair.b, appA, appB], () => appA.done && appB.done, 3_600_000)).to.equal(true);
     expect(sha256(appB.receivedBytes())).to.equal(sha256(dataA));
@@ -150,7 +150,7 @@ describe('TCP network simulation: 200 short connections', function () {
       let appB: BulkEndpoint;
       for (let attempt = 0; ; attempt++) {
         expect(attempt, `connection ${i} attempts`).to.be.below(100);
-        const client = stacks.tcpA.connect(clock.now, stacks.a.address, stacks.a.mss, HOST_B, 7000);
+        const client = stacks.tcpA.connect(clock.now, HOST_B, 7000);
         if (client === null) {
           runUntil(clock, [stacks.a, stacks.b], () => false, 5000);
           continue;

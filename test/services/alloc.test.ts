@@ -11,7 +11,7 @@ import { DiscardService } from '../../firmware-bridge/services/discard.ts';
 import { TcpEchoService } from '../../firmware-bridge/services/tcp-echo.ts';
 import { TelnetServer } from '../../firmware-bridge/telnet/server.ts';
 import { MemoryDevicePair } from '../../src/phy/memory.ts';
-import type { TcpSocket } from '../../src/socket/tcp.ts';
+import type { TcpSocket } from '../../src/socket/tcp/socket.ts';
 import { HOST_B } from '../helpers/packets.ts';
 import { checkPools, testPool } from '../helpers/pools.ts';
 import { VirtualClock, runIdle, runUntil, type Steppable } from '../helpers/sim.ts';
@@ -50,7 +50,7 @@ class Loop {
   }
 
   connect(port: number): TcpSocket {
-    const sock = this.pair.tcpA.connect(this.clock.now, this.pair.a.address, this.pair.a.mss, HOST_B, port)!;
+    const sock = this.pair.tcpA.connect(this.clock.now, HOST_B, port)!;
     runUntil(this.clock, [this.pair.a, this.pair.b, this.service!], () => sock.stateName === 'ESTABLISHED', 5000);
     return sock;
   }

@@ -9,7 +9,8 @@ import { DiscardService } from '../../firmware-bridge/services/discard.ts';
 import { TcpEchoService } from '../../firmware-bridge/services/tcp-echo.ts';
 import { MemoryDevicePair } from '../../src/phy/memory.ts';
 import { SocketError } from '../../src/socket/error.ts';
-import { TcpState, type TcpSocket } from '../../src/socket/tcp.ts';
+import type { TcpSocket } from '../../src/socket/tcp/socket.ts';
+import { TcpState } from '../../src/socket/tcp/state.ts';
 import { NEVER } from '../../src/time.ts';
 import { HOST_B, randomBytes } from '../helpers/packets.ts';
 import { checkPools, testPool } from '../helpers/pools.ts';
@@ -123,7 +124,7 @@ describe('TCP echo service (RFC 862)', function () {
     const echo = new TcpEchoService(w.pair.b, w.pair.tcpB);
     expect(echo.port).to.equal(7);
     const data = randomBytes(MiB, 0x5eed);
-    const sock = w.pair.tcpA.connect(w.clock.now, w.pair.a.address, w.pair.a.mss, HOST_B, 7)!;
+    const sock = w.pair.tcpA.connect(w.clock.now, HOST_B, 7)!;
     const client = new BulkEndpoint(sock, data, data.length, 10_000);
     const ok = runUntil(w.clock, [w.pair.a, w.pair.b, echo, client], () => client.done, 120_000);
     expect(ok, `echo finished (got ${client.receivedLen})`).to.equal(true);
@@ -141,7 +142,7 @@ describe('TCP echo service (RFC 862)', function () {
     const echo = new TcpEchoService(w.pair.b, w.pair.tcpB);
     // The device's table has 8 sockets: all of them are accepted and served at the same time.
     const socks: TcpSocket[] = [];
-    for (let i = 0; i < 8; i++) socks.push(w.pair.tcpA.connect(w.clock.now, w.pair.a.address, w.pair.a.mss, HOST_B, 7)!);
+    for (let i = 0; i < 8; i++) socks.push(w.pair.tcpA.connect(w.clock.now, HOST_B, 7)!);
     expect(runUntil(w.clock, [w.pair.a, w.pair.b, echo], () => echo.active === 8, 5000)).to.equal(true);
     expect(w.pair.tcpB.used).to.equal(8);
     const datas = socks.map((_, i) => randomBytes(100_000 + i * 777, 100 + i));
@@ -158,14 +159,14 @@ describe('TCP echo service (RFC 862)', function () {
     const w = world();
     const echo = new TcpEchoService(w.pair.b, w.pair.tcpB, { maxConnections: 1 });
     const parts = [w.pair.a, w.pair.b, echo];
-    const first = w.pair.tcpA.connect(w.clock.now, w.pair.a.address, w.pair.a.mss, HOST_B, 7)!;
+    const first = w.pair.tcpA.connect(w.clock.now, HOST_B, 7)!;
     expect(runUntil(w.clock, parts, () => echo.active === 1, 5000)).to.equal(true);
     first.abort();
     first.close();
     expect(runUntil(w.clock, parts, () => echo.active === 0, 5000)).to.equal(true);
     expect(echo.stats.errors).to.equal(1);
     const data = randomBytes(5000, 9);
-    const sock = w.pair.tcpA.connect(w.clock.now, w.pair.a.address, w.pair.a.mss, HOST_B, 7)!;
+    const sock = w.pair.tcpA.connect(w.clock.now, HOST_B, 7)!;
     const client = new BulkEndpoint(sock, data, data.length);
     expect(runUntil(w.clock, [...parts, client], () => client.done, 30_000)).to.equal(true);
     expect(sha256(client.receivedBytes())).to.equal(sha256(data));
@@ -183,7 +184,7 @@ describe('TCP discard service (RFC 863)', function () {
     expect(discard.port).to.equal(9);
     const sizes = [MiB + 3, 12_345, 1];
     const clients = sizes.map((size, i) => {
-      const sock = w.pair.tcpA.connect(w.clock.now, w.pair.a.address, w.pair.a.mss, HOST_B, 9)!;
+      const sock = w.pair.tcpA.connect(w.clock.now, HOST_B, 9)!;
       return new BulkEndpoint(sock, randomBytes(size, 7 + i), 0, 4096);
     });
     const ok = runUntil(w.clock, [w.pair.a, w.pair.b, discard, ...clients], () => clients.every((c) => c.done), 120_000);
@@ -222,7 +223,7 @@ describe('TCP chargen service (RFC 864)', function () {
     const w = world();
     const chargen = new ChargenService(w.pair.b, w.pair.tcpB);
     expect(chargen.port).to.equal(19);
-    const sock = w.pair.tcpA.connect(w.clock.now, w.pair.a.address, w.pair.a.mss, HOST_B, 19)!;
+    const sock = w.pair.tcpA.connect(w.clock.now, HOST_B, 19)!;
     // Anything sent to chargen is thrown away.
     sock.send(new TextEncoder().encode('ignored\r\n'), 0, 9);
     const want = 3 * CHARGEN_PERIOD + 1000;
@@ -241,7 +242,7 @@ describe('TCP chargen service (RFC 864)', function () {
     const w = world();
     const chargen = new ChargenService(w.pair.b, w.pair.tcpB);
     const clients = [0, 1].map((i) => {
-      const sock = w.pair.tcpA.connect(w.clock.now, w.pair.a.address, w.pair.a.mss, HOST_B, 19)!;
+      const sock = w.pair.tcpA.connect(w.clock.now, HOST_B, 19)!;
       return new ChargenClient(sock, 50_000 + i * 10_000, 2 * MiB, 'shutdown');
     });
     const ok = runUntil(w.clock, [w.pair.a, w.pair.b, chargen, ...clients], () => clients.every((c) => c.eof), 60_000);

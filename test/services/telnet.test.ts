@@ -15,7 +15,7 @@ import { TelnetServer, type TelnetServerOptions } from '../../firmware-bridge/te
 import { SessionState } from '../../firmware-bridge/telnet/session.ts';
 import { MemoryDevicePair } from '../../src/phy/memory.ts';
 import { SocketError } from '../../src/socket/error.ts';
-import type { TcpSocket } from '../../src/socket/tcp.ts';
+import type { TcpSocket } from '../../src/socket/tcp/socket.ts';
 import { NEVER } from '../../src/time.ts';
 import { HOST_A, HOST_B } from '../helpers/packets.ts';
 import { checkPools, testPool } from '../helpers/pools.ts';
@@ -177,7 +177,7 @@ function world(options: Partial<TelnetServerOptions> = {}): World {
 }
 
 function connect(w: World): TelnetClient {
-  const sock = w.pair.tcpA.connect(w.clock.now, w.pair.a.address, w.pair.a.mss, HOST_B, 23)!;
+  const sock = w.pair.tcpA.connect(w.clock.now, HOST_B, 23)!;
   const client = new TelnetClient(sock);
   w.clients.push(client);
   w.parts.push(client);

@@ -12,7 +12,8 @@ import { SessionState } from '../../firmware-bridge/telnet/session.ts';
 import { XFER_SEED, xferPattern } from '../../firmware-bridge/telnet/xfer.ts';
 import { MemoryDevicePair } from '../../src/phy/memory.ts';
 import { SocketError } from '../../src/socket/error.ts';
-import { TcpState, type TcpSocket } from '../../src/socket/tcp.ts';
+import type { TcpSocket } from '../../src/socket/tcp/socket.ts';
+import { TcpState } from '../../src/socket/tcp/state.ts';
 import { NEVER } from '../../src/time.ts';
 import { HOST_A, HOST_B } from '../helpers/packets.ts';
 import { checkPools, testPool } from '../helpers/pools.ts';
@@ -136,7 +137,7 @@ function expectText(w: World, c: Client, p: string, limitMs = 120_000): string {
 }
 
 function login(w: World): Client {
-  const c = new Client(w.pair.tcpA.connect(w.clock.now, w.pair.a.address, w.pair.a.mss, HOST_B, 23)!);
+  const c = new Client(w.pair.tcpA.connect(w.clock.now, HOST_B, 23)!);
   w.parts.push(c);
   expectText(w, c, 'Password: ');
   c.line(PASSWORD);

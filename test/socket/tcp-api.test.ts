@@ -4,6 +4,8 @@
  */
 import { expect } from 'chai';
 import { SocketError } from '../../src/socket/error.ts';
+import { DEFAULT_TCP_CONFIG } from '../../src/socket/tcp/config.ts';
+import { DEFAULT_TCP_STACK_OPTIONS, TcpStack, tcpRingBytes } from '../../src/socket/tcp/stack.ts';
 import {
   ACK, FIN, LOCAL_MSS, LOCAL_SEQ, PSH, REMOTE_SEQ, RST, SYN, TX_LEN, bytesOf, socketCloseWait, socketEstablished, socketSynSent, text,
 } from './tcp-harness.ts';
@@ -117,5 +119,17 @@ describe('TCP socket API', () => {
     h.recv({ flags: SYN | ACK, seq: LOCAL_SEQ, ack: 9001, dstPort: 4000, mss: LOCAL_MSS });
     expect(h.stack.used).to.equal(1);
     expect(h.stack.stats.synTableFull).to.equal(0);
+  });
+
+  it('a stack built with nothing but its key takes DEFAULT_TCP_STACK_OPTIONS and DEFAULT_TCP_CONFIG, both frozen', () => {
+    const stack = new TcpStack({ isnKey: [1, 2, 3, 4] });
+    const d = DEFAULT_TCP_STACK_OPTIONS;
+    expect(Object.isFrozen(d) && Object.isFrozen(DEFAULT_TCP_CONFIG)).to.equal(true);
+    expect(stack.sockets.length).to.equal(d.sockets);
+    expect(stack.ringBytes).to.equal(tcpRingBytes({})).and.to.equal(d.sockets * (d.txBufferLen + d.rxBufferLen));
+    expect([stack.localAddr, stack.localMss]).to.deep.equal([d.localAddr, d.localMss]);
+    expect(stack.config).to.deep.equal(DEFAULT_TCP_CONFIG);
+    for (let i = 0; i < d.listeners; i++) expect(stack.listen(1000 + i)).to.equal(i);
+    expect(stack.listen(2000), 'every listener slot taken').to.equal(SocketError.WouldBlock);
   });
 });

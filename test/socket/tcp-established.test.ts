@@ -117,12 +117,12 @@ describe('TCP ESTABLISHED', () => {
     it('RFC 9293 §3.10.7.4: SND.WND is updated only from a newer segment (SND.WL1 < SEG.SEQ, or = with SND.WL2 =< SEG.ACK)', () => {
       const h = socketEstablished();
       h.send({ flags: ACK, seq: REMOTE_SEQ + 1, ack: LOCAL_SEQ + 1, window: 3000, payload: 'ab' });
-      expect(h.sock.sndWnd).to.equal(3000);
+      expect(h.sock.window.sndWnd).to.equal(3000);
       // An older segment (a reordered retransmission) must not change the window.
       h.send({ flags: ACK, seq: REMOTE_SEQ + 1, ack: LOCAL_SEQ + 1, window: 100, payload: 'a' });
-      expect(h.sock.sndWnd).to.equal(3000);
+      expect(h.sock.window.sndWnd).to.equal(3000);
       h.send({ flags: ACK, seq: REMOTE_SEQ + 3, ack: LOCAL_SEQ + 1, window: 200 });
-      expect(h.sock.sndWnd).to.equal(200);
+      expect(h.sock.window.sndWnd).to.equal(200);
     });
   });
 
@@ -301,7 +301,7 @@ describe('TCP ESTABLISHED', () => {
 
     it('RFC 7323 §2.3: our window is the free space >> our shift', () => {
       const h = socketEstablished(WS);
-      expect([h.sock.rcvScale, h.sock.sndScale]).to.deep.equal([1, 3]);
+      expect([h.sock.window.rcvScale, h.sock.window.sndScale]).to.deep.equal([1, 3]);
       h.send({ flags: ACK, seq: REMOTE_SEQ + 1, ack: LOCAL_SEQ + 1, window: 125, payload: 'abcdefghij' });
       h.at(40).recv({ flags: ACK, seq: LOCAL_SEQ + 1, ack: REMOTE_SEQ + 11, window: (100_000 - 10) >> 1 });
     });
@@ -317,7 +317,7 @@ describe('TCP ESTABLISHED', () => {
     it('RFC 7323 §2.3: the peer\'s window field is shifted by its scale and limits what we send', () => {
       const h = socketEstablished(WS);
       h.send({ flags: ACK, seq: REMOTE_SEQ + 1, ack: LOCAL_SEQ + 1, window: 100 });
-      expect(h.sock.sndWnd).to.equal(800);
+      expect(h.sock.window.sndWnd).to.equal(800);
       h.write(text(2000));
       h.recv({ flags: ACK, seq: LOCAL_SEQ + 1, ack: REMOTE_SEQ + 1, payload: text(800) });
       h.at(10).send({ flags: ACK, seq: REMOTE_SEQ + 1, ack: LOCAL_SEQ + 801, window: 100 });
@@ -352,12 +352,12 @@ describe('TCP ESTABLISHED', () => {
     it('RFC 7323 §4.1 (RTTM): the TSecr of an ACK of new data gives an RTT sample', () => {
       const h = socketEstablished(WITH_TS);
       // The handshake ACK (TSecr = our TSval of the same instant) gave a first sample of 1 ms.
-      expect([h.sock.srtt, h.sock.rttvar]).to.deep.equal([1, 0.5]);
+      expect([h.sock.rtt.srtt, h.sock.rtt.rttvar]).to.deep.equal([1, 0.5]);
       h.write('abc');
       const [seg] = h.recv({ flags: ACK | PSH, seq: LOCAL_SEQ + 1, ack: REMOTE_SEQ + 1, payload: 'abc' });
       h.at(120).send({ flags: ACK, seq: REMOTE_SEQ + 1, ack: LOCAL_SEQ + 4, ts: [PEER_TS + 1, seg!.ts![0]] });
       // RFC 6298 §2.3 with R' = 120: RTTVAR = 3/4·0.5 + 1/4·|1 - 120|, SRTT = 7/8·1 + 1/8·120.
-      expect([h.sock.srtt, h.sock.rttvar]).to.deep.equal([15.875, 30.125]);
+      expect([h.sock.rtt.srtt, h.sock.rtt.rttvar]).to.deep.equal([15.875, 30.125]);
     });
   });
 
@@ -386,7 +386,7 @@ describe('TCP ESTABLISHED', () => {
       const h = new TcpHarness({ iss: null });
       const f = h.stack.isn(0, LOCAL_ADDR, LOCAL_PORT, REMOTE_ADDR, REMOTE_PORT);
       h.at(Math.ceil(u32(0x1_0000_0000 - 1000 - f) / 250));
-      h.sock = h.stack.connect(h.now, LOCAL_ADDR, LOCAL_MSS, REMOTE_ADDR, REMOTE_PORT, LOCAL_PORT)!;
+      h.sock = h.stack.connect(h.now, REMOTE_ADDR, REMOTE_PORT, LOCAL_PORT)!;
       const iss = u32(h.sock.iss);
       expect(iss).to.be.within(0x1_0000_0000 - 1000, 0x1_0000_0000 - 751);
       h.recv({ flags: SYN, seq: iss, mss: LOCAL_MSS });
@@ -401,7 +401,7 @@ describe('TCP ESTABLISHED', () => {
       h.send({ flags: ACK, seq: REMOTE_SEQ + 1, ack: iss + 2001 });
       expect(h.sock.sendQueue).to.equal(0);
       expect(u32(h.sock.sndUna)).to.equal(u32(iss + 2001));
-      expect(h.sock.retransmitAt, 'retransmission timer stopped').to.be.greaterThan(1e15);
+      expect(h.sock.timers.retransmitAt, 'retransmission timer stopped').to.be.greaterThan(1e15);
       h.recvNothing();
     });
   });

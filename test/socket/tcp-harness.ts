@@ -17,9 +17,11 @@
  * deep-equal reads like a tcpdump line.
  */
 import { expect } from 'chai';
-import type { TcpConfig } from '../../src/socket/tcp-config.ts';
-import { TcpStack } from '../../src/socket/tcp-stack.ts';
-import { TCP_STATE_NAMES, type TcpSocket, TcpState } from '../../src/socket/tcp.ts';
+import type { CongestionFactory } from '../../src/socket/tcp/congestion.ts';
+import type { TcpConfig } from '../../src/socket/tcp/config.ts';
+import { TcpStack } from '../../src/socket/tcp/stack.ts';
+import type { TcpSocket } from '../../src/socket/tcp/socket.ts';
+import { TCP_STATE_NAMES, TcpState } from '../../src/socket/tcp/state.ts';
 import { TcpFlag, TcpRepr } from '../../src/wire/tcp.ts';
 
 export { TcpFlag, TcpState };
@@ -151,6 +153,8 @@ export interface HarnessOptions {
   /** Our ISS for every connection; null = use the stack's RFC 6528 generator. Defaults to LOCAL_SEQ. */
   iss?: number | null;
   localMss?: number;
+  /** Congestion controller factory for the stack. Defaults to the stack's (NewReno). */
+  congestion?: CongestionFactory;
   /** Virtual time at the start, ms. Defaults to 0. */
   now?: number;
 }
@@ -195,6 +199,7 @@ export class TcpHarness {
 
   constructor(options: HarnessOptions = {}) {
     this.rxBufferLen = options.rxBufferLen ?? RX_LEN;
+    this.localMss = options.localMss ?? LOCAL_MSS;
     this.stack = new TcpStack({
       sockets: options.sockets ?? 4,
       txBufferLen: options.txBufferLen ?? TX_LEN,
@@ -202,10 +207,12 @@ export class TcpHarness {
       listeners: options.listeners ?? 2,
       config: { ...PLAIN_CONFIG, ...options.config },
       isnKey: options.isnKey ?? [0x01234567, 0x89abcdef, 0x0badf00d, 0x5eed5eed],
+      localAddr: LOCAL_ADDR,
+      localMss: this.localMss,
+      ...(options.congestion !== undefined ? { congestion: options.congestion } : {}),
     });
     const iss = options.iss === undefined ? LOCAL_SEQ : options.iss;
     if (iss !== null) this.stack.isn = () => iss | 0;
-    this.localMss = options.localMss ?? LOCAL_MSS;
     this.now = options.now ?? 0;
     this.stack.tracer = {
       state: (_socket, from, to) => this.transitions.push(`${TCP_STATE_NAMES[from]} => ${TCP_STATE_NAMES[to]}`),
@@ -331,7 +338,7 @@ export class TcpHarness {
    * rounded up (RFC 7323 §2.3) so the edge does not recede.
    */
   window(consumed: number): number {
-    const shift = this.sock.rcvScale;
+    const shift = this.sock.window.rcvScale;
     const w = Math.ceil((this.rxBufferLen - consumed) / 2 ** shift);
     return w > 0xffff ? 0xffff : w;
   }
@@ -460,7 +467,7 @@ export function socketEstablished(o: BuildOptions = {}): TcpHarness {
 /** SYN-SENT: connect() from LOCAL_PORT, our SYN out. */
 export function socketSynSent(o: BuildOptions = {}): TcpHarness {
   const h = new TcpHarness(o);
-  const sock = h.stack.connect(h.now, LOCAL_ADDR, h.localMss, REMOTE_ADDR, REMOTE_PORT, LOCAL_PORT);
+  const sock = h.stack.connect(h.now, REMOTE_ADDR, REMOTE_PORT, LOCAL_PORT);
   expect(sock).to.not.equal(null);
   h.sock = sock!;
   expect(h.state).to.equal('SYN-SENT');

@@ -6,7 +6,7 @@ import { expect } from 'chai';
 import { SocketError } from '../../src/socket/error.ts';
 import {
   ACK, FIN, LOCAL_ADDR, LOCAL_MSS, LOCAL_PORT, LOCAL_SEQ, REMOTE_ADDR, REMOTE_PORT, REMOTE_SEQ, RST, SYN, TcpHarness,
-  socketEstablished, socketListen,
+  socketEstablished, socketFinWait1, socketListen,
 } from './tcp-harness.ts';
 
 describe('TCP CLOSED', () => {
@@ -86,7 +86,7 @@ describe('TCP LISTEN', () => {
     const s = h.stack.sockets.find((x) => x.inUse)!;
     expect(s.stateName).to.equal('SYN-RECEIVED');
     expect([s.irs, s.rcvNxt, s.iss, s.sndUna, s.sndNxt]).to.deep.equal([REMOTE_SEQ, REMOTE_SEQ + 1, LOCAL_SEQ, LOCAL_SEQ, LOCAL_SEQ + 1]);
-    expect(s.sndWnd, 'SND.WND from the SYN').to.equal(5000);
+    expect(s.window.sndWnd, 'SND.WND from the SYN').to.equal(5000);
     expect(s.sendMss, 'the smaller of the two MSS').to.equal(1000);
     expect(h.stack.stats.passiveOpens).to.equal(1);
     expect(h.stack.accept(h.listener), 'not acceptable before the handshake completes').to.equal(null);
@@ -107,7 +107,7 @@ describe('TCP LISTEN', () => {
     const s = h.stack.sockets.find((x) => x.inUse)!;
     expect({ flags: synAck!.flags, window: synAck!.window, mss: synAck!.mss, windowScale: synAck!.windowScale, sackPermitted: synAck!.sackPermitted, ecr: synAck!.ts![1] })
       .to.deep.equal({ flags: SYN | ACK, window: 65535, mss: LOCAL_MSS, windowScale: 1, sackPermitted: true, ecr: 555 });
-    expect([s.sndScale, s.rcvScale, s.sackOk, s.tsOk]).to.deep.equal([7, 1, true, true]);
+    expect([s.window.sndScale, s.window.rcvScale, s.sackOk, s.tsOk]).to.deep.equal([7, 1, true, true]);
 
     const plain = socketListen({ config: { windowScaling: true, sack: true, timestamps: true }, rxBufferLen: 100_000 });
     plain.send({ flags: SYN, seq: REMOTE_SEQ, mss: 1460 });
@@ -157,7 +157,7 @@ describe('TCP LISTEN', () => {
   it('connect() with a full socket table returns null (no exception; synTableFull counts refused SYNs only)', () => {
     const h = socketListen({ sockets: 1 });
     h.send({ flags: SYN, seq: 1000 });
-    expect(h.stack.connect(h.now, LOCAL_ADDR, LOCAL_MSS, REMOTE_ADDR, 8080)).to.equal(null);
+    expect(h.stack.connect(h.now, REMOTE_ADDR, 8080)).to.equal(null);
     expect(h.stack.stats.synTableFull).to.equal(0);
     expect(h.stack.used).to.equal(1);
   });
@@ -177,15 +177,25 @@ describe('TCP LISTEN', () => {
     h.send({ flags: SYN, seq: REMOTE_SEQ + 100 });
     h.recv({ flags: RST | ACK, seq: 0, ack: REMOTE_SEQ + 101, window: 0 });
   });
+
+  it('unlisten() leaves alone connections the application accepted, even once it has closed them', () => {
+    const h = socketFinWait1({ close: true });
+    h.stack.unlisten(h.listener);
+    h.recvNothing();
+    expect(h.state).to.equal('FIN-WAIT-1');
+    h.send({ flags: FIN | ACK, seq: REMOTE_SEQ + 1, ack: LOCAL_SEQ + 2 });
+    h.recv({ flags: ACK, seq: LOCAL_SEQ + 2, ack: REMOTE_SEQ + 2, window: h.window(1) });
+    expect(h.state).to.equal('TIME-WAIT');
+  });
 });
 
 describe('TCP initial sequence numbers (RFC 6528)', () => {
   it('RFC 6528 §3: the ISN differs per 4-tuple', () => {
     const h = new TcpHarness({ iss: null, sockets: 4 });
-    const a = h.stack.connect(0, LOCAL_ADDR, LOCAL_MSS, REMOTE_ADDR, 80, 40000)!;
-    const b = h.stack.connect(0, LOCAL_ADDR, LOCAL_MSS, REMOTE_ADDR, 81, 40000)!;
-    const c = h.stack.connect(0, LOCAL_ADDR, LOCAL_MSS, REMOTE_ADDR + 1, 80, 40000)!;
-    const d = h.stack.connect(0, LOCAL_ADDR, LOCAL_MSS, REMOTE_ADDR, 80, 40001)!;
+    const a = h.stack.connect(0, REMOTE_ADDR, 80, 40000)!;
+    const b = h.stack.connect(0, REMOTE_ADDR, 81, 40000)!;
+    const c = h.stack.connect(0, REMOTE_ADDR + 1, 80, 40000)!;
+    const d = h.stack.connect(0, REMOTE_ADDR, 80, 40001)!;
     const isns = [a.iss, b.iss, c.iss, d.iss];
     expect(new Set(isns).size, `ISNs ${isns.map((x) => (x >>> 0).toString(16))}`).to.equal(4);
   });
@@ -198,18 +208,18 @@ describe('TCP initial sequence numbers (RFC 6528)', () => {
 
   it('RFC 6528 §3: for one 4-tuple the ISN advances with a 4 µs clock (250 per ms)', () => {
     const h = new TcpHarness({ iss: null, sockets: 1 });
-    const first = h.stack.connect(0, LOCAL_ADDR, LOCAL_MSS, REMOTE_ADDR, REMOTE_PORT, LOCAL_PORT)!;
+    const first = h.stack.connect(0, REMOTE_ADDR, REMOTE_PORT, LOCAL_PORT)!;
     const iss0 = first.iss;
     first.close();
     expect(h.stack.used).to.equal(0);
-    const again = h.stack.connect(1000, LOCAL_ADDR, LOCAL_MSS, REMOTE_ADDR, REMOTE_PORT, LOCAL_PORT)!;
+    const again = h.stack.connect(1000, REMOTE_ADDR, REMOTE_PORT, LOCAL_PORT)!;
     expect((again.iss - iss0) | 0).to.equal(250_000);
     expect((h.stack.isn(3_600_000, LOCAL_ADDR, LOCAL_PORT, REMOTE_ADDR, REMOTE_PORT) - iss0) | 0).to.equal((3_600_000 * 250) | 0);
   });
 
   it('RFC 6528: the SYN carries the generated ISN', () => {
     const h = new TcpHarness({ iss: null });
-    h.sock = h.stack.connect(h.now, LOCAL_ADDR, LOCAL_MSS, REMOTE_ADDR, REMOTE_PORT, LOCAL_PORT)!;
+    h.sock = h.stack.connect(h.now, REMOTE_ADDR, REMOTE_PORT, LOCAL_PORT)!;
     const want = h.stack.isn(0, LOCAL_ADDR, LOCAL_PORT, REMOTE_ADDR, REMOTE_PORT);
     h.recv({ flags: SYN, seq: want, mss: LOCAL_MSS });
   });

@@ -19,7 +19,7 @@ describe('TCP SYN-SENT', () => {
   it('RFC 7323 §2.2 / RFC 2018 §2: the SYN offers window scale, SACK-permitted and timestamps, with an unscaled window', () => {
     // socketSynSent() asserts the whole SYN: MSS, window 65535 (not scaled), shift 1, SACK-permitted, <TSval, TSecr=0>.
     const h = socketSynSent({ config: { windowScaling: true, sack: true, timestamps: true }, rxBufferLen: 100_000 });
-    expect(h.sock.rcvScale).to.equal(1);
+    expect(h.sock.window.rcvScale).to.equal(1);
   });
 
   it('RFC 9293 §3.10.7.3: a SYN,ACK acknowledging our SYN moves to ESTABLISHED and is answered with <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>', () => {
@@ -80,14 +80,14 @@ describe('TCP SYN-SENT', () => {
 
   it('RFC 7323 §2.2: the window in a SYN,ACK is not scaled; later windows are shifted by the peer\'s scale', () => {
     const h = socketEstablishedActive({ config: { windowScaling: true }, peerSyn: { windowScale: 3, window: 1000 } });
-    expect(h.sock.sndWnd).to.equal(1000);
+    expect(h.sock.window.sndWnd).to.equal(1000);
     h.send({ flags: ACK, seq: REMOTE_SEQ + 1, ack: LOCAL_SEQ + 1, window: 1000 });
-    expect(h.sock.sndWnd).to.equal(8000);
+    expect(h.sock.window.sndWnd).to.equal(8000);
   });
 
   it('RFC 7323 §1.3: a SYN,ACK without window scale turns scaling off on both sides', () => {
     const h = socketEstablishedActive({ config: { windowScaling: true }, rxBufferLen: 100_000 });
-    expect([h.sock.sndScale, h.sock.rcvScale]).to.deep.equal([0, 0]);
+    expect([h.sock.window.sndScale, h.sock.window.rcvScale]).to.deep.equal([0, 0]);
   });
 
   it('RFC 9293 §3.5 (figure 8): simultaneous open: a SYN in SYN-SENT moves to SYN-RECEIVED and is answered with <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>', () => {
@@ -160,7 +160,7 @@ describe('TCP SYN-SENT', () => {
     h.at(1000).recv({ flags: SYN, seq: LOCAL_SEQ, mss: LOCAL_MSS });
     h.at(1100).send({ flags: SYN | ACK, seq: REMOTE_SEQ, ack: LOCAL_SEQ + 1, mss: 1460 });
     h.recv({ flags: ACK, seq: LOCAL_SEQ + 1, ack: REMOTE_SEQ + 1 });
-    expect(h.sock.srtt).to.equal(0);
+    expect(h.sock.rtt.srtt).to.equal(0);
   });
 
   it('RFC 6298 §5.7: after the SYN timed out, the RTO is 3 s when data transmission begins', () => {
@@ -168,14 +168,14 @@ describe('TCP SYN-SENT', () => {
     h.at(1000).recv({ flags: SYN, seq: LOCAL_SEQ, mss: LOCAL_MSS });
     h.at(1100).send({ flags: SYN | ACK, seq: REMOTE_SEQ, ack: LOCAL_SEQ + 1, mss: 1460 });
     h.recv({ flags: ACK, seq: LOCAL_SEQ + 1, ack: REMOTE_SEQ + 1 });
-    expect(h.sock.rto).to.equal(3000);
+    expect(h.sock.rtt.rto).to.equal(3000);
   });
 
   it('RFC 6298 §2.2: an RTT sample from an unretransmitted SYN sets SRTT and RTTVAR', () => {
     const h = socketSynSent();
     h.at(80).send({ flags: SYN | ACK, seq: REMOTE_SEQ, ack: LOCAL_SEQ + 1, mss: 1460 });
     h.recv({ flags: ACK, seq: LOCAL_SEQ + 1, ack: REMOTE_SEQ + 1 });
-    expect([h.sock.srtt, h.sock.rttvar, h.sock.rto]).to.deep.equal([80, 40, 1000]);
+    expect([h.sock.rtt.srtt, h.sock.rtt.rttvar, h.sock.rtt.rto]).to.deep.equal([80, 40, 1000]);
   });
 });
 

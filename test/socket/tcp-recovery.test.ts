@@ -5,6 +5,7 @@
  */
 import { expect } from 'chai';
 import { SocketError } from '../../src/socket/error.ts';
+import type { CongestionController } from '../../src/socket/tcp/congestion.ts';
 import { ACK, LOCAL_SEQ, PSH, REMOTE_SEQ, socketEstablished, socketSynReceived, text } from './tcp-harness.ts';
 
 /** The peer's MSS in these tests: 100-octet segments keep the payloads readable. */
@@ -18,6 +19,53 @@ function dataSeg(i: number, n: number, flags = ACK): { flags: number; seq: numbe
   return { flags: last ? flags | PSH : flags, seq: LOCAL_SEQ + 1 + i * MSS, ack: REMOTE_SEQ + 1, payload: text(Math.min(MSS, n - i * MSS), i * MSS) };
 }
 
+/** A controller that allows exactly one MSS in flight and records what it was told. */
+class OneSegment implements CongestionController {
+  cwnd = 0;
+  ssthresh = 0;
+  readonly events: string[] = [];
+
+  reset(): void {
+    this.cwnd = 0;
+  }
+
+  start(mss: number, sack: boolean): void {
+    this.cwnd = mss;
+    this.events.push(`start ${mss} ${sack}`);
+  }
+
+  onAck(now: number, acked: number): void {
+    this.events.push(`ack ${acked} at ${now}`);
+  }
+
+  onRecoveryStart(): void {}
+  onRecoveryDupAck(): void {}
+  onPartialAck(): void {}
+  onRecoveryEnd(): void {}
+  onTimeout(): void {}
+}
+
+describe('TCP congestion controller interface', () => {
+  it('a controller given to the stack (TcpStackOptions.congestion) is told the MSS and the ACKs and governs the flight', () => {
+    const made: OneSegment[] = [];
+    const congestion = (): CongestionController => {
+      const c = new OneSegment();
+      made.push(c);
+      return c;
+    };
+    const h = socketEstablished({ ...SMALL, congestion });
+    expect(made.length, 'one controller per socket, made when the stack is built').to.equal(h.stack.sockets.length);
+    const cc = h.sock.cc as OneSegment;
+    // The handshake ACK acknowledged our SYN: one sequence number.
+    expect(cc.events).to.deep.equal(['start 100 false', 'ack 1 at 0']);
+    h.write(text(300));
+    h.recv(dataSeg(0, 300));
+    h.at(10).send({ flags: ACK, seq: REMOTE_SEQ + 1, ack: LOCAL_SEQ + 101 });
+    h.recv(dataSeg(1, 300));
+    expect(cc.events).to.deep.equal(['start 100 false', 'ack 1 at 0', 'ack 100 at 10']);
+  });
+});
+
 describe('TCP loss recovery', () => {
   it('RFC 5681 §3.2: the third duplicate ACK retransmits the segment at SND.UNA at once (fast retransmit)', () => {
     const h = socketEstablished(SMALL);
@@ -29,7 +77,7 @@ describe('TCP loss recovery', () => {
     h.send(dup);
     h.recv({ flags: ACK, seq: LOCAL_SEQ + 1, ack: REMOTE_SEQ + 1, payload: text(100) });
     expect(h.stack.stats.fastRetransmits).to.equal(1);
-    expect(h.sock.inRecovery).to.equal(true);
+    expect(h.sock.recovery.inRecovery).to.equal(true);
   });
 
   it('RFC 6582 §3.2: a partial ACK in recovery retransmits the next hole at once; the full ACK ends recovery', () => {
@@ -42,14 +90,14 @@ describe('TCP loss recovery', () => {
     // Segments 1 and 3 were lost: the retransmission fills the first hole, the ACK stops at the second.
     h.at(20).send({ flags: ACK, seq: REMOTE_SEQ + 1, ack: LOCAL_SEQ + 201 });
     h.recv({ flags: ACK, seq: LOCAL_SEQ + 201, ack: REMOTE_SEQ + 1, payload: text(100, 200) });
-    expect(h.sock.inRecovery).to.equal(true);
+    expect(h.sock.recovery.inRecovery).to.equal(true);
     h.at(30).send({ flags: ACK, seq: REMOTE_SEQ + 1, ack: LOCAL_SEQ + 401 });
     h.recvNothing();
-    expect(h.sock.inRecovery).to.equal(false);
+    expect(h.sock.recovery.inRecovery).to.equal(false);
     expect(h.sock.sendQueue).to.equal(0);
     // RFC 6582 §3.2 step 3 (full ACK): cwnd = min(ssthresh, max(FlightSize, SMSS) + SMSS) or ssthresh;
     // here ssthresh = max(400 / 2, 2·SMSS) = 200 and FlightSize = 0, so both choices give 200.
-    expect(h.sock.cwnd).to.equal(200);
+    expect(h.sock.cc.cwnd).to.equal(200);
   });
 
   it('RFC 6675 §5: with SACK, the peer SACKs segments 2 and 4 of 4: only the holes (1 and 3) are retransmitted', () => {
@@ -67,7 +115,7 @@ describe('TCP loss recovery', () => {
     expect(h.stack.stats.sackRecoveries).to.equal(1);
     h.at(20).send({ flags: ACK, seq: REMOTE_SEQ + 1, ack: l + 400 });
     h.recvNothing();
-    expect(h.sock.inRecovery).to.equal(false);
+    expect(h.sock.recovery.inRecovery).to.equal(false);
   });
 
   it('RFC 6298 §5.5: the RTO backs off 1 s, 2 s, 4 s ... up to rtoMaxMs; after maxRetries the connection fails with TimedOut', () => {
@@ -107,26 +155,26 @@ describe('TCP loss recovery', () => {
   it('RFC 6298 §3 (Karn): the ACK of a retransmitted segment gives no RTT sample, and the backed-off RTO stays', () => {
     const h = socketEstablished();
     // The handshake (SYN,ACK out and ACK back at t=0) gave one sample, R = 1 ms (the floor).
-    expect([h.sock.srtt, h.sock.rttvar, h.sock.rto]).to.deep.equal([1, 0.5, 1000]);
+    expect([h.sock.rtt.srtt, h.sock.rtt.rttvar, h.sock.rtt.rto]).to.deep.equal([1, 0.5, 1000]);
     h.write('abc');
     const seg = { flags: ACK | PSH, seq: LOCAL_SEQ + 1, ack: REMOTE_SEQ + 1, payload: 'abc' };
     h.recv(seg);
     h.at(1000).recv(seg);
     h.at(1500).send({ flags: ACK, seq: REMOTE_SEQ + 1, ack: LOCAL_SEQ + 4 });
-    expect([h.sock.srtt, h.sock.rttvar, h.sock.rto], 'no sample: 1500 ms or 500 ms, nobody knows').to.deep.equal([1, 0.5, 2000]);
+    expect([h.sock.rtt.srtt, h.sock.rtt.rttvar, h.sock.rtt.rto], 'no sample: 1500 ms or 500 ms, nobody knows').to.deep.equal([1, 0.5, 2000]);
     // The next new segment is timed again.
     h.write('def');
     h.recv({ flags: ACK | PSH, seq: LOCAL_SEQ + 4, ack: REMOTE_SEQ + 1, payload: 'def' });
     h.at(1600).send({ flags: ACK, seq: REMOTE_SEQ + 1, ack: LOCAL_SEQ + 7 });
     // RFC 6298 §2.3 with R' = 100: RTTVAR = 3/4·0.5 + 1/4·99, SRTT = 7/8·1 + 1/8·100; RTO floored at 1 s.
-    expect([h.sock.srtt, h.sock.rttvar, h.sock.rto]).to.deep.equal([13.375, 25.125, 1000]);
+    expect([h.sock.rtt.srtt, h.sock.rtt.rttvar, h.sock.rtt.rto]).to.deep.equal([13.375, 25.125, 1000]);
   });
 
   it('RFC 6298 §2.2: the first RTT sample (the handshake ACK, 300 ms after the SYN,ACK) sets SRTT = R, RTTVAR = R/2, RTO = max(rtoMinMs, SRTT + 4·RTTVAR)', () => {
     const h = socketSynReceived({ config: { rtoMinMs: 200 } });
     h.at(300).send({ flags: ACK, seq: REMOTE_SEQ + 1, ack: LOCAL_SEQ + 1 });
     h.recvNothing();
-    expect([h.sock.srtt, h.sock.rttvar, h.sock.rto]).to.deep.equal([300, 150, 900]);
+    expect([h.sock.rtt.srtt, h.sock.rtt.rttvar, h.sock.rtt.rto]).to.deep.equal([300, 150, 900]);
   });
 
   it('RFC 5681 §3.1: after an RTO, cwnd is one segment and ssthresh = max(FlightSize / 2, 2·SMSS)', () => {
@@ -134,7 +182,7 @@ describe('TCP loss recovery', () => {
     h.write(text(800));
     h.recv(...Array.from({ length: 8 }, (_, i) => dataSeg(i, 800)));
     h.at(1000).recv(dataSeg(0, 800));
-    expect([h.sock.cwnd, h.sock.ssthresh]).to.deep.equal([100, 400]);
+    expect([h.sock.cc.cwnd, h.sock.cc.ssthresh]).to.deep.equal([100, 400]);
   });
 });
 

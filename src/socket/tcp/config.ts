@@ -1,11 +1,20 @@
 /**
- * TCP configuration, statistics and the shared context every TCP socket of a stack sees.
+ * TCP configuration, statistics and the shared context every TCP socket of a stack sees, and
+ * the protocol constants the socket's parts share (DEFAULT_MSS, TS_OPTION_LEN).
  *
  * Values are plain numbers in ms and octets; every default is the one RFC 9293 and its
  * companions (RFC 6298 timers, RFC 1122 keepalive, RFC 6928 initial window) give, or what Linux
  * does where the RFCs leave a choice.
  */
+import type { TcpRepr } from '../../wire/tcp.ts';
+import type { TcpState } from './state.ts';
 
+/** MSS assumed when the peer sends none (RFC 9293 §3.7.1), octets. */
+export const DEFAULT_MSS = 536;
+/** Octets the timestamp option takes in every segment once negotiated (10 + 2 NOPs, RFC 7323 Appendix A). */
+export const TS_OPTION_LEN = 12;
+
+/** Protocol settings of a TcpStack, shared by its sockets. Times in ms; every field has a default in DEFAULT_TCP_CONFIG. */
 export interface TcpConfig {
   /** Initial retransmission timeout, ms (RFC 6298 §2.1). Defaults to 1000. */
   rtoInitialMs: number;
@@ -43,6 +52,7 @@ export interface TcpConfig {
   keepalive: boolean;
 }
 
+/** Defaults of TcpConfig; frozen. */
 export const DEFAULT_TCP_CONFIG: Readonly<TcpConfig> = Object.freeze({
   rtoInitialMs: 1000,
   rtoMinMs: 1000,
@@ -108,6 +118,7 @@ export interface TcpStats {
   memerr: number;
 }
 
+/** A TcpStats with every counter at zero. */
 export function newTcpStats(): TcpStats {
   return {
     activeOpens: 0, passiveOpens: 0, attemptFails: 0, estabResets: 0, inSegs: 0, outSegs: 0, retransSegs: 0,
@@ -123,17 +134,23 @@ export function newTcpStats(): TcpStats {
  * are primitives and objects that already exist, so a tracer costs nothing when it is null.
  */
 export interface TcpTracer {
-  /** `from` and `to` are TcpState values; `socket` is the socket's index in its table. */
-  state(socket: number, from: number, to: number): void;
+  /** A transition `from` => `to`; `socket` is the socket's index in its table. */
+  state(socket: number, from: TcpState, to: TcpState): void;
   /** A segment received (`outgoing` false) or sent; `repr` is only valid during the call. */
-  segment(socket: number, outgoing: boolean, repr: import('../wire/tcp.ts').TcpRepr): void;
+  segment(socket: number, outgoing: boolean, repr: TcpRepr): void;
 }
 
-/** What a socket needs from its stack: configuration, counters, ISNs, the challenge-ACK budget. */
+/** What a socket needs from its stack: configuration, counters, this host's end, ISNs, the challenge-ACK budget. */
 export interface TcpContext {
   readonly config: TcpConfig;
   readonly stats: TcpStats;
   tracer: TcpTracer | null;
+  /** This host's IPv4 address (int32): the local end of an active open. */
+  readonly localAddr: number;
+  /** MSS this host advertises, octets (its interface's MTU less 40). */
+  readonly localMss: number;
+  /** A local port for an active open to remoteAddr:remotePort that no other connection uses. */
+  ephemeralPort(remoteAddr: number, remotePort: number): number;
   /** RFC 6528 initial sequence number for a connection. */
   isn(now: number, localAddr: number, localPort: number, remoteAddr: number, remotePort: number): number;
   /** RFC 5961 §7: true if a challenge ACK may be sent now (consumes one). */

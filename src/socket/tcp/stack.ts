@@ -5,15 +5,20 @@
  *
  * Every socket and its rings are carved at construction from one ArrayBuffer; `connect` and
  * listeners take sockets from the table and `close` gives them back. A SYN that finds the table
- * or the backlog full is refused with a RST and counted, never an exception.
+ * or the backlog full is refused with a RST and counted, never an exception. The stack knows
+ * this host's address and MSS (from its options, or from the Interface it is given to), so
+ * `connect(now, remoteAddr, remotePort, localPort?)` needs nothing else.
  */
-import type { Arena } from '../storage/arena.ts';
-import { NEVER } from '../time.ts';
-import { TcpFlag, type TcpRepr } from '../wire/tcp.ts';
-import { SocketError } from './error.ts';
-import { TcpSocket, TcpState } from './tcp.ts';
-import { DEFAULT_TCP_CONFIG, newTcpStats, type TcpConfig, type TcpContext, type TcpStats, type TcpTracer } from './tcp-config.ts';
+import type { Arena } from '../../storage/arena.ts';
+import { NEVER, TokenBucket } from '../../time.ts';
+import { TcpFlag, type TcpRepr, seqAdd } from '../../wire/tcp.ts';
+import { SocketError } from '../error.ts';
+import type { CongestionFactory } from './congestion.ts';
+import { TcpOwner, TcpSocket, type TcpSocketOptions } from './socket.ts';
+import { TcpState } from './state.ts';
+import { DEFAULT_MSS, DEFAULT_TCP_CONFIG, newTcpStats, type TcpConfig, type TcpContext, type TcpStats, type TcpTracer } from './config.ts';
 
+/** Options of a TcpStack; every one but `isnKey` has a default (DEFAULT_TCP_STACK_OPTIONS, DEFAULT_TCP_CONFIG). */
 export interface TcpStackOptions {
   /** Sockets in the table (connections, including those waiting in backlogs). Defaults to 16. */
   sockets?: number;
@@ -27,20 +32,45 @@ export interface TcpStackOptions {
   config?: Partial<TcpConfig>;
   /** RFC 6528 secret: four 32-bit words from the host's random source at start-up. */
   isnKey: ArrayLike<number>;
+  /** This host's IPv4 address (int32). The Interface given this stack sets it. Defaults to 0. */
+  localAddr?: number;
+  /** MSS this host advertises, octets. The Interface given this stack sets it (its MTU less 40). Defaults to 536. */
+  localMss?: number;
+  /** Makes each socket's congestion controller, once per socket. Defaults to NewReno (RFC 5681, RFC 6582). */
+  congestion?: CongestionFactory;
   /** Carve the rings from this arena (the packet pool's, so segment copies are copyWithin). Defaults to a buffer of the stack's own. */
   arena?: Arena;
 }
 
+/** The TcpStackOptions that have a default, and their defaults (as DEFAULT_TCP_CONFIG is for `config`). */
+export type TcpStackDefaults = Required<Pick<TcpStackOptions, 'sockets' | 'txBufferLen' | 'rxBufferLen' | 'listeners' | 'localAddr' | 'localMss'>>;
+
+/** Defaults of the TcpStack options; frozen. */
+export const DEFAULT_TCP_STACK_OPTIONS: Readonly<TcpStackDefaults> = Object.freeze({
+  sockets: 16,
+  txBufferLen: 65536,
+  rxBufferLen: 65536,
+  listeners: 8,
+  localAddr: 0,
+  localMss: DEFAULT_MSS,
+});
+
 /** Octets of ring memory a stack with these options carves. */
 export function tcpRingBytes(options: Pick<TcpStackOptions, 'sockets' | 'txBufferLen' | 'rxBufferLen'>): number {
-  return (options.sockets ?? 16) * ((options.txBufferLen ?? 65536) + (options.rxBufferLen ?? 65536));
+  const d = DEFAULT_TCP_STACK_OPTIONS;
+  return (options.sockets ?? d.sockets) * ((options.txBufferLen ?? d.txBufferLen) + (options.rxBufferLen ?? d.rxBufferLen));
 }
 
+/** The TCP socket table of one host, its listeners and the stack-wide state every socket shares (TcpContext). */
 export class TcpStack implements TcpContext {
   readonly config: TcpConfig;
   readonly stats: TcpStats = newTcpStats();
   tracer: TcpTracer | null = null;
   readonly sockets: TcpSocket[];
+  /** This host's IPv4 address (int32), the local end of every active open. */
+  localAddr: number;
+  /** MSS this host advertises, octets. */
+  localMss: number;
   /** Octets preallocated for rings. */
   readonly ringBytes: number;
 
@@ -49,30 +79,44 @@ export class TcpStack implements TcpContext {
   private readonly listenBacklog: Int32Array;
   private readonly key: Int32Array;
   private nextEphemeral = 49152;
-  private challengeTokens: number;
-  private challengeRefillAt = 0;
+  /** RFC 5961 §7: challenge ACKs per second, shared by every connection of the stack. */
+  private readonly challengeAcks: TokenBucket;
 
   constructor(options: TcpStackOptions) {
+    const d = DEFAULT_TCP_STACK_OPTIONS;
     this.config = { ...DEFAULT_TCP_CONFIG, ...options.config };
-    const n = options.sockets ?? 16;
-    const txLen = options.txBufferLen ?? 65536;
-    const rxLen = options.rxBufferLen ?? 65536;
+    this.localAddr = (options.localAddr ?? d.localAddr) | 0;
+    this.localMss = options.localMss ?? d.localMss;
+    const n = options.sockets ?? d.sockets;
+    const txLen = options.txBufferLen ?? d.txBufferLen;
+    const rxLen = options.rxBufferLen ?? d.rxBufferLen;
     this.ringBytes = n * (txLen + rxLen);
     const memory = options.arena !== undefined ? options.arena.carve(this.ringBytes) : new Uint8Array(this.ringBytes);
     this.sockets = [];
     for (let i = 0; i < n; i++) {
       const base = memory.byteOffset + i * (txLen + rxLen);
-      this.sockets.push(new TcpSocket(i, this, {
+      const socketOptions: TcpSocketOptions = {
         txBuffer: new Uint8Array(memory.buffer, base, txLen),
         rxBuffer: new Uint8Array(memory.buffer, base + txLen, rxLen),
-      }));
+      };
+      if (options.congestion !== undefined) socketOptions.congestion = options.congestion();
+      this.sockets.push(new TcpSocket(i, this, socketOptions));
     }
-    const l = options.listeners ?? 8;
+    const l = options.listeners ?? d.listeners;
     this.listenPort = new Int32Array(l);
     this.listenBacklog = new Int32Array(l);
     this.key = new Int32Array(4);
     for (let i = 0; i < 4; i++) this.key[i] = options.isnKey[i] ?? 0;
-    this.challengeTokens = this.config.challengeAcksPerSecond * 1000;
+    this.challengeAcks = new TokenBucket(this.config.challengeAcksPerSecond, this.config.challengeAcksPerSecond);
+  }
+
+  /**
+   * Tells the stack the address and MSS of the interface it serves: the Interface constructor
+   * calls this. `localMss` is in octets (the MTU less the IPv4 and TCP headers).
+   */
+  attach(localAddr: number, localMss: number): void {
+    this.localAddr = localAddr | 0;
+    this.localMss = localMss;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -97,7 +141,9 @@ export class TcpStack implements TcpContext {
     if (this.listenPort[listener] === undefined) return;
     this.listenPort[listener] = 0;
     for (const s of this.sockets) {
-      if (s.inUse && s.listener === listener && s.orphan && s.state !== TcpState.Closed) s.abort();
+      // Only the backlog: a connection the application accepted is its own, closed or not.
+      const o = s.owner;
+      if ((o === TcpOwner.Backlog || o === TcpOwner.AcceptQueue) && s.listener === listener && s.state !== TcpState.Closed) s.abort();
     }
   }
 
@@ -109,9 +155,8 @@ export class TcpStack implements TcpContext {
   /** Takes the oldest established connection from a listener's queue, or null. The caller owns it and must `close()` it. */
   accept(listener: number): TcpSocket | null {
     for (const s of this.sockets) {
-      if (s.inUse && s.acceptable && s.listener === listener) {
-        s.acceptable = false;
-        s.orphan = false;
+      if (s.owner === TcpOwner.AcceptQueue && s.listener === listener) {
+        s.owner = TcpOwner.Application;
         return s;
       }
     }
@@ -119,22 +164,21 @@ export class TcpStack implements TcpContext {
   }
 
   /**
-   * Active open to remoteAddr:remotePort from localAddr (an ephemeral port unless `localPort` is
-   * given). Returns the socket in SYN-SENT, or null when every socket is in use.
+   * Active open at `now` (ms) from this host's address to remoteAddr:remotePort, from
+   * `localPort` (an ephemeral port when 0). Returns the socket in SYN-SENT, owned by the caller,
+   * or null when every socket is in use.
    */
-  connect(now: number, localAddr: number, localMss: number, remoteAddr: number, remotePort: number, localPort = 0): TcpSocket | null {
+  connect(now: number, remoteAddr: number, remotePort: number, localPort = 0): TcpSocket | null {
     const sock = this.freeSocket();
     if (sock === null) return null;
-    const port = localPort !== 0 ? localPort : this.ephemeralPort(remoteAddr, remotePort);
-    sock.connect(now, localAddr, port, remoteAddr, remotePort, localMss);
-    sock.orphan = false;
+    sock.connect(now, remoteAddr, remotePort, localPort);
     return sock;
   }
 
   /** Sockets in use (owned by an application, in a backlog, or closing). */
   get used(): number {
     let n = 0;
-    for (const s of this.sockets) if (s.inUse) n++;
+    for (const s of this.sockets) if (s.owner !== TcpOwner.Free) n++;
     return n;
   }
 
@@ -150,7 +194,7 @@ export class TcpStack implements TcpContext {
     // A connection: the full 4-tuple.
     for (let i = 0; i < this.sockets.length; i++) {
       const s = this.sockets[i]!;
-      if (s.inUse && s.state !== TcpState.Closed && s.localPort === seg.dstPort && s.remotePort === seg.srcPort &&
+      if (s.owner !== TcpOwner.Free && s.state !== TcpState.Closed && s.localPort === seg.dstPort && s.remotePort === seg.srcPort &&
           s.remoteAddr === remoteAddr && s.localAddr === localAddr) {
         return s.process(now, seg, bytes, reply);
       }
@@ -172,8 +216,6 @@ export class TcpStack implements TcpContext {
         return this.resetFor(seg, reply);
       }
       sock.acceptSyn(now, seg, localAddr, remoteAddr, localMss, l);
-      // Not the application's until accept().
-      sock.orphan = true;
       return false;
     }
     // RFC 9293 §3.10.7.1: CLOSED. Everything but a RST gets a RST.
@@ -190,7 +232,7 @@ export class TcpStack implements TcpContext {
     let t = NEVER;
     for (let i = 0; i < this.sockets.length; i++) {
       const s = this.sockets[i]!;
-      if (!s.inUse) continue;
+      if (s.owner === TcpOwner.Free) continue;
       const p = s.pollAt(now, canSend);
       if (p < t) t = p;
     }
@@ -206,20 +248,12 @@ export class TcpStack implements TcpContext {
    */
   isn(now: number, localAddr: number, localPort: number, remoteAddr: number, remotePort: number): number {
     const f = halfSipHash(this.key, localAddr, remoteAddr, ((localPort << 16) | remotePort) | 0);
-    return (f + Math.imul(now | 0, 250)) | 0;
+    return seqAdd(f, Math.imul(now | 0, 250));
   }
 
+  /** RFC 5961 §7: true if a challenge ACK may be sent at `now` (ms); spends one. */
   takeChallengeAck(now: number): boolean {
-    const rate = this.config.challengeAcksPerSecond;
-    const elapsed = now - this.challengeRefillAt;
-    if (elapsed > 0) {
-      this.challengeRefillAt = now;
-      const t = this.challengeTokens + elapsed * rate;
-      this.challengeTokens = t < rate * 1000 ? t : rate * 1000;
-    }
-    if (this.challengeTokens < 1000) return false;
-    this.challengeTokens -= 1000;
-    return true;
+    return this.challengeAcks.take(now);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -236,7 +270,7 @@ export class TcpStack implements TcpContext {
       reply.flags = TcpFlag.Rst;
     } else {
       reply.seq = 0;
-      reply.ack = (seg.seq + segLen) | 0;
+      reply.ack = seqAdd(seg.seq, segLen);
       reply.flags = TcpFlag.Rst | TcpFlag.Ack;
     }
     this.stats.outRsts++;
@@ -251,26 +285,29 @@ export class TcpStack implements TcpContext {
   private backlogUsed(listener: number): number {
     let n = 0;
     for (const s of this.sockets) {
-      if (s.inUse && s.orphan && s.listener === listener && (s.state === TcpState.SynReceived || s.acceptable)) n++;
+      const o = s.owner;
+      if (o !== TcpOwner.Free && o !== TcpOwner.Application && s.listener === listener &&
+          (s.state === TcpState.SynReceived || o === TcpOwner.AcceptQueue)) n++;
     }
     return n;
   }
 
   private freeSocket(): TcpSocket | null {
     for (const s of this.sockets) {
-      if (!s.inUse) return s;
+      if (s.owner === TcpOwner.Free) return s;
     }
     return null;
   }
 
-  private ephemeralPort(remoteAddr: number, remotePort: number): number {
+  /** A local port for an active open to remoteAddr:remotePort that no listener or connection uses. */
+  ephemeralPort(remoteAddr: number, remotePort: number): number {
     // RFC 6056 algorithm 1 would randomize; sequential with a collision check is enough on one link.
     for (let tries = 0; tries < 16384; tries++) {
       const p = this.nextEphemeral;
       this.nextEphemeral = p >= 65535 ? 49152 : p + 1;
       let taken = this.findListener(p) >= 0;
       for (const s of this.sockets) {
-        if (s.inUse && s.localPort === p && s.remoteAddr === remoteAddr && s.remotePort === remotePort) taken = true;
+        if (s.owner !== TcpOwner.Free && s.localPort === p && s.remoteAddr === remoteAddr && s.remotePort === remotePort) taken = true;
       }
       if (!taken) return p;
     }

@@ -6,9 +6,9 @@
  * It builds strings, so it allocates; it exists only when tracing is switched on. With no tracer
  * installed (`stack.tracer = null`, the default) the stack pays one null check per event.
  */
-import { TcpFlag, type TcpRepr } from '../wire/tcp.ts';
-import type { TcpTracer } from './tcp-config.ts';
-import { TCP_STATE_NAMES } from './tcp.ts';
+import { TcpFlag, type TcpRepr } from '../../wire/tcp.ts';
+import type { TcpTracer } from './config.ts';
+import { TCP_STATE_NAMES, type TcpState } from './state.ts';
 
 const FLAG_NAMES: readonly [number, string][] = [
   [TcpFlag.Syn, 'SYN'], [TcpFlag.Fin, 'FIN'], [TcpFlag.Rst, 'RST'], [TcpFlag.Psh, 'PSH'],
@@ -36,6 +36,7 @@ export function formatSegment(repr: TcpRepr): string {
   return line;
 }
 
+/** Options of a TextTcpTracer. */
 export interface TextTracerOptions {
   /** Print segments as well as transitions. Defaults to true. */
   segments?: boolean;
@@ -51,7 +52,7 @@ export class TextTcpTracer implements TcpTracer {
     this.segments = options.segments ?? true;
   }
 
-  state(socket: number, from: number, to: number): void {
+  state(socket: number, from: TcpState, to: TcpState): void {
     this.write(`tcp#${socket} ${TCP_STATE_NAMES[from]} => ${TCP_STATE_NAMES[to]}`);
   }
 
