@@ -40,7 +40,7 @@ export function tcpInput(inner: InterfaceInner, now: number, bytes: Uint8Array, 
     return;
   }
   const reply = inner.tcpReply;
-  const answer = tcp.input(now, inner.address, inner.mss, ipRepr.src, seg, bytes, reply);
+  const answer = tcp.input(now, ipRepr.src, seg, bytes, reply);
   inner.release(slot);
   if (answer) sendTcp(inner, now, reply, null, ipRepr.src);
 }
@@ -69,7 +69,8 @@ export function emitTcp(inner: InterfaceInner, now: number, slot: number, seg: T
   const pool = inner.pool;
   const off = pool.start[slot]!;
   const tcpLen = seg.headerLen() + seg.payloadLen;
-  if (sock !== null && seg.payloadLen > 0) sock.copyPayload(seg, pool.bytes, off + IPV4_HEADER_LEN + seg.headerLen());
+  // The payload is where dispatch said: `payloadOff` in the socket's send ring.
+  if (sock !== null && seg.payloadLen > 0) sock.tx.readAt(seg.payloadOff, pool.bytes, off + IPV4_HEADER_LEN + seg.headerLen(), seg.payloadLen);
   seg.emit(inner.tcpPacket.reset(pool.bytes, off + IPV4_HEADER_LEN, tcpLen), inner.address, dst, null, inner.checksum);
   // RFC 9293 §3.7.2 / RFC 1191: TCP segments fit the MTU, so DF is set as Linux does.
   emitIpv4Header(inner, pool.bytes, off, dst, IpProtocol.Tcp, tcpLen, inner.ttl, 0, true);

@@ -278,7 +278,7 @@ export class TcpHarness {
     this.inBytes.set(bytesOf(s.payload), PAYLOAD_OFF);
     r.payloadOff = PAYLOAD_OFF;
     r.payloadLen = s.payload.length;
-    const answered = this.stack.input(this.now, LOCAL_ADDR, this.localMss, remoteAddr, r, this.inBytes, this.reply);
+    const answered = this.stack.input(this.now, remoteAddr, r, this.inBytes, this.reply);
     if (!answered) return null;
     return this.segOf(this.reply, null);
   }
@@ -356,7 +356,7 @@ export class TcpHarness {
     let payload = '';
     if (r.payloadLen > 0) {
       expect(sock, 'an immediate reply carries no payload').to.not.equal(null);
-      sock!.copyPayload(r, this.outBytes, 0);
+      sock!.tx.readAt(r.payloadOff, this.outBytes, 0, r.payloadLen);
       payload = stringOf(this.outBytes, 0, r.payloadLen);
     }
     const sack: Array<[number, number]> = [];

@@ -42,7 +42,7 @@ describe('TCP tracer', () => {
     synAck.flags = TcpFlag.Syn | TcpFlag.Ack;
     synAck.window = 1000;
     synAck.mss = 1000;
-    stack.input(1, 1, 1460, 2, synAck, new Uint8Array(0), out);
+    stack.input(1, 2, synAck, new Uint8Array(0), out);
     expect(lines[0]).to.equal('tcp#0 CLOSED => SYN-SENT');
     expect(lines[1]).to.equal(`tcp#0 > 40000 -> 80 seq=${sock.iss >>> 0} [SYN] win=65535 len=0 mss=1460`);
     expect(lines[2]).to.equal(`tcp#0 < 80 -> 40000 seq=5000 ack=${(sock.iss + 1) >>> 0} [SYN,ACK] win=1000 len=0 mss=1000`);

@@ -7,8 +7,8 @@
  * question without committing anything, so the two never disagree. Like lwIP's tcp_out.c,
  * functions over the socket's control block.
  *
- * The payload is never copied here: it stays in the send ring at `sock.txOffset`, for the
- * interface to copy into its slot. Nothing here allocates.
+ * The payload is never copied here: it stays in the send ring (`sock.tx`), and `out.payloadOff`
+ * says where, for the interface to copy into its slot. Nothing here allocates.
  */
 import { NEVER } from '../../time.ts';
 import { TcpFlag, type TcpRepr, seqAdd, seqDiff, seqGt, seqLt } from '../../wire/tcp.ts';
@@ -29,7 +29,8 @@ export function wantsToSend(sock: TcpSocket): boolean {
 
 /**
  * Fills `out` with the next segment and commits it as sent. Returns false when there is
- * nothing to send. Copy the payload with `copyPayload` after emitting the header.
+ * nothing to send. The payload is `out.payloadLen` octets at offset `out.payloadOff` of the
+ * send ring `sock.tx` (it may wrap: copy it with `tx.readAt`).
  */
 export function dispatchSegment(sock: TcpSocket, now: number, out: TcpRepr): boolean {
   sock.lastNow = now;
@@ -119,7 +120,7 @@ export function dispatchSegment(sock: TcpSocket, now: number, out: TcpRepr): boo
     if (offset < sock.tx.length) {
       fillHeader(sock, now, out, sock.sndNxt, TcpFlag.Ack);
       out.payloadLen = 1;
-      sock.txOffset = offset;
+      out.payloadOff = offset;
       // The octet is not counted as sent (SND.NXT stays): a peer whose window is still zero
       // drops it. One that takes it may ACK one past SND.NXT.
       sock.window.probeSent(sock.sndNxt);
@@ -198,7 +199,7 @@ function sendData(sock: TcpSocket, now: number, out: TcpRepr, seq: number, len: 
   if (fin) flags |= TcpFlag.Fin;
   fillHeader(sock, now, out, seq, flags);
   out.payloadLen = len;
-  sock.txOffset = offset;
+  out.payloadOff = offset;
   const end = seqAdd(seq, len + (fin ? 1 : 0));
   const retransmission = seqLt(seq, sock.sndMax);
   if (retransmission) stats.retransSegs++;
@@ -235,7 +236,7 @@ function sendRetransmission(sock: TcpSocket, now: number, out: TcpRepr, holeSeq:
   if (fin) flags |= TcpFlag.Fin;
   fillHeader(sock, now, out, holeSeq, flags);
   out.payloadLen = len;
-  sock.txOffset = offset;
+  out.payloadOff = offset;
   sock.recovery.retransmitted(seqAdd(holeSeq, len + (fin ? 1 : 0)));
   stats.retransSegs++;
   sock.timers.armRetransmit(now, sock.rtt.rto);

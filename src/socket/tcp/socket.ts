@@ -20,8 +20,8 @@
  * The socket never sends by itself and never reads a clock:
  * - `process(now, seg, bytes, reply)` handles one arriving segment (input.ts);
  * - `dispatch(now, out)` fills `out` with the next segment to send, if any, and commits it as
- *   sent (output.ts). The payload is `out.payloadLen` octets at `txOffset` in the send ring,
- *   copied by the caller with `copyPayload`;
+ *   sent (output.ts). The payload is `out.payloadLen` octets at offset `out.payloadOff` of
+ *   the send ring `tx`, which the caller copies with `tx.readAt` (it may wrap);
  * - `tick(now)` fires due timers and `pollAt(now)` reports the earliest deadline (timers.ts).
  *
  * Sender: RFC 6298 RTO with Karn's rule (or RTTM from timestamps), RFC 5681 slow start and
@@ -142,8 +142,6 @@ export class TcpSocket {
   txBase = 0;
   /** Effective send MSS, octets: peer MSS, our MTU, less the timestamp option. */
   sendMss = DEFAULT_MSS;
-  /** Send-ring offset of the payload of the segment dispatch last produced. */
-  txOffset = 0;
 
   // --- Receive sequence space ---
   irs = 0;
@@ -460,15 +458,11 @@ export class TcpSocket {
 
   /**
    * Fills `out` with the next segment and commits it as sent. Returns false when there is
-   * nothing to send. Copy the payload with `copyPayload` after emitting the header.
+   * nothing to send. The payload is `out.payloadLen` octets at offset `out.payloadOff` of the
+   * send ring `tx`: copy it with `tx.readAt(out.payloadOff, ...)` (it may wrap).
    */
   dispatch(now: number, out: TcpRepr): boolean {
     return dispatchSegment(this, now, out);
-  }
-
-  /** Copies the payload of the segment `dispatch` produced into `dst[off..]`. */
-  copyPayload(out: TcpRepr, dst: Uint8Array, off: number): void {
-    if (out.payloadLen > 0) this.tx.readAt(this.txOffset, dst, off, out.payloadLen);
   }
 
   /**

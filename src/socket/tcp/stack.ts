@@ -186,10 +186,12 @@ export class TcpStack implements TcpContext {
   // Interface side
 
   /**
-   * Demultiplexes one parsed segment from `remoteAddr` to `localAddr` (RFC 9293 §3.10.7).
+   * Demultiplexes one parsed segment from `remoteAddr` to this host (`localAddr`, set by
+   * `attach`) (RFC 9293 §3.10.7).
    * Returns true when `reply` holds a segment to send back at once.
    */
-  input(now: number, localAddr: number, localMss: number, remoteAddr: number, seg: TcpRepr, bytes: Uint8Array, reply: TcpRepr): boolean {
+  input(now: number, remoteAddr: number, seg: TcpRepr, bytes: Uint8Array, reply: TcpRepr): boolean {
+    const localAddr = this.localAddr;
     this.stats.inSegs++;
     // A connection: the full 4-tuple.
     for (let i = 0; i < this.sockets.length; i++) {
@@ -215,7 +217,7 @@ export class TcpStack implements TcpContext {
         this.stats.synTableFull++;
         return this.resetFor(seg, reply);
       }
-      sock.acceptSyn(now, seg, localAddr, remoteAddr, localMss, l);
+      sock.acceptSyn(now, seg, localAddr, remoteAddr, this.localMss, l);
       return false;
     }
     // RFC 9293 §3.10.7.1: CLOSED. Everything but a RST gets a RST.
