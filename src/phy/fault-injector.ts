@@ -18,6 +18,7 @@
 import type { Device, DeviceCapabilities } from './device.ts';
 import type { PacketPool } from '../storage/packet-pool.ts';
 import { copyBytes } from '../storage/copy.ts';
+import { SlotFifo } from '../storage/slot-fifo.ts';
 
 export interface FaultOptions {
   /** xorshift32 seed; 0 is replaced by 1. Defaults to 1. */
@@ -97,10 +98,8 @@ export class FaultInjector implements Device {
   private readonly heldAfterNext: Uint8Array;
   private heldCount = 0;
 
-  /** Frames released towards the receiver, waiting for `receive()`: a ring. */
-  private readonly out: Int32Array;
-  private outHead = 0;
-  private outCount = 0;
+  /** Frames released towards the receiver, waiting for `receive()`. */
+  private readonly out: SlotFifo;
 
   constructor(inner: Device, options: FaultOptions = {}) {
     this.inner = inner;
@@ -127,7 +126,7 @@ export class FaultInjector implements Device {
     this.heldDir = new Uint8Array(maxHeld);
     this.heldAfterNext = new Uint8Array(maxHeld);
     // Worst case in one step: a frame, its duplicate, and every held frame released.
-    this.out = new Int32Array(2 * maxHeld + 4);
+    this.out = new SlotFifo(2 * maxHeld + 4);
   }
 
   get capabilities(): DeviceCapabilities {
@@ -145,16 +144,13 @@ export class FaultInjector implements Device {
 
   receive(now: number): number {
     this.releaseDue(now);
-    while (this.outCount === 0) {
+    while (this.out.isEmpty()) {
       const slot = this.inner.receive(now);
       if (slot < 0) return -1;
       if (!this.applyRx) return slot;
       this.process(RX, slot, now);
     }
-    const slot = this.out[this.outHead]!;
-    this.outHead = this.outHead + 1 === this.out.length ? 0 : this.outHead + 1;
-    this.outCount--;
-    return slot;
+    return this.out.shift();
   }
 
   transmit(now: number, slot: number): void {
@@ -169,7 +165,7 @@ export class FaultInjector implements Device {
 
   /** `now` when a released frame waits, else the earlier of the inner deadline and the next held release. */
   pollAt(now: number): number {
-    if (this.outCount > 0) return now;
+    if (!this.out.isEmpty()) return now;
     let at = this.inner.pollAt(now);
     for (let k = 0; k < this.heldCount; k++) {
       const due = this.heldAt[k]!;
@@ -183,11 +179,7 @@ export class FaultInjector implements Device {
     const pool = this.inner.pool;
     for (let k = 0; k < this.heldCount; k++) pool.free(this.heldSlot[k]!);
     this.heldCount = 0;
-    while (this.outCount > 0) {
-      pool.free(this.out[this.outHead]!);
-      this.outHead = this.outHead + 1 === this.out.length ? 0 : this.outHead + 1;
-      this.outCount--;
-    }
+    for (let slot = this.out.shift(); slot >= 0; slot = this.out.shift()) pool.free(slot);
   }
 
   /** Next xorshift32 value (Marsaglia 2003), never 0. */
@@ -300,16 +292,11 @@ export class FaultInjector implements Device {
   }
 
   private pushOut(slot: number): void {
-    if (this.outCount === this.out.length) {
+    if (!this.out.push(slot)) {
       // Cannot happen with the sizing above; stay safe and count it as a drop.
       this.stats.dropped++;
       this.inner.pool.free(slot);
-      return;
     }
-    let tail = this.outHead + this.outCount;
-    if (tail >= this.out.length) tail -= this.out.length;
-    this.out[tail] = slot;
-    this.outCount++;
   }
 
   private removeHeld(k: number): void {

@@ -22,6 +22,7 @@ import type { Arena } from '../storage/arena.ts';
 import type { PacketPool } from '../storage/packet-pool.ts';
 import { RingBuffer } from '../storage/ring-buffer.ts';
 import { copyBytes } from '../storage/copy.ts';
+import { SlotFifo } from '../storage/slot-fifo.ts';
 import { NEVER } from '../time.ts';
 
 /** xorshift32 step (Marsaglia); the state must not be 0. */
@@ -252,22 +253,17 @@ class MemoryDevice implements Device {
   /** Set once both sides exist. */
   peer: MemoryDevice | null = null;
   /** Frames waiting for `receive`, in this side's pool. */
-  private readonly queue: Int32Array;
-  private head = 0;
-  private count = 0;
+  private readonly queue: SlotFifo;
 
   constructor(pool: PacketPool, queue: number, checksum: boolean) {
     this.pool = pool;
     this.capabilities = { mtu: pool.mtu, checksum };
-    this.queue = new Int32Array(queue);
+    this.queue = new SlotFifo(queue);
   }
 
   receive(_now: number): number {
-    if (this.count === 0) return -1;
-    const slot = this.queue[this.head]!;
-    this.head = this.head + 1 === this.queue.length ? 0 : this.head + 1;
-    this.count--;
-    this.stats.rxFrames++;
+    const slot = this.queue.shift();
+    if (slot >= 0) this.stats.rxFrames++;
     return slot;
   }
 
@@ -280,7 +276,7 @@ class MemoryDevice implements Device {
       this.pool.free(slot);
       return;
     }
-    if (peer.count === peer.queue.length) {
+    if (peer.queue.isFull()) {
       this.stats.txDropQueueFull++;
       this.pool.free(slot);
       return;
@@ -297,30 +293,23 @@ class MemoryDevice implements Device {
       peer.pool.len[delivered] = len;
       this.pool.free(slot);
     }
-    let tail = peer.head + peer.count;
-    if (tail >= peer.queue.length) tail -= peer.queue.length;
-    peer.queue[tail] = delivered;
-    peer.count++;
+    peer.queue.push(delivered); // room checked above
     this.stats.txFrames++;
   }
 
   pollAt(now: number): number {
-    return this.count > 0 ? now : NEVER;
+    return this.queue.isEmpty() ? NEVER : now;
   }
 
   /** Room in the peer's queue. */
   canTransmit(_now: number): boolean {
     const peer = this.peer!;
-    return peer.count < peer.queue.length;
+    return !peer.queue.isFull();
   }
 
   /** Frees every frame waiting in this side's queue. */
   close(): void {
-    while (this.count > 0) {
-      this.pool.free(this.queue[this.head]!);
-      this.head = this.head + 1 === this.queue.length ? 0 : this.head + 1;
-      this.count--;
-    }
+    for (let slot = this.queue.shift(); slot >= 0; slot = this.queue.shift()) this.pool.free(slot);
   }
 }
 
