@@ -3,7 +3,7 @@
  * `FaultInjector` / `examples/utils.rs` style): drops, duplicates, reorders, delays, corrupts,
  * truncates and rate-limits frames going in either direction.
  *
- * Randomness is xorshift32 from `seed`: the same seed and the same frames at the same `now` give
+ * Randomness is xorshift32 (random.ts) from `seed`: the same seed and the same frames at the same `now` give
  * the same faults. Held frames (delay, reorder) live in a fixed table with release times that
  * `pollAt` reports; frames released to the receiver wait in a fixed queue. A duplicate needs a
  * second slot from the pool; when the pool is empty the duplicate is skipped.
@@ -17,11 +17,12 @@
  */
 import type { Device, DeviceCapabilities } from './device.ts';
 import type { PacketPool } from '../storage/packet-pool.ts';
+import { Xorshift32 } from '../random.ts';
 import { copyBytes } from '../storage/copy.ts';
 import { SlotFifo } from '../storage/slot-fifo.ts';
 
 export interface FaultOptions {
-  /** xorshift32 seed; 0 is replaced by 1. Defaults to 1. */
+  /** Xorshift32 seed (random.ts); 0 is replaced by 1. Defaults to 1. */
   seed?: number;
   /** Percent (0..100) of frames dropped. Defaults to 0. */
   dropPct?: number;
@@ -73,7 +74,7 @@ export class FaultInjector implements Device {
     dropped: 0, duplicated: 0, reordered: 0, delayed: 0, corrupted: 0, truncated: 0, rateLimited: 0, passed: 0, heldOverflow: 0,
   };
 
-  private rng: number;
+  private readonly random: Xorshift32;
   private readonly applyRx: boolean;
   private readonly applyTx: boolean;
   private readonly dropPct: number;
@@ -103,7 +104,7 @@ export class FaultInjector implements Device {
 
   constructor(inner: Device, options: FaultOptions = {}) {
     this.inner = inner;
-    this.rng = (options.seed ?? 1) >>> 0 || 1;
+    this.random = new Xorshift32(options.seed ?? 1);
     const applyTo = options.applyTo ?? 'both';
     this.applyRx = applyTo !== 'tx';
     this.applyTx = applyTo !== 'rx';
@@ -182,20 +183,10 @@ export class FaultInjector implements Device {
     for (let slot = this.out.shift(); slot >= 0; slot = this.out.shift()) pool.free(slot);
   }
 
-  /** Next xorshift32 value (Marsaglia 2003), never 0. */
-  private next(): number {
-    let x = this.rng;
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    this.rng = x >>> 0;
-    return this.rng;
-  }
-
   /** True with probability pct / 100; draws nothing when pct <= 0, so disabled faults leave the sequence alone. */
   private chance(pct: number): boolean {
     if (pct <= 0) return false;
-    return this.next() % 1_000_000 < pct * 10_000;
+    return this.random.below(1_000_000) < pct * 10_000;
   }
 
   private process(dir: number, slot: number, now: number): void {
@@ -222,12 +213,12 @@ export class FaultInjector implements Device {
       this.tokens[dir] = this.tokens[dir]! - len;
     }
     if (len > 1 && this.chance(this.truncatePct)) {
-      len = 1 + (this.next() % (len - 1));
+      len = 1 + this.random.below(len - 1);
       pool.len[slot] = len;
       this.stats.truncated++;
     }
     if (len > 0 && this.chance(this.corruptPct)) {
-      const bit = this.next() % (len * 8);
+      const bit = this.random.below(len * 8);
       const at = pool.start[slot]! + (bit >>> 3);
       pool.bytes[at] = pool.bytes[at]! ^ (1 << (bit & 7));
       this.stats.corrupted++;
@@ -248,7 +239,7 @@ export class FaultInjector implements Device {
   /** Reorders, delays or passes one frame. */
   private schedule(dir: number, slot: number, now: number): void {
     let delay = this.delayMs;
-    if (this.jitterMs > 0) delay += this.next() % (this.jitterMs + 1);
+    if (this.jitterMs > 0) delay += this.random.below(this.jitterMs + 1);
     if (this.chance(this.reorderPct)) {
       if (this.hold(dir, slot, now + this.reorderHoldMs + delay, 1)) {
         this.stats.reordered++;

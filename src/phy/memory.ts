@@ -21,17 +21,10 @@ import type { WindowedByteLink } from './byte-window.ts';
 import type { Arena } from '../storage/arena.ts';
 import type { PacketPool } from '../storage/packet-pool.ts';
 import { RingBuffer } from '../storage/ring-buffer.ts';
+import { Xorshift32 } from '../random.ts';
 import { copyBytes } from '../storage/copy.ts';
 import { SlotFifo } from '../storage/slot-fifo.ts';
 import { NEVER } from '../time.ts';
-
-/** xorshift32 step (Marsaglia); the state must not be 0. */
-function xorshift32(x: number): number {
-  x ^= x << 13;
-  x ^= x >>> 17;
-  x ^= x << 5;
-  return x | 0; // int32, so the field holding it never needs a heap number
-}
 
 /** "No limit" for read chunks: the largest small integer, so the field stays a Smi. */
 const UNLIMITED = 0x3fffffff;
@@ -41,7 +34,7 @@ export interface MemoryLinkOptions {
   capacity?: number;
   /** Most octets one `read` returns. Defaults to unlimited (or 64 when `seed` is set). */
   maxReadChunk?: number;
-  /** When set (non-zero), each `read` returns a seeded-random 1..maxReadChunk octets. */
+  /** When set (non-zero), each `read` returns a random 1..maxReadChunk octets, from Xorshift32 (random.ts) with this seed. */
   seed?: number;
   /** Carve the rings from this arena (so a SlipDevice on the same arena copies with copyWithin). Defaults to buffers of their own. */
   arena?: Arena;
@@ -68,29 +61,27 @@ class MemoryLink implements WindowedByteLink {
   private readonly rx: RingBuffer;
   private readonly tx: RingBuffer;
   private readonly maxReadChunk: number;
-  private rng: number;
+  /** Cuts reads at random sizes when seeded, else null. */
+  private readonly random: Xorshift32 | null;
   /** A write was cut short since the last time the ring had room (for pollAt). */
   private refused = false;
 
   readonly rxMemory: Uint8Array;
   readonly txMemory: Uint8Array;
 
-  constructor(rx: RingBuffer, tx: RingBuffer, maxReadChunk: number, seed: number) {
+  constructor(rx: RingBuffer, tx: RingBuffer, maxReadChunk: number, random: Xorshift32 | null) {
     this.rx = rx;
     this.tx = tx;
     this.rxMemory = rx.storage;
     this.txMemory = tx.storage;
     this.maxReadChunk = maxReadChunk < UNLIMITED ? maxReadChunk : UNLIMITED;
-    this.rng = seed | 0;
+    this.random = random;
   }
 
   /** How many of `len` octets one read hands out: capped at maxReadChunk, cut at random when seeded. */
   private cut(len: number): number {
     let want = len < this.maxReadChunk ? len : this.maxReadChunk;
-    if (this.rng !== 0 && want > 1) {
-      this.rng = xorshift32(this.rng);
-      want = 1 + ((this.rng >>> 0) % want);
-    }
+    if (this.random !== null && want > 1) want = 1 + this.random.below(want);
     return want;
   }
 
@@ -170,9 +161,10 @@ export class MemoryLinkPair {
     if (!(capacity >= 1 && maxReadChunk >= 1)) throw new RangeError('MemoryLinkPair: capacity and maxReadChunk must be >= 1');
     const aToB = ringOf(capacity, options.arena);
     const bToA = ringOf(capacity, options.arena);
-    // Different seeds per end, so the two directions are cut differently.
-    this.a = new MemoryLink(bToA, aToB, maxReadChunk, seed);
-    this.b = new MemoryLink(aToB, bToA, maxReadChunk, seed === 0 ? 0 : xorshift32(seed) || 1);
+    // Different seeds per end, so the two directions are cut differently: b's is the first
+    // value a generator seeded with `seed` gives.
+    this.a = new MemoryLink(bToA, aToB, maxReadChunk, seed === 0 ? null : new Xorshift32(seed));
+    this.b = new MemoryLink(aToB, bToA, maxReadChunk, seed === 0 ? null : new Xorshift32(new Xorshift32(seed).next()));
   }
 }
 
@@ -185,7 +177,7 @@ export class MemoryLoopbackLink implements WindowedByteLink {
     const seed = options.seed ?? 0;
     const maxReadChunk = options.maxReadChunk ?? (seed !== 0 ? 64 : UNLIMITED);
     const ring = ringOf(capacity, options.arena);
-    this.link = new MemoryLink(ring, ring, maxReadChunk, seed);
+    this.link = new MemoryLink(ring, ring, maxReadChunk, seed === 0 ? null : new Xorshift32(seed));
     this.rxMemory = this.txMemory = ring.storage;
   }
 

@@ -4,6 +4,7 @@ import { MemoryDevicePair } from '../../src/phy/memory.ts';
 import type { PacketPool } from '../../src/storage/packet-pool.ts';
 import { NEVER } from '../../src/time.ts';
 import { checkPools, testPool } from '../helpers/pools.ts';
+import { measureAlloc } from '../../bench/lib/alloc.ts';
 
 function slotOf(pool: PacketPool, frame: number[]): number {
   const slot = pool.alloc();
@@ -193,5 +194,49 @@ describe('phy/fault-injector', () => {
     for (let k = 0; k < 5; k++) r.send(0, frame(k));
     expect(r.faulty.held).to.equal(5);
     r.close();
+  });
+
+  it('allocates nothing per frame with every fault and the rate limit on, both directions', function () {
+    this.timeout(60_000);
+    const poolA = testPool({ name: 'A', slots: 128 });
+    const poolB = testPool({ name: 'B', slots: 128 });
+    const pair = new MemoryDevicePair(poolA, poolB);
+    const options: FaultOptions = {
+      seed: 3, dropPct: 5, duplicatePct: 5, reorderPct: 5, corruptPct: 5, truncatePct: 5, delayMs: 1, jitterMs: 2,
+      rateLimitBytesPerSec: 100_000, maxHeld: 16,
+    };
+    const a = new FaultInjector(pair.a, options);
+    const b = new FaultInjector(pair.b, { ...options, seed: 4 });
+    const counters = { received: 0 };
+    const step = (i: number): void => {
+      const sa = poolA.alloc();
+      if (sa >= 0) {
+        poolA.len[sa] = 40 + (i & 255);
+        a.transmit(i, sa);
+      }
+      const sb = poolB.alloc();
+      if (sb >= 0) {
+        poolB.len[sb] = 40 + ((i * 7) & 255);
+        b.transmit(i, sb);
+      }
+      for (let s = b.receive(i); s >= 0; s = b.receive(i)) {
+        counters.received++;
+        poolB.free(s);
+      }
+      for (let s = a.receive(i); s >= 0; s = a.receive(i)) {
+        counters.received++;
+        poolA.free(s);
+      }
+      counters.received += a.pollAt(i) & 0;
+    };
+    const report = measureAlloc(step, 40_000, 20_000);
+    expect(counters.received).to.be.greaterThan(40_000);
+    for (const key of ['dropped', 'duplicated', 'reordered', 'delayed', 'corrupted', 'truncated', 'rateLimited'] as const) {
+      expect(a.stats[key] + b.stats[key], key).to.be.greaterThan(0);
+    }
+    expect(report.leastRoundBytes, JSON.stringify(report)).to.equal(0);
+    a.close();
+    b.close();
+    pair.close();
   });
 });

@@ -4,6 +4,7 @@ import { MemoryDevicePair, MemoryLinkPair, MemoryLoopbackLink } from '../../src/
 import type { PacketPool } from '../../src/storage/packet-pool.ts';
 import { NEVER } from '../../src/time.ts';
 import { checkPools, testPool } from '../helpers/pools.ts';
+import { measureAlloc } from '../../bench/lib/alloc.ts';
 
 function slotOf(pool: PacketPool, frame: number[]): number {
   const slot = pool.alloc();
@@ -86,6 +87,25 @@ describe('phy/memory: links', () => {
     expect(one).to.not.deep.equal(sizes(43));
     expect(Math.max(...one)).to.be.at.most(10);
     expect(new Set(one).size).to.be.greaterThan(3);
+  });
+
+  it('seeded reads and windows allocate nothing', function () {
+    this.timeout(60_000);
+    const pair = new MemoryLinkPair({ seed: 0xdeadbeef, maxReadChunk: 200, capacity: 4096 });
+    const src = new Uint8Array(1500);
+    const dst = new Uint8Array(1500);
+    const counters = { moved: 0 };
+    const report = measureAlloc((i) => {
+      pair.a.write(i, src, 0, 1000 + (i & 255));
+      for (let n = pair.b.read(i, dst, 0, dst.length); n > 0; n = pair.b.read(i, dst, 0, dst.length)) counters.moved += n;
+      pair.b.write(i, src, 0, 300);
+      for (let n = pair.a.rxWindow(i); n > 0; n = pair.a.rxWindow(i)) {
+        pair.a.rxRelease(i, n);
+        counters.moved += n;
+      }
+    }, 40_000, 20_000);
+    expect(counters.moved).to.be.greaterThan(40_000 * 1300);
+    expect(report.leastRoundBytes, JSON.stringify(report)).to.equal(0);
   });
 
   it('MemoryLoopbackLink returns what was written', () => {
