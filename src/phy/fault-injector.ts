@@ -20,6 +20,7 @@ import type { PacketPool } from '../storage/packet-pool.ts';
 import { Xorshift32 } from '../random.ts';
 import { copyBytes } from '../storage/copy.ts';
 import { SlotFifo } from '../storage/slot-fifo.ts';
+import { TokenBucket } from '../time.ts';
 
 export interface FaultOptions {
   /** Xorshift32 seed (random.ts); 0 is replaced by 1. Defaults to 1. */
@@ -86,10 +87,9 @@ export class FaultInjector implements Device {
   private readonly corruptPct: number;
   private readonly truncatePct: number;
   private readonly rate: number;
-  private readonly bucket: number;
-  /** Per direction: tokens in octets, and the `now` of the last refill. */
-  private readonly tokens = new Float64Array(2);
-  private readonly refilledAt = new Float64Array(2);
+  /** Per direction (RX, TX): tokens are octets. */
+  private readonly rxBucket: TokenBucket;
+  private readonly txBucket: TokenBucket;
 
   /** Held frames, in arrival order: `heldSlot[0 .. heldCount)`. */
   private readonly heldSlot: Int32Array;
@@ -118,9 +118,9 @@ export class FaultInjector implements Device {
     this.truncatePct = options.truncatePct ?? 0;
     this.rate = options.rateLimitBytesPerSec ?? 0;
     const mtu = inner.capabilities.mtu;
-    this.bucket = options.bucketBytes ?? Math.max(mtu, this.rate / 10);
-    this.tokens[RX] = this.tokens[TX] = this.bucket;
-    this.refilledAt[RX] = this.refilledAt[TX] = -1;
+    const bucketBytes = options.bucketBytes ?? Math.max(mtu, this.rate / 10);
+    this.rxBucket = new TokenBucket(this.rate, bucketBytes);
+    this.txBucket = new TokenBucket(this.rate, bucketBytes);
     const maxHeld = options.maxHeld ?? 32;
     this.heldSlot = new Int32Array(maxHeld);
     this.heldAt = new Float64Array(maxHeld);
@@ -197,20 +197,11 @@ export class FaultInjector implements Device {
       return;
     }
     let len = pool.len[slot]!;
-    if (this.rate > 0) {
-      // Token bucket: refill by elapsed time, then the frame costs its length in octets.
-      const last = this.refilledAt[dir]!;
-      if (last >= 0 && now > last) {
-        const tokens = this.tokens[dir]! + ((now - last) * this.rate) / 1000;
-        this.tokens[dir] = tokens < this.bucket ? tokens : this.bucket;
-      }
-      this.refilledAt[dir] = now;
-      if (this.tokens[dir]! < len) {
-        this.stats.rateLimited++;
-        pool.free(slot);
-        return;
-      }
-      this.tokens[dir] = this.tokens[dir]! - len;
+    // Token bucket: a frame costs its length in octets.
+    if (this.rate > 0 && !(dir === TX ? this.txBucket : this.rxBucket).take(now, len)) {
+      this.stats.rateLimited++;
+      pool.free(slot);
+      return;
     }
     if (len > 1 && this.chance(this.truncatePct)) {
       len = 1 + this.random.below(len - 1);
