@@ -16,9 +16,14 @@ export class Xorshift32 {
     this.state = seed | 0 || 1;
   }
 
+  /** Starts over from `seed`, as a new generator would (seeds map as in the constructor). */
+  reset(seed: number): void {
+    this.state = seed | 0 || 1;
+  }
+
   // The step (x ^= x << 13; x ^= x >>> 17; x ^= x << 5) is written out in each method rather than
   // shared: a value returned across a call that V8 does not inline is boxed when it leaves the
-  // small-integer range, so `below` and `fill` must not get theirs from `next`.
+  // small-integer range, so `below` and the fills must not get theirs from `next`.
 
   /**
    * The next value, an unsigned 32-bit integer, never 0. Values >= 2^31 are heap numbers when
@@ -41,6 +46,21 @@ export class Xorshift32 {
     x ^= x << 5;
     this.state = x;
     return (x >>> 0) % n;
+  }
+
+  /** Writes the next `words` values little-endian into `dst[off, off + 4 * words)` (four octets per value). */
+  fillWords(dst: Uint8Array, off: number, words: number): void {
+    let x = this.state;
+    for (let o = off, e = off + 4 * words; o < e; o += 4) {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      dst[o] = x & 0xff;
+      dst[o + 1] = (x >>> 8) & 0xff;
+      dst[o + 2] = (x >>> 16) & 0xff;
+      dst[o + 3] = x >>> 24;
+    }
+    this.state = x;
   }
 
   /** Fills `dst[off, off + len)` with the next values' low octets (one value per octet). */

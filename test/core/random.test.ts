@@ -57,7 +57,23 @@ describe('Xorshift32', () => {
     expect(a.next()).to.equal(b.next());
   });
 
-  it('below and fill allocate nothing', function () {
+  it('fillWords writes the next values little-endian, four octets each; reset starts over', () => {
+    const a = new Xorshift32(0x5eed);
+    const words = new Uint8Array(4 * 50 + 3);
+    a.fillWords(words, 3, 50);
+    const want = reference(0x5eedn, 50);
+    for (let i = 0; i < 50; i++) {
+      const o = 3 + 4 * i;
+      expect(words[o]! + words[o + 1]! * 0x100 + words[o + 2]! * 0x10000 + words[o + 3]! * 0x1000000, `word ${i}`).to.equal(want[i]);
+    }
+    expect([words[0], words[1], words[2]]).to.deep.equal([0, 0, 0]);
+    a.reset(0x5eed);
+    expect(a.next()).to.equal(want[0]);
+    a.reset(0);
+    expect(a.next()).to.equal(new Xorshift32(1).next());
+  });
+
+  it('below, fill and fillWords allocate nothing', function () {
     this.timeout(60_000);
     const rng = new Xorshift32(0xdeadbeef);
     const sink = new Sink();
@@ -65,6 +81,7 @@ describe('Xorshift32', () => {
     const report = measureAlloc((i) => {
       sink.value ^= rng.below(1_000_000) + rng.below(1 + (i & 1023));
       rng.fill(bytes, i & 31, 16);
+      rng.fillWords(bytes, i & 15, 8);
     }, 100_000);
     expect(report.leastRoundBytes, JSON.stringify(report)).to.equal(0);
   });
