@@ -6,7 +6,7 @@
  */
 import { PacketPool } from '../src/storage/packet-pool.ts';
 import { checksum } from '../src/wire/checksum.ts';
-import { measureAlloc, roundAlloc } from './lib/alloc.ts';
+import { measureAlloc, roundAlloc } from '../support/alloc.ts';
 import { calibrate, range, spread, timeSync, warmUp } from './lib/timing.ts';
 import type { BenchContext, Figure } from './lib/types.ts';
 

@@ -10,7 +10,7 @@ import { SlipDevice } from '../src/phy/slip-device.ts';
 import { IcmpSocket } from '../src/socket/icmp.ts';
 import { Arena } from '../src/storage/arena.ts';
 import { PacketPool } from '../src/storage/packet-pool.ts';
-import { measureAlloc, roundAlloc } from './lib/alloc.ts';
+import { measureAlloc, roundAlloc } from '../support/alloc.ts';
 import { calibrate, spread, timeSync, warmUp } from './lib/timing.ts';
 import type { BenchContext, Figure } from './lib/types.ts';
 

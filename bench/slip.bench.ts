@@ -9,7 +9,7 @@ import { SlipDecoder as SerialportSlipDecoder, SlipEncoder as SerialportSlipEnco
 import { SlipDecoder, SlipEncoder, slipEncodedMaxLen } from '../src/phy/slip.ts';
 import { Arena } from '../src/storage/arena.ts';
 import { PacketPool } from '../src/storage/packet-pool.ts';
-import { measureAlloc, roundAlloc } from './lib/alloc.ts';
+import { measureAlloc, roundAlloc } from '../support/alloc.ts';
 import { calibrate, range, timeAsync, timeSync, warmUp } from './lib/timing.ts';
 import type { BenchContext, Figure } from './lib/types.ts';
 

@@ -22,7 +22,7 @@ import { TcpStack, tcpRingBytes } from '../src/socket/tcp-stack.ts';
 import type { TcpSocket } from '../src/socket/tcp.ts';
 import { Arena } from '../src/storage/arena.ts';
 import { PacketPool } from '../src/storage/packet-pool.ts';
-import { measureAlloc, roundAlloc } from './lib/alloc.ts';
+import { measureAlloc, roundAlloc } from '../support/alloc.ts';
 import { median } from './lib/timing.ts';
 import type { BenchContext, Figure } from './lib/types.ts';
 

@@ -3,7 +3,7 @@
  * independent BigInt reference, the seed mapping every former copy used, and no allocation.
  */
 import { expect } from 'chai';
-import { measureAlloc } from '../../bench/lib/alloc.ts';
+import { measureAlloc } from '../../support/alloc.ts';
 import { Xorshift32 } from '../../src/random.ts';
 
 /** xorshift32 (Marsaglia 2003) in BigInt, sharing no 32-bit trick with the implementation. */

@@ -4,7 +4,7 @@ import { MemoryDevicePair, MemoryLinkPair, MemoryLoopbackLink } from '../../src/
 import type { PacketPool } from '../../src/storage/packet-pool.ts';
 import { NEVER } from '../../src/time.ts';
 import { checkPools, testPool } from '../helpers/pools.ts';
-import { measureAlloc } from '../../bench/lib/alloc.ts';
+import { measureAlloc } from '../../support/alloc.ts';
 
 function slotOf(pool: PacketPool, frame: number[]): number {
   const slot = pool.alloc();

@@ -1,11 +1,11 @@
 /**
  * The services' per-octet and per-segment paths allocate nothing (design.md "Memory"): echo,
  * discard and chargen moving data, and a telnet session taking typed characters (decoder, line
- * editor, echo, outbox), measured with v8.GCProfiler (bench/lib/alloc.ts) after warm-up. The
+ * editor, echo, outbox), measured with v8.GCProfiler (support/alloc.ts) after warm-up. The
  * stacks and links run in the measured loop too, so this also holds the core to its promise.
  */
 import { expect } from 'chai';
-import { measureAlloc } from '../../bench/lib/alloc.ts';
+import { measureAlloc } from '../../support/alloc.ts';
 import { ChargenService } from '../../firmware-bridge/services/chargen.ts';
 import { DiscardService } from '../../firmware-bridge/services/discard.ts';
 import { TcpEchoService } from '../../firmware-bridge/services/tcp-echo.ts';

@@ -1,9 +1,9 @@
 /**
  * Storage on the packet path allocates nothing (design.md "Memory"): measured with the same
- * v8.GCProfiler method as the benches (bench/lib/alloc.ts), after warm-up.
+ * v8.GCProfiler method as the benches (support/alloc.ts), after warm-up.
  */
 import { expect } from 'chai';
-import { measureAlloc } from '../../bench/lib/alloc.ts';
+import { measureAlloc } from '../../support/alloc.ts';
 import { Assembler } from '../../src/storage/assembler.ts';
 import { copyBytes } from '../../src/storage/copy.ts';
 import { PacketPool } from '../../src/storage/packet-pool.ts';

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { measureAlloc } from '../../bench/lib/alloc.ts';
+import { measureAlloc } from '../../support/alloc.ts';
 import { WireError } from '../../src/wire/error.ts';
 import { IpProtocol, Ipv4Packet, Ipv4Repr } from '../../src/wire/ipv4.ts';
 import {
