@@ -23,6 +23,7 @@ import { PacketPool } from '../src/storage/packet-pool.ts';
 import { NEVER } from '../src/time.ts';
 import { Board } from '../firmware-bridge/board.ts';
 import { parseFirmwareArgs } from '../firmware-bridge/cli.ts';
+import { randomBytes } from '../support/pattern.ts';
 import { median } from './lib/timing.ts';
 import type { BenchContext, Figure } from './lib/types.ts';
 
@@ -32,19 +33,6 @@ const A = 0xc0000201 | 0;
 const B = 0xc0000202 | 0;
 const SLIP_END = 0xc0;
 const SLIP_ESC = 0xdb;
-
-/** Deterministic pseudo-random payload (xorshift32). */
-function pattern(len: number, seed: number): Uint8Array {
-  const out = new Uint8Array(len);
-  let x = seed | 0 || 1;
-  for (let i = 0; i < len; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
 
 function escapes(data: Uint8Array): number {
   let n = 0;
@@ -83,7 +71,7 @@ function linkGoodput(baud: number, mtu: number, size: number, reverse: boolean):
   const clock = { now: 0 };
   const client = tcpA.connect(0, A, a.mss, B, 5001)!;
   let server: TcpSocket | null = null;
-  const data = pattern(size, 0x1234 + mtu);
+  const data = randomBytes(size, 0x1234 + mtu);
   const sink = new Uint8Array(65536);
   let sent = 0;
   let received = 0;
@@ -170,7 +158,7 @@ function rssGrowth(total: number): number {
   const l = tcpB.listen(9, 1);
   const c = tcpA.connect(0, A, a.mss, B, 9)!;
   let s: TcpSocket | null = null;
-  const src = pattern(65536, 7);
+  const src = randomBytes(65536, 7);
   const dst = new Uint8Array(65536);
   let moved = 0;
   let now = 0;

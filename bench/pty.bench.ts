@@ -27,6 +27,7 @@ import { TcpStack } from '../src/socket/tcp-stack.ts';
 import { TcpState, type TcpSocket } from '../src/socket/tcp.ts';
 import { PacketPool } from '../src/storage/packet-pool.ts';
 import { NEVER } from '../src/time.ts';
+import { randomBytes } from '../support/pattern.ts';
 import { median } from './lib/timing.ts';
 import type { BenchContext, Figure } from './lib/types.ts';
 
@@ -131,14 +132,7 @@ function cpuTicks(pid: number): { user: number; system: number } {
 
 export async function run(ctx: BenchContext): Promise<Figure[]> {
   const figures: Figure[] = [];
-  const data = new Uint8Array(64 * 1024);
-  let x = 0x2468;
-  for (let i = 0; i < data.length; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    data[i] = x & 0xff;
-  }
+  const data = randomBytes(64 * 1024, 0x2468);
   let specials = 0;
   for (const b of data) if (b === 0xc0 || b === 0xdb) specials++;
 

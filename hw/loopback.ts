@@ -20,6 +20,7 @@ import { SLIP_END, SLIP_ESC, SLIP_ESC_END, SLIP_ESC_ESC, slipEncode, slipEncoded
 import { UartTimedLink } from '../src/phy/uart.ts';
 import { PacketPool } from '../src/storage/packet-pool.ts';
 import { NEVER } from '../src/time.ts';
+import { randomBytes } from '../support/pattern.ts';
 import { echoProblem, HardwareProblem, portProblem, slowProblem, type LineContext } from './diagnosis.ts';
 import { Progress } from './progress.ts';
 import { Rig } from './rig.ts';
@@ -301,19 +302,6 @@ export function allOctets(): Uint8Array {
   return out;
 }
 
-/** Deterministic octets (xorshift32 from `seed`). */
-export function patternBytes(len: number, seed: number): Uint8Array {
-  const out = new Uint8Array(len);
-  let x = seed | 0 || 1;
-  for (let i = 0; i < len; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x >>> 24;
-  }
-  return out;
-}
-
 /** Result of the all-octets check. */
 export interface EchoResult {
   octets: number;
@@ -362,7 +350,7 @@ export interface FramePlan {
 export function sizePlans(mtu: number, step: number): FramePlan[] {
   const sizes = new Set<number>([1, 2, 3, 4, mtu - 1, mtu]);
   for (let n = 1; n <= mtu; n += step) sizes.add(n);
-  return [...sizes].sort((a, b) => a - b).map((n) => ({ label: `${n} octets`, payload: patternBytes(n, 0x9e3779b1 ^ n) }));
+  return [...sizes].sort((a, b) => a - b).map((n) => ({ label: `${n} octets`, payload: randomBytes(n, 0x9e3779b1 ^ n) }));
 }
 
 /** The worst cases for the codec: every octet escaped, and escape-like octets in every order. */
@@ -512,7 +500,7 @@ export async function checkThroughput(line: LoopbackLine, seconds: number): Prom
   const rate = lineRate(line.baud);
   const progress = new Progress(`throughput at ${line.baud} baud`, seconds, 's');
   let measureFrom = -1;
-  const stream = new LoopbackStream(line.link, patternBytes(65521, 0x5eed), Infinity, Math.min(16 << 20, Math.ceil(rate * (seconds + 4))),
+  const stream = new LoopbackStream(line.link, randomBytes(65521, 0x5eed), Infinity, Math.min(16 << 20, Math.ceil(rate * (seconds + 4))),
     () => {
       if (measureFrom >= 0) progress.update((performance.now() - measureFrom) / 1000);
     });

@@ -26,11 +26,12 @@ import { TcpState, type TcpSocket } from '../src/socket/tcp.ts';
 import { PacketPool } from '../src/storage/packet-pool.ts';
 import { NEVER } from '../src/time.ts';
 import { formatIpv4 } from '../src/wire/ipv4.ts';
+import { randomBytes, sha256 } from '../support/pattern.ts';
 import { Board } from '../firmware-bridge/board.ts';
 import type { FirmwareConfig } from '../firmware-bridge/cli.ts';
 import type { HwConfig } from './config.ts';
 import { HardwareProblem, peerProblem, portProblem } from './diagnosis.ts';
-import { patternBytes, PtyEcho, type EchoFault } from './loopback.ts';
+import { PtyEcho, type EchoFault } from './loopback.ts';
 import { Progress } from './progress.ts';
 import { Rig } from './rig.ts';
 
@@ -219,7 +220,7 @@ export class Pinger implements Steppable {
     this.address = address;
     this.count = count;
     this.timeoutMs = timeoutMs;
-    this.payload = patternBytes(dataLen, 0x1ce);
+    this.payload = randomBytes(dataLen, 0x1ce);
     this.reply = new Uint8Array(dataLen + 64);
     this.progress = progress;
     this.socket.bind(0x4857);
@@ -395,10 +396,6 @@ export class BulkEnd implements Steppable {
   }
 }
 
-export function sha256(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
-}
-
 export interface BulkResult {
   /** Octets each way. */
   octets: number;
@@ -428,8 +425,8 @@ export async function checkBulkBothWays(line: StackLine, octets: number, label: 
   const board = line.board;
   if (board === null) throw new Error('hw: the both-ways bulk check needs an in-process board');
   const rig = line.rig;
-  const hostData = patternBytes(octets, 0xa11ce);
-  const boardData = patternBytes(octets, 0xb0b);
+  const hostData = randomBytes(octets, 0xa11ce);
+  const boardData = randomBytes(octets, 0xb0b);
   const listener = board.tcp.listen(BULK_PORT, 1);
   if (listener < 0) throw new Error(`hw: the board cannot listen on ${BULK_PORT}: ${socketErrorName(listener)}`);
   const progress = new Progress(label, 2 * octets, 'octets');
@@ -480,7 +477,7 @@ export async function checkBulkBothWays(line: StackLine, octets: number, label: 
 /** Sends `octets` to the board's echo service (port 7) and checks the SHA-256 of what comes back. */
 export async function checkEcho7(line: StackLine, octets: number, label: string): Promise<BulkResult> {
   const rig = line.rig;
-  const data = patternBytes(octets, 0xec40);
+  const data = randomBytes(octets, 0xec40);
   const progress = new Progress(label, 2 * octets, 'octets');
   const sock = line.host.tcp.connect(rig.now(), line.host.iface.address, line.host.iface.mss, line.deviceIp, 7);
   if (sock === null) throw new Error('hw: the host stack has no free socket');

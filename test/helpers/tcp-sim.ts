@@ -2,7 +2,6 @@
  * Two whole stacks (Interface + TcpStack) over a chosen link, and a bulk-transfer app that
  * moves deterministic data both ways at once and hashes what arrives. Virtual time throughout.
  */
-import { createHash } from 'node:crypto';
 import { Interface } from '../../src/iface/interface.ts';
 import type { Device } from '../../src/phy/device.ts';
 import { TcpStack, type TcpStackOptions } from '../../src/socket/tcp-stack.ts';
@@ -24,25 +23,6 @@ export function stackPair(devA: Device, devB: Device, tcp: Partial<TcpStackOptio
   const a = new Interface({ device: devA, address: HOST_A, tcp: tcpA });
   const b = new Interface({ device: devB, address: HOST_B, tcp: tcpB });
   return { a, b, tcpA, tcpB };
-}
-
-/** Deterministic pseudo-random data (xorshift32). */
-export function pattern(len: number, seed: number): Uint8Array {
-  const out = new Uint8Array(len);
-  const words = new Uint32Array(out.buffer, 0, len >>> 2);
-  let x = seed | 0 || 1;
-  for (let i = 0; i < words.length; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    words[i] = x;
-  }
-  for (let i = words.length * 4; i < len; i++) out[i] = i & 0xff;
-  return out;
-}
-
-export function sha256(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
 }
 
 /**

@@ -18,7 +18,8 @@ import { PcapFileSink } from '../../src/drivers/pcap-file.ts';
 import type { PacketPool } from '../../src/storage/packet-pool.ts';
 import { checkPools, testPool } from '../helpers/pools.ts';
 import { skipWithout } from '../helpers/tools.ts';
-import { HOST_A, HOST_B, randomBytes } from '../helpers/packets.ts';
+import { randomBytes } from '../../support/pattern.ts';
+import { HOST_A, HOST_B } from '../helpers/packets.ts';
 import { VirtualClock, runIdle, runUntil } from '../helpers/sim.ts';
 
 interface LinkUnderTest {

@@ -15,7 +15,8 @@ import type { PacketPool } from '../../src/storage/packet-pool.ts';
 import { checkPools, testPool } from '../helpers/pools.ts';
 import { HOST_B } from '../helpers/packets.ts';
 import { VirtualClock, runIdle, runUntil } from '../helpers/sim.ts';
-import { BulkEndpoint, pattern, sha256, stackPair, type StackPair } from '../helpers/tcp-sim.ts';
+import { randomBytes, sha256 } from '../../support/pattern.ts';
+import { BulkEndpoint, stackPair, type StackPair } from '../helpers/tcp-sim.ts';
 
 const MiB = 1024 * 1024;
 
@@ -47,8 +48,8 @@ function faulty(options: FaultOptions): () => Link {
 function transfer(link: Link, size: number, limitMs: number, clock = new VirtualClock()): StackPair {
   const pair = stackPair(link.a, link.b, { sockets: 4 });
   const listener = pair.tcpB.listen(5001, 2);
-  const dataA = pattern(size, 0xa);
-  const dataB = pattern(size, 0xb);
+  const dataA = randomBytes(size, 0xa);
+  const dataB = randomBytes(size, 0xb);
   const client = pair.tcpA.connect(clock.now, pair.a.address, pair.a.mss, HOST_B, 5001)!;
   const appA = new BulkEndpoint(client, dataA, size);
   const appB = new BulkEndpoint(null, dataB, size, 65536, () => pair.tcpB.accept(listener));
@@ -110,7 +111,7 @@ describe('TCP network simulation: 10 MiB each way at once', function () {
     pair.tcpB.isn = () => 0xfff00000 | 0;
     const listener = pair.tcpB.listen(5001, 2);
     const size = 2 * MiB;
-    const dataA = pattern(size, 3);
+    const dataA = randomBytes(size, 3);
     const appA = new BulkEndpoint(pair.tcpA.connect(0, pair.a.address, pair.a.mss, HOST_B, 5001)!, dataA, 0);
     const appB = new BulkEndpoint(null, new Uint8Array(0), size, 65536, () => pair.tcpB.accept(listener));
     expect(runUntil(clock, [pair.a, pair.b, appA, appB], () => appA.done && appB.done, 3_600_000)).to.equal(true);
@@ -141,8 +142,8 @@ describe('TCP network simulation: 200 short connections', function () {
     let completed = 0;
     for (let i = 0; i < 200; i++) {
       const size = 1 + ((i * 7919) % 20000);
-      const dataA = pattern(size, i + 1);
-      const dataB = pattern(size >> 1, i + 1000);
+      const dataA = randomBytes(size, i + 1);
+      const dataB = randomBytes(size >> 1, i + 1000);
       // TIME-WAIT holds a socket for 60 s on each side, so with 16 sockets a burst is soon
       // refused (RST, counted synTableFull): retry after a pause, as a real client would.
       let appA: BulkEndpoint;

@@ -6,20 +6,10 @@ import { Arena } from '../../src/storage/arena.ts';
 import { PacketPool } from '../../src/storage/packet-pool.ts';
 import { MemoryLinkPair, MemoryLoopbackLink } from '../../src/phy/memory.ts';
 import { SLIP_END, SLIP_ESC } from '../../src/phy/slip.ts';
+import { Xorshift32 } from '../../src/random.ts';
 import { NEVER } from '../../src/time.ts';
 import { checkPools, testPool } from '../helpers/pools.ts';
 import { measureAlloc } from '../../support/alloc.ts';
-
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x;
-  };
-}
 
 /** Allocates a slot and fills it with `frame`. */
 function slotOf(pool: PacketPool, frame: ArrayLike<number>): number {
@@ -38,11 +28,11 @@ function take(pool: PacketPool, slot: number): number[] {
 }
 
 /** A frame of `len` octets, a third of them END or ESC. */
-function frameOf(next: () => number, len: number, id: number): number[] {
+function frameOf(random: Xorshift32, len: number, id: number): number[] {
   const f: number[] = [];
   for (let i = 0; i < len; i++) {
-    const r = next() % 6;
-    f.push(r === 0 ? SLIP_END : r === 1 ? SLIP_ESC : next() & 0xff);
+    const r = random.below(6);
+    f.push(r === 0 ? SLIP_END : r === 1 ? SLIP_ESC : random.next() & 0xff);
   }
   f[0] = id & 0xff; // tell frames apart in failure output
   return f;
@@ -81,13 +71,13 @@ describe('phy/slip-device', () => {
     const pair = new MemoryLinkPair({ capacity: 97, seed: 3, maxReadChunk: 50 });
     const a = new SlipDevice(pair.a, poolA, { readChunk: 64 });
     const b = new SlipDevice(pair.b, poolB, { readChunk: 33, txQueue: 2, rxQueue: 2 });
-    const next = rng(11);
+    const random = new Xorshift32(11);
     const N = 300;
     const toB: number[][] = [];
     const toA: number[][] = [];
     for (let k = 0; k < N; k++) {
-      toB.push(frameOf(next, 3 + (next() % 1498), k));
-      toA.push(frameOf(next, 3 + (next() % 200), k));
+      toB.push(frameOf(random, 3 + random.below(1498), k));
+      toA.push(frameOf(random, 3 + random.below(200), k));
     }
     const gotB: number[][] = [];
     const gotA: number[][] = [];
@@ -129,16 +119,16 @@ describe('phy/slip-device', () => {
       expect(isWindowedByteLink(linkA)).to.equal(mode !== 'staging');
       const a = new SlipDevice(linkA, poolA, inArena);
       const b = new SlipDevice(linkB, poolB, { ...inArena, readChunk: 999 });
-      const next = rng(mode.length);
+      const random = new Xorshift32(mode.length);
       const N = 200;
       const toB: number[][] = [];
       const toA: number[][] = [];
       for (let k = 0; k < N; k++) {
         // Mostly random octets (runs between specials of any length), some frames dense with them.
         const dense = k % 5 === 0;
-        const len = 3 + (next() % 1498);
+        const len = 3 + random.below(1498);
         const f: number[] = [];
-        for (let i = 0; i < len; i++) f.push(dense ? [SLIP_END, SLIP_ESC, next() & 0xff][next() % 3]! : next() & 0xff);
+        for (let i = 0; i < len; i++) f.push(dense ? [SLIP_END, SLIP_ESC, random.next() & 0xff][random.below(3)]! : random.next() & 0xff);
         (k % 2 === 0 ? toB : toA).push(f);
       }
       const gotB: number[][] = [];
@@ -235,11 +225,11 @@ describe('phy/slip-device', () => {
     const pair = new MemoryLinkPair({ capacity: 8192 });
     const a = new SlipDevice(pair.a, poolA);
     const b = new SlipDevice(pair.b, poolB);
-    const next = rng(5);
+    const random = new Xorshift32(5);
     const template = new Uint8Array(1500);
-    for (let i = 0; i < template.length; i++) template[i] = next() & 0xff;
+    for (let i = 0; i < template.length; i++) template[i] = random.next() & 0xff;
     const lengths = new Int32Array(64);
-    for (let k = 0; k < lengths.length; k++) lengths[k] = 20 + (next() % 1481);
+    for (let k = 0; k < lengths.length; k++) lengths[k] = 20 + random.below(1481);
     const counters = { received: 0 };
     const step = (i: number): void => {
       const len = lengths[i & 63]!;

@@ -11,10 +11,11 @@ import { MemoryDevicePair } from '../../src/phy/memory.ts';
 import { SocketError } from '../../src/socket/error.ts';
 import { TcpState, type TcpSocket } from '../../src/socket/tcp.ts';
 import { NEVER } from '../../src/time.ts';
-import { HOST_B, randomBytes } from '../helpers/packets.ts';
+import { randomBytes, sha256 } from '../../support/pattern.ts';
+import { HOST_B } from '../helpers/packets.ts';
 import { checkPools, testPool } from '../helpers/pools.ts';
 import { VirtualClock, runIdle, runUntil, type Steppable } from '../helpers/sim.ts';
-import { BulkEndpoint, sha256, stackPair, type StackPair } from '../helpers/tcp-sim.ts';
+import { BulkEndpoint, stackPair, type StackPair } from '../helpers/tcp-sim.ts';
 
 const MiB = 1024 * 1024;
 

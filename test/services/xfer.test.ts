@@ -4,7 +4,6 @@
  * client that types the command and a server on the target port that reads to EOF and answers
  * with data of its own. Then the pattern's definition and the argument parser.
  */
-import { createHash } from 'node:crypto';
 import { expect } from 'chai';
 import { parseXferArgs } from '../../firmware-bridge/telnet/format.ts';
 import { TelnetServer } from '../../firmware-bridge/telnet/server.ts';
@@ -17,7 +16,8 @@ import { NEVER } from '../../src/time.ts';
 import { HOST_A, HOST_B } from '../helpers/packets.ts';
 import { checkPools, testPool } from '../helpers/pools.ts';
 import { VirtualClock, runIdle, runUntil, type Steppable } from '../helpers/sim.ts';
-import { BulkEndpoint, pattern, sha256, stackPair, type StackPair } from '../helpers/tcp-sim.ts';
+import { randomBytes, sha256 } from '../../support/pattern.ts';
+import { BulkEndpoint, stackPair, type StackPair } from '../helpers/tcp-sim.ts';
 
 const PASSWORD = 'xfer-pass';
 const IAC = 255;
@@ -166,7 +166,7 @@ describe('telnet shell: xfer (the device connects out)', function () {
     const w = world();
     const c = login(w);
     const listener = w.pair.tcpA.listen(5555);
-    const reply = pattern(70_001, 77);
+    const reply = randomBytes(70_001, 77);
     const peer = new BulkEndpoint(null, reply, 200_000, 65536, () => w.pair.tcpA.accept(listener));
     w.parts.push(peer);
     const out = command(w, c, 'xfer 192.0.2.1 5555 100003');
@@ -193,7 +193,7 @@ describe('telnet shell: xfer (the device connects out)', function () {
     const peer = new BulkEndpoint(null, new Uint8Array(3), 10, 65536, () => w.pair.tcpA.accept(listener));
     w.parts.push(peer);
     const out = command(w, c, 'xfer 192.0.2.1 7000 0');
-    const empty = createHash('sha256').digest('hex');
+    const empty = sha256(new Uint8Array(0));
     expect(out).to.contain(`\r\nsent 0 octets sha256 ${empty}\r\n`);
     expect(out).to.contain(`\r\nreceived 3 octets sha256 ${sha256(new Uint8Array(3))}\r\n`);
     w.pair.tcpA.unlisten(listener);
