@@ -20,7 +20,7 @@ import { IcmpSocket } from '../src/socket/icmp.ts';
 import { TcpStack } from '../src/socket/tcp-stack.ts';
 import type { TcpSocket } from '../src/socket/tcp.ts';
 import { PacketPool } from '../src/storage/packet-pool.ts';
-import { NEVER } from '../src/time.ts';
+import { NEVER, type Pollable } from '../src/time.ts';
 import { Board } from '../firmware-bridge/board.ts';
 import { parseFirmwareArgs } from '../firmware-bridge/cli.ts';
 import { randomBytes } from '../support/pattern.ts';
@@ -40,13 +40,8 @@ function escapes(data: Uint8Array): number {
   return n;
 }
 
-interface Part {
-  poll(now: number): boolean;
-  pollAt(now: number): number;
-}
-
 /** Polls until quiet, then jumps to the next deadline (fractional allowed), until done or the limit. */
-function simulate(parts: Part[], clock: { now: number }, done: () => boolean, limit: number): void {
+function simulate(parts: Pollable[], clock: { now: number }, done: () => boolean, limit: number): void {
   while (!done() && clock.now < limit) {
     let progress = false;
     for (const p of parts) if (p.poll(clock.now)) progress = true;
@@ -77,7 +72,7 @@ function linkGoodput(baud: number, mtu: number, size: number, reverse: boolean):
   let received = 0;
   let first = -1;
   let last = -1;
-  const app: Part = {
+  const app: Pollable = {
     poll(now) {
       if (server === null) server = tcpB.accept(l);
       if (server === null) return false;

@@ -18,6 +18,7 @@ import { TextTcpTracer } from '../src/socket/tcp-trace.ts';
 import { TcpState } from '../src/socket/tcp.ts';
 import { Arena } from '../src/storage/arena.ts';
 import { PacketPool } from '../src/storage/packet-pool.ts';
+import type { Pollable } from '../src/time.ts';
 import type { FirmwareConfig } from './cli.ts';
 import { ChargenService } from './services/chargen.ts';
 import { DiscardService } from './services/discard.ts';
@@ -45,13 +46,12 @@ export interface BoardOptions {
   trace?: ((line: string) => void) | null;
 }
 
-interface Service {
-  poll(now: number): boolean;
-  pollAt(now: number): number;
+/** A service the board runs: polled with the stack, closed at shutdown. */
+interface Service extends Pollable {
   close(): void;
 }
 
-export class Board {
+export class Board implements Pollable {
   readonly config: FirmwareConfig;
   readonly arena: Arena;
   readonly pool: PacketPool;

@@ -12,7 +12,6 @@
  *   the checks talk to the firmware's own services.
  */
 import { createHash, getRandomValues, type Hash } from 'node:crypto';
-import type { Steppable } from '../src/drivers/host-loop.ts';
 import { PtyPair } from '../src/drivers/pty.ts';
 import { SerialLink } from '../src/drivers/serial-link.ts';
 import { Interface } from '../src/iface/interface.ts';
@@ -24,7 +23,7 @@ import { socketErrorName, SocketError } from '../src/socket/error.ts';
 import { TcpStack } from '../src/socket/tcp-stack.ts';
 import { TcpState, type TcpSocket } from '../src/socket/tcp.ts';
 import { PacketPool } from '../src/storage/packet-pool.ts';
-import { NEVER } from '../src/time.ts';
+import { NEVER, type Pollable } from '../src/time.ts';
 import { formatIpv4 } from '../src/wire/ipv4.ts';
 import { randomBytes, sha256 } from '../support/pattern.ts';
 import { Board } from '../firmware-bridge/board.ts';
@@ -41,7 +40,7 @@ export const DEFAULT_BOARD_PASSWORD = 'hw-test-password';
 export const BULK_PORT = 5001;
 
 /** slipstack on this machine's end of the line: SLIP device, Interface, TCP. */
-export class HostStack implements Steppable {
+export class HostStack implements Pollable {
   readonly pool: PacketPool;
   readonly slip: SlipDevice;
   readonly tcp: TcpStack;
@@ -198,7 +197,7 @@ export interface PingResult {
 }
 
 /** ICMP echo from the host stack, one request at a time (the next as soon as a reply is in, or after a timeout). */
-export class Pinger implements Steppable {
+export class Pinger implements Pollable {
   readonly socket = new IcmpSocket({ rxBuffer: new Uint8Array(4096), txBuffer: new Uint8Array(4096) });
   transmitted = 0;
   received = 0;
@@ -317,7 +316,7 @@ export async function checkPeerAnswers(line: StackLine, waitMs: number): Promise
  * into a SHA-256, and closes once both are done. Works for an active opener (`sock` given) or a
  * listener (`accept` polled until it yields a socket).
  */
-export class BulkEnd implements Steppable {
+export class BulkEnd implements Pollable {
   sock: TcpSocket | null;
   sent = 0;
   received = 0;
@@ -524,7 +523,7 @@ const IAC = 255, WILL = 251, WONT = 252, DO = 253, DONT = 254, SB = 250, SE = 24
 const ECHO = 1, SGA = 3, NAWS = 31;
 
 /** A small telnet client on the host stack: answers negotiation as netkit telnet does, collects the text. */
-export class TelnetClient implements Steppable {
+export class TelnetClient implements Pollable {
   readonly sock: TcpSocket;
   text = '';
   eof = false;

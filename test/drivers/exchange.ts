@@ -4,12 +4,12 @@
  * and honouring write back pressure. Resolves with what each side read.
  */
 import type { DriverLink } from '../../src/drivers/link.ts';
-import { HostLoop, type Steppable } from '../../src/drivers/host-loop.ts';
+import { HostLoop } from '../../src/drivers/host-loop.ts';
 import { Xorshift32 } from '../../src/random.ts';
-import { NEVER } from '../../src/time.ts';
+import { NEVER, type Pollable } from '../../src/time.ts';
 
 /** One direction: writes `data` into `from` in random chunks, reads `to` into `received`. */
-class Direction implements Steppable {
+class Direction implements Pollable {
   readonly received: Uint8Array;
   sent = 0;
   got = 0;
@@ -77,7 +77,7 @@ export async function exchange(
   const forward = new Direction(a, b, aToB, seed, maxChunk);
   const backward = new Direction(b, a, bToA, seed * 31 + 1, maxChunk);
   const loop = new HostLoop();
-  const finisher: Steppable = {
+  const finisher: Pollable = {
     poll: () => {
       if (forward.done && backward.done) void loop.stop();
       return false;

@@ -6,9 +6,8 @@ import { Interface } from '../../src/iface/interface.ts';
 import type { Device } from '../../src/phy/device.ts';
 import { TcpStack, type TcpStackOptions } from '../../src/socket/tcp-stack.ts';
 import { TcpState, type TcpSocket } from '../../src/socket/tcp.ts';
-import { NEVER } from '../../src/time.ts';
+import { NEVER, type Pollable } from '../../src/time.ts';
 import { HOST_A, HOST_B } from './packets.ts';
-import type { Steppable } from './sim.ts';
 
 export interface StackPair {
   a: Interface;
@@ -29,7 +28,7 @@ export function stackPair(devA: Device, devB: Device, tcp: Partial<TcpStackOptio
  * One endpoint's application: sends `data` (in writes of at most `writeLen`), reads everything
  * the peer sends into `received`, and closes its socket once both are done.
  */
-export class BulkEndpoint implements Steppable {
+export class BulkEndpoint implements Pollable {
   sock: TcpSocket | null;
   sent = 0;
   readonly received: Uint8Array;

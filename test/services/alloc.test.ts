@@ -12,9 +12,10 @@ import { TcpEchoService } from '../../firmware-bridge/services/tcp-echo.ts';
 import { TelnetServer } from '../../firmware-bridge/telnet/server.ts';
 import { MemoryDevicePair } from '../../src/phy/memory.ts';
 import type { TcpSocket } from '../../src/socket/tcp.ts';
+import type { Pollable } from '../../src/time.ts';
 import { HOST_B } from '../helpers/packets.ts';
 import { checkPools, testPool } from '../helpers/pools.ts';
-import { VirtualClock, runIdle, runUntil, type Steppable } from '../helpers/sim.ts';
+import { VirtualClock, runIdle, runUntil } from '../helpers/sim.ts';
 import { stackPair, type StackPair } from '../helpers/tcp-sim.ts';
 
 class Sink {
@@ -32,7 +33,7 @@ class Loop {
   readonly clock = new VirtualClock();
   readonly link: MemoryDevicePair;
   readonly pair: StackPair;
-  service: Steppable | null = null;
+  service: Pollable | null = null;
 
   constructor() {
     this.link = new MemoryDevicePair(testPool({ slots: 64 }), testPool({ slots: 64 }));

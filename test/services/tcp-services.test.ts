@@ -10,11 +10,11 @@ import { TcpEchoService } from '../../firmware-bridge/services/tcp-echo.ts';
 import { MemoryDevicePair } from '../../src/phy/memory.ts';
 import { SocketError } from '../../src/socket/error.ts';
 import { TcpState, type TcpSocket } from '../../src/socket/tcp.ts';
-import { NEVER } from '../../src/time.ts';
+import { NEVER, type Pollable } from '../../src/time.ts';
 import { randomBytes, sha256 } from '../../support/pattern.ts';
 import { HOST_B } from '../helpers/packets.ts';
 import { checkPools, testPool } from '../helpers/pools.ts';
-import { VirtualClock, runIdle, runUntil, type Steppable } from '../helpers/sim.ts';
+import { VirtualClock, runIdle, runUntil } from '../helpers/sim.ts';
 import { BulkEndpoint, stackPair, type StackPair } from '../helpers/tcp-sim.ts';
 
 const MiB = 1024 * 1024;
@@ -53,7 +53,7 @@ function naiveChargen(len: number): Uint8Array {
 }
 
 /** Reads a chargen stream into `received` until it holds `want` octets, then does `then`. */
-class ChargenClient implements Steppable {
+class ChargenClient implements Pollable {
   readonly received: Uint8Array;
   receivedLen = 0;
   eof = false;

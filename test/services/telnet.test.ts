@@ -16,10 +16,10 @@ import { SessionState } from '../../firmware-bridge/telnet/session.ts';
 import { MemoryDevicePair } from '../../src/phy/memory.ts';
 import { SocketError } from '../../src/socket/error.ts';
 import type { TcpSocket } from '../../src/socket/tcp.ts';
-import { NEVER } from '../../src/time.ts';
+import { NEVER, type Pollable } from '../../src/time.ts';
 import { HOST_A, HOST_B } from '../helpers/packets.ts';
 import { checkPools, testPool } from '../helpers/pools.ts';
-import { VirtualClock, runIdle, runUntil, type Steppable } from '../helpers/sim.ts';
+import { VirtualClock, runIdle, runUntil } from '../helpers/sim.ts';
 import { stackPair, type StackPair } from '../helpers/tcp-sim.ts';
 
 const { IAC, WILL, WONT, DO, DONT, SB, SE, IP } = Telnet;
@@ -27,7 +27,7 @@ const { ECHO, SGA, NAWS } = TelnetOption;
 const PASSWORD = 's3cret pass';
 
 /** A scripted telnet client: negotiation answered like netkit telnet, output collected as text. */
-class TelnetClient implements Steppable {
+class TelnetClient implements Pollable {
   readonly sock: TcpSocket;
   /** Every octet received, raw. */
   readonly raw: number[] = [];
@@ -163,7 +163,7 @@ interface World {
   link: MemoryDevicePair;
   telnet: TelnetServer;
   clients: TelnetClient[];
-  parts: Steppable[];
+  parts: Pollable[];
 }
 
 function world(options: Partial<TelnetServerOptions> = {}): World {

@@ -12,10 +12,10 @@ import { XFER_SEED, xferPattern } from '../../firmware-bridge/telnet/xfer.ts';
 import { MemoryDevicePair } from '../../src/phy/memory.ts';
 import { SocketError } from '../../src/socket/error.ts';
 import { TcpState, type TcpSocket } from '../../src/socket/tcp.ts';
-import { NEVER } from '../../src/time.ts';
+import { NEVER, type Pollable } from '../../src/time.ts';
 import { HOST_A, HOST_B } from '../helpers/packets.ts';
 import { checkPools, testPool } from '../helpers/pools.ts';
-import { VirtualClock, runIdle, runUntil, type Steppable } from '../helpers/sim.ts';
+import { VirtualClock, runIdle, runUntil } from '../helpers/sim.ts';
 import { randomBytes, sha256 } from '../../support/pattern.ts';
 import { BulkEndpoint, stackPair, type StackPair } from '../helpers/tcp-sim.ts';
 
@@ -24,7 +24,7 @@ const IAC = 255;
 const IP = 244;
 
 /** A bare telnet client: sends what it is given, keeps the data octets as text, answers no options. */
-class Client implements Steppable {
+class Client implements Pollable {
   text = '';
   private cursor = 0;
   private readonly out: number[] = [];
@@ -95,7 +95,7 @@ class Client implements Steppable {
 }
 
 /** A peer app that accepts one connection and never reads from it (so the device's sending stalls). */
-class Sink implements Steppable {
+class Sink implements Pollable {
   sock: TcpSocket | null = null;
   private readonly tcp: StackPair['tcpA'];
   private readonly listener: number;
@@ -120,7 +120,7 @@ interface World {
   pair: StackPair;
   link: MemoryDevicePair;
   telnet: TelnetServer;
-  parts: Steppable[];
+  parts: Pollable[];
 }
 
 function world(): World {
