@@ -11,7 +11,7 @@
  * - a board running the firmware (TEST_PORT_A, TEST_PEER=firmware): the host stack on A only;
  *   the checks talk to the firmware's own services.
  */
-import { createHash, getRandomValues, type Hash } from 'node:crypto';
+import { getRandomValues } from 'node:crypto';
 import { PtyPair } from '../src/drivers/pty.ts';
 import { SerialLink } from '../src/drivers/serial-link.ts';
 import { Interface } from '../src/iface/interface.ts';
@@ -25,6 +25,7 @@ import { TcpState, type TcpSocket } from '../src/socket/tcp.ts';
 import { PacketPool } from '../src/storage/packet-pool.ts';
 import { NEVER, type Pollable } from '../src/time.ts';
 import { formatIpv4 } from '../src/wire/ipv4.ts';
+import { BulkEndpoint } from '../support/bulk.ts';
 import { randomBytes, sha256 } from '../support/pattern.ts';
 import { Board } from '../firmware-bridge/board.ts';
 import type { FirmwareConfig } from '../firmware-bridge/cli.ts';
@@ -311,90 +312,6 @@ export async function checkPeerAnswers(line: StackLine, waitMs: number): Promise
 // -------------------------------------------------------------------------------------------------
 // TCP
 
-/**
- * One end of a TCP transfer: sends `data` (then a FIN), reads everything the other end sends
- * into a SHA-256, and closes once both are done. Works for an active opener (`sock` given) or a
- * listener (`accept` polled until it yields a socket).
- */
-export class BulkEnd implements Pollable {
-  sock: TcpSocket | null;
-  sent = 0;
-  received = 0;
-  eof = false;
-  closed = false;
-  /** A socket error that ended the transfer, or 0. */
-  error = 0;
-  private readonly hash: Hash = createHash('sha256');
-  private digest: string | null = null;
-  private readonly data: Uint8Array;
-  private readonly buffer = new Uint8Array(16 * 1024);
-  private readonly accept: (() => TcpSocket | null) | null;
-  private readonly onProgress: (() => void) | null;
-
-  constructor(sock: TcpSocket | null, data: Uint8Array, accept: (() => TcpSocket | null) | null, onProgress: (() => void) | null = null) {
-    this.sock = sock;
-    this.data = data;
-    this.accept = accept;
-    this.onProgress = onProgress;
-  }
-
-  get done(): boolean {
-    return this.closed;
-  }
-
-  /** SHA-256 (hex) of everything received; valid once done. */
-  receivedSha256(): string {
-    if (this.digest === null) this.digest = this.hash.digest('hex');
-    return this.digest;
-  }
-
-  poll(_now: number): boolean {
-    if (this.sock === null && this.accept !== null) this.sock = this.accept();
-    const s = this.sock;
-    if (s === null || this.closed) return false;
-    let progress = false;
-    while (this.sent < this.data.length) {
-      const n = s.send(this.data, this.sent, this.data.length - this.sent);
-      if (n <= 0) {
-        if (n < 0 && n !== SocketError.WouldBlock && s.state === TcpState.Closed) this.error = s.error || n;
-        break;
-      }
-      this.sent += n;
-      progress = true;
-    }
-    if (this.sent === this.data.length && !s.finQueued && s.state !== TcpState.Closed && s.state !== TcpState.SynSent) {
-      s.shutdown();
-      progress = true;
-    }
-    for (;;) {
-      const n = s.recv(this.buffer, 0, this.buffer.length);
-      if (n > 0) {
-        this.hash.update(this.buffer.subarray(0, n));
-        this.received += n;
-        progress = true;
-        continue;
-      }
-      if (n === 0) this.eof = true;
-      else if (n !== SocketError.WouldBlock) {
-        this.error = n;
-        this.eof = true;
-      }
-      break;
-    }
-    if (this.eof && (this.sent === this.data.length || this.error !== 0) && !this.closed) {
-      s.close();
-      this.closed = true;
-      progress = true;
-    }
-    if (progress) this.onProgress?.();
-    return progress;
-  }
-
-  pollAt(_now: number): number {
-    return NEVER;
-  }
-}
-
 export interface BulkResult {
   /** Octets each way. */
   octets: number;
@@ -410,7 +327,7 @@ export function transferTimeoutMs(octets: number, rate: number): number {
   return Math.ceil((3 * octets * 1000) / rate) + 20_000;
 }
 
-function socketStateText(end: BulkEnd): string {
+function socketStateText(end: BulkEndpoint): string {
   const s = end.sock;
   if (s === null) return 'never connected';
   return `${s.stateName}${end.error !== 0 ? `, ${socketErrorName(end.error)}` : ''}`;
@@ -429,11 +346,13 @@ export async function checkBulkBothWays(line: StackLine, octets: number, label: 
   const listener = board.tcp.listen(BULK_PORT, 1);
   if (listener < 0) throw new Error(`hw: the board cannot listen on ${BULK_PORT}: ${socketErrorName(listener)}`);
   const progress = new Progress(label, 2 * octets, 'octets');
-  let hostEnd: BulkEnd;
-  const boardEnd = new BulkEnd(null, boardData, () => board.tcp.accept(listener), () => progress.update(hostEnd.received + boardEnd.received));
+  let hostEnd: BulkEndpoint;
+  const boardEnd = new BulkEndpoint(null, boardData, {
+    accept: () => board.tcp.accept(listener), onProgress: () => progress.update(hostEnd.receivedLen + boardEnd.receivedLen),
+  });
   const sock = line.host.tcp.connect(rig.now(), line.host.iface.address, line.host.iface.mss, line.deviceIp, BULK_PORT);
   if (sock === null) throw new Error('hw: the host stack has no free socket');
-  hostEnd = new BulkEnd(sock, hostData, null, () => progress.update(hostEnd.received + boardEnd.received));
+  hostEnd = new BulkEndpoint(sock, hostData, { onProgress: () => progress.update(hostEnd.receivedLen + boardEnd.receivedLen) });
   const retransmitsBefore = line.host.tcp.stats.retransSegs + board.tcp.stats.retransSegs;
   const started = performance.now();
   rig.add(hostEnd);
@@ -445,8 +364,8 @@ export async function checkBulkBothWays(line: StackLine, octets: number, label: 
     if (end !== 'done') {
       throw new HardwareProblem('lost',
         `TCP bulk both ways did not finish in ${seconds.toFixed(0)} s on ${line.port}: the host sent ${hostEnd.sent} and ` +
-        `received ${hostEnd.received} of ${octets} (socket ${socketStateText(hostEnd)}), the board sent ${boardEnd.sent} and ` +
-        `received ${boardEnd.received} (socket ${socketStateText(boardEnd)}). Likely cause: a line that loses or garbles ` +
+        `received ${hostEnd.receivedLen} of ${octets} (socket ${socketStateText(hostEnd)}), the board sent ${boardEnd.sent} and ` +
+        `received ${boardEnd.receivedLen} (socket ${socketStateText(boardEnd)}). Likely cause: a line that loses or garbles ` +
         'frames faster than TCP recovers (run the loopback suite on each port), or a stalled flow control line.');
     }
     const want = { host: sha256(boardData), board: sha256(hostData) };
@@ -454,10 +373,10 @@ export async function checkBulkBothWays(line: StackLine, octets: number, label: 
     if (hostEnd.error !== 0 || boardEnd.error !== 0) {
       throw new Error(`TCP bulk both ways ended with an error: host ${socketStateText(hostEnd)}, board ${socketStateText(boardEnd)}`);
     }
-    if (got.host !== want.host || got.board !== want.board || hostEnd.received !== octets || boardEnd.received !== octets) {
+    if (got.host !== want.host || got.board !== want.board || hostEnd.receivedLen !== octets || boardEnd.receivedLen !== octets) {
       throw new HardwareProblem('corrupt',
-        `TCP bulk both ways delivered different data on ${line.port}: the host received ${hostEnd.received} octets with ` +
-        `SHA-256 ${got.host} (expected ${want.host}), the board ${boardEnd.received} with ${got.board} (expected ` +
+        `TCP bulk both ways delivered different data on ${line.port}: the host received ${hostEnd.receivedLen} octets with ` +
+        `SHA-256 ${got.host} (expected ${want.host}), the board ${boardEnd.receivedLen} with ${got.board} (expected ` +
         `${want.board}). TCP and IPv4 checksums should have caught corruption on the line; this points at the stack. ` +
         'Keep the output and report it.');
     }
@@ -480,7 +399,7 @@ export async function checkEcho7(line: StackLine, octets: number, label: string)
   const progress = new Progress(label, 2 * octets, 'octets');
   const sock = line.host.tcp.connect(rig.now(), line.host.iface.address, line.host.iface.mss, line.deviceIp, 7);
   if (sock === null) throw new Error('hw: the host stack has no free socket');
-  const end = new BulkEnd(sock, data, null, () => progress.update(end.sent - sock.sendQueue + end.received));
+  const end = new BulkEndpoint(sock, data, { onProgress: () => progress.update(end.sent - sock.sendQueue + end.receivedLen) });
   const retransmitsBefore = line.host.tcp.stats.retransSegs;
   const started = performance.now();
   rig.add(end);
@@ -492,7 +411,7 @@ export async function checkEcho7(line: StackLine, octets: number, label: string)
       const refused = end.error === SocketError.ConnectionRefused;
       throw new HardwareProblem('lost',
         `TCP echo (port 7) on ${line.peerName} did not finish in ${seconds.toFixed(0)} s on ${line.port}: sent ` +
-        `${end.sent} of ${octets}, ${end.received} came back (socket ${socketStateText(end)}). ` +
+        `${end.sent} of ${octets}, ${end.receivedLen} came back (socket ${socketStateText(end)}). ` +
         (refused
           ? 'Likely cause: nothing listens on port 7: is the far end the slipstack firmware?'
           : 'Likely cause: a line that loses or garbles frames faster than TCP recovers (run the loopback suite on the ' +
@@ -500,9 +419,9 @@ export async function checkEcho7(line: StackLine, octets: number, label: string)
     }
     const want = sha256(data);
     const got = end.receivedSha256();
-    if (got !== want || end.received !== octets) {
+    if (got !== want || end.receivedLen !== octets) {
       throw new HardwareProblem('corrupt',
-        `TCP echo (port 7) returned different data on ${line.port}: ${end.received} of ${octets} octets, SHA-256 ${got} ` +
+        `TCP echo (port 7) returned different data on ${line.port}: ${end.receivedLen} of ${octets} octets, SHA-256 ${got} ` +
         `(expected ${want}). TCP and IPv4 checksums should have caught corruption on the line; this points at a stack. ` +
         'Keep the output and report it.');
     }

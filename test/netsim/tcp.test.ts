@@ -16,7 +16,8 @@ import { checkPools, testPool } from '../helpers/pools.ts';
 import { HOST_B } from '../helpers/packets.ts';
 import { VirtualClock, runIdle, runUntil } from '../helpers/sim.ts';
 import { randomBytes, sha256 } from '../../support/pattern.ts';
-import { BulkEndpoint, stackPair, type StackPair } from '../helpers/tcp-sim.ts';
+import { BulkEndpoint } from '../../support/bulk.ts';
+import { stackPair, type StackPair } from '../helpers/tcp-sim.ts';
 
 const MiB = 1024 * 1024;
 
@@ -51,8 +52,8 @@ function transfer(link: Link, size: number, limitMs: number, clock = new Virtual
   const dataA = randomBytes(size, 0xa);
   const dataB = randomBytes(size, 0xb);
   const client = pair.tcpA.connect(clock.now, pair.a.address, pair.a.mss, HOST_B, 5001)!;
-  const appA = new BulkEndpoint(client, dataA, size);
-  const appB = new BulkEndpoint(null, dataB, size, 65536, () => pair.tcpB.accept(listener));
+  const appA = new BulkEndpoint(client, dataA, { keep: size });
+  const appB = new BulkEndpoint(null, dataB, { keep: size, accept: () => pair.tcpB.accept(listener) });
   const ok = runUntil(clock, [pair.a, pair.b, appA, appB], () => appA.done && appB.done, limitMs);
   expect(appA.error, 'A error').to.equal(0);
   expect(appB.error, 'B error').to.equal(0);
@@ -112,8 +113,8 @@ describe('TCP network simulation: 10 MiB each way at once', function () {
     const listener = pair.tcpB.listen(5001, 2);
     const size = 2 * MiB;
     const dataA = randomBytes(size, 3);
-    const appA = new BulkEndpoint(pair.tcpA.connect(0, pair.a.address, pair.a.mss, HOST_B, 5001)!, dataA, 0);
-    const appB = new BulkEndpoint(null, new Uint8Array(0), size, 65536, () => pair.tcpB.accept(listener));
+    const appA = new BulkEndpoint(pair.tcpA.connect(0, pair.a.address, pair.a.mss, HOST_B, 5001)!, dataA);
+    const appB = new BulkEndpoint(null, new Uint8Array(0), { keep: size, accept: () => pair.tcpB.accept(listener) });
     expect(runUntil(clock, [pair.a, pair.b, appA, appB], () => appA.done && appB.done, 3_600_000)).to.equal(true);
     expect(sha256(appB.receivedBytes())).to.equal(sha256(dataA));
     const st = pair.tcpA.stats;
@@ -155,8 +156,8 @@ describe('TCP network simulation: 200 short connections', function () {
           runUntil(clock, [stacks.a, stacks.b], () => false, 5000);
           continue;
         }
-        appA = new BulkEndpoint(client, dataA, dataB.length);
-        appB = new BulkEndpoint(null, dataB, dataA.length, 65536, () => stacks.tcpB.accept(listener));
+        appA = new BulkEndpoint(client, dataA, { keep: dataB.length });
+        appB = new BulkEndpoint(null, dataB, { keep: dataA.length, accept: () => stacks.tcpB.accept(listener) });
         const ok = runUntil(clock, [stacks.a, stacks.b, appA, appB], () => appA.done && (appB.done || appA.error !== 0), 60_000);
         expect(ok, `connection ${i} finished`).to.equal(true);
         if (appA.error === SocketError.ConnectionRefused) {

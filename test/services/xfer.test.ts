@@ -17,7 +17,8 @@ import { HOST_A, HOST_B } from '../helpers/packets.ts';
 import { checkPools, testPool } from '../helpers/pools.ts';
 import { VirtualClock, runIdle, runUntil } from '../helpers/sim.ts';
 import { randomBytes, sha256 } from '../../support/pattern.ts';
-import { BulkEndpoint, stackPair, type StackPair } from '../helpers/tcp-sim.ts';
+import { BulkEndpoint } from '../../support/bulk.ts';
+import { stackPair, type StackPair } from '../helpers/tcp-sim.ts';
 
 const PASSWORD = 'xfer-pass';
 const IAC = 255;
@@ -167,7 +168,7 @@ describe('telnet shell: xfer (the device connects out)', function () {
     const c = login(w);
     const listener = w.pair.tcpA.listen(5555);
     const reply = randomBytes(70_001, 77);
-    const peer = new BulkEndpoint(null, reply, 200_000, 65536, () => w.pair.tcpA.accept(listener));
+    const peer = new BulkEndpoint(null, reply, { keep: 200_000, accept: () => w.pair.tcpA.accept(listener) });
     w.parts.push(peer);
     const out = command(w, c, 'xfer 192.0.2.1 5555 100003');
     const lines = out.split('\r\n');
@@ -190,7 +191,7 @@ describe('telnet shell: xfer (the device connects out)', function () {
     const w = world();
     const c = login(w);
     const listener = w.pair.tcpA.listen(7000);
-    const peer = new BulkEndpoint(null, new Uint8Array(3), 10, 65536, () => w.pair.tcpA.accept(listener));
+    const peer = new BulkEndpoint(null, new Uint8Array(3), { keep: 10, accept: () => w.pair.tcpA.accept(listener) });
     w.parts.push(peer);
     const out = command(w, c, 'xfer 192.0.2.1 7000 0');
     const empty = sha256(new Uint8Array(0));
