@@ -21,12 +21,12 @@ import { UartTimedLink } from '../src/phy/uart.ts';
 import { IcmpSocket } from '../src/socket/icmp.ts';
 import { socketErrorName, SocketError } from '../src/socket/error.ts';
 import { TcpStack } from '../src/socket/tcp-stack.ts';
-import { TcpState, type TcpSocket } from '../src/socket/tcp.ts';
 import { PacketPool } from '../src/storage/packet-pool.ts';
 import { NEVER, type Pollable } from '../src/time.ts';
 import { formatIpv4 } from '../src/wire/ipv4.ts';
 import { BulkEndpoint } from '../support/bulk.ts';
 import { randomBytes, sha256 } from '../support/pattern.ts';
+import { TelnetClient } from '../support/telnet-client.ts';
 import { Board } from '../firmware-bridge/board.ts';
 import type { FirmwareConfig } from '../firmware-bridge/cli.ts';
 import type { HwConfig } from './config.ts';
@@ -437,118 +437,6 @@ export async function checkEcho7(line: StackLine, octets: number, label: string)
 
 // -------------------------------------------------------------------------------------------------
 // Telnet
-
-const IAC = 255, WILL = 251, WONT = 252, DO = 253, DONT = 254, SB = 250, SE = 240;
-const ECHO = 1, SGA = 3, NAWS = 31;
-
-/** A small telnet client on the host stack: answers negotiation as netkit telnet does, collects the text. */
-export class TelnetClient implements Pollable {
-  readonly sock: TcpSocket;
-  text = '';
-  eof = false;
-  private cursor = 0;
-  private out: number[] = [];
-  private readonly buffer = new Uint8Array(4096);
-  private state = 0;
-  private verb = 0;
-  private readonly answered = new Set<string>();
-
-  constructor(sock: TcpSocket) {
-    this.sock = sock;
-  }
-
-  line(text: string): void {
-    for (let i = 0; i < text.length; i++) this.out.push(text.charCodeAt(i) & 0xff);
-    this.out.push(13, 10);
-  }
-
-  /** True when `pattern` is in the text not yet taken. */
-  has(pattern: string): boolean {
-    return this.text.indexOf(pattern, this.cursor) >= 0;
-  }
-
-  /** The text up to and including `pattern`, and moves past it. */
-  take(pattern: string): string {
-    const at = this.text.indexOf(pattern, this.cursor);
-    if (at < 0) return '';
-    const chunk = this.text.slice(this.cursor, at + pattern.length);
-    this.cursor = at + pattern.length;
-    return chunk;
-  }
-
-  get unread(): string {
-    return this.text.slice(this.cursor);
-  }
-
-  poll(_now: number): boolean {
-    const s = this.sock;
-    let progress = false;
-    if (this.out.length > 0 && s.state !== TcpState.SynSent) {
-      const chunk = Uint8Array.from(this.out.slice(0, 1024));
-      const n = s.send(chunk, 0, chunk.length);
-      if (n > 0) {
-        this.out = this.out.slice(n);
-        progress = true;
-      }
-    }
-    for (;;) {
-      const n = s.recv(this.buffer, 0, this.buffer.length);
-      if (n > 0) {
-        for (let i = 0; i < n; i++) this.decode(this.buffer[i]!);
-        progress = true;
-        continue;
-      }
-      if (n !== SocketError.WouldBlock && !this.eof) {
-        this.eof = true;
-        s.close();
-        progress = true;
-      }
-      break;
-    }
-    return progress;
-  }
-
-  pollAt(now: number): number {
-    return this.out.length > 0 && this.sock.state !== TcpState.SynSent && this.sock.sendSpace > 0 ? now : NEVER;
-  }
-
-  private decode(b: number): void {
-    switch (this.state) {
-      case 0:
-        if (b === IAC) this.state = 1;
-        else if (b !== 0) this.text += String.fromCharCode(b);
-        return;
-      case 1:
-        if (b === WILL || b === WONT || b === DO || b === DONT) {
-          this.verb = b;
-          this.state = 2;
-        } else if (b === SB) this.state = 3;
-        else {
-          if (b === IAC) this.text += '\xff';
-          this.state = 0;
-        }
-        return;
-      case 2:
-        this.state = 0;
-        this.negotiate(this.verb, b);
-        return;
-      case 3:
-        if (b === IAC) this.state = 4;
-        return;
-      default:
-        this.state = b === SE ? 0 : 3;
-    }
-  }
-
-  private negotiate(verb: number, option: number): void {
-    const key = `${verb} ${option}`;
-    if (this.answered.has(key)) return;
-    this.answered.add(key);
-    if (verb === WILL) this.out.push(IAC, option === ECHO || option === SGA ? DO : DONT, option);
-    else if (verb === DO && option === NAWS) this.out.push(IAC, WILL, NAWS, IAC, SB, NAWS, 0, 80, 0, 24, IAC, SE);
-    else if (verb === DO) this.out.push(IAC, WONT, option);
-  }
-}
 
 export interface TelnetResult {
   /** The `version` command's output (without the echoed command line). */

@@ -16,146 +16,16 @@ import { SessionState } from '../../firmware-bridge/telnet/session.ts';
 import { MemoryDevicePair } from '../../src/phy/memory.ts';
 import { SocketError } from '../../src/socket/error.ts';
 import type { TcpSocket } from '../../src/socket/tcp.ts';
-import { NEVER, type Pollable } from '../../src/time.ts';
+import type { Pollable } from '../../src/time.ts';
 import { HOST_A, HOST_B } from '../helpers/packets.ts';
 import { checkPools, testPool } from '../helpers/pools.ts';
 import { VirtualClock, runIdle, runUntil } from '../helpers/sim.ts';
 import { stackPair, type StackPair } from '../helpers/tcp-sim.ts';
+import { TelnetClient } from '../../support/telnet-client.ts';
 
 const { IAC, WILL, WONT, DO, DONT, SB, SE, IP } = Telnet;
 const { ECHO, SGA, NAWS } = TelnetOption;
 const PASSWORD = 's3cret pass';
-
-/** A scripted telnet client: negotiation answered like netkit telnet, output collected as text. */
-class TelnetClient implements Pollable {
-  readonly sock: TcpSocket;
-  /** Every octet received, raw. */
-  readonly raw: number[] = [];
-  /** Data octets received (commands removed), as text. */
-  text = '';
-  /** Negotiations received, as "WILL 1" etc. */
-  readonly negotiations: string[] = [];
-  eof = false;
-  closed = false;
-  /** When false the client answers nothing (for tests that send negotiation by hand). */
-  autoNegotiate = true;
-  private cursor = 0;
-  private readonly out: number[] = [];
-  private readonly buf = new Uint8Array(4096);
-  private state = 0;
-  private verb = 0;
-  private readonly answered = new Set<string>();
-
-  constructor(sock: TcpSocket) {
-    this.sock = sock;
-  }
-
-  send(bytes: ArrayLike<number>): void {
-    for (let i = 0; i < bytes.length; i++) this.out.push(bytes[i]!);
-  }
-
-  sendText(text: string): void {
-    for (let i = 0; i < text.length; i++) this.out.push(text.charCodeAt(i));
-  }
-
-  /** Types a line ending in CR LF. */
-  line(text: string): void {
-    this.sendText(`${text}\r\n`);
-  }
-
-  /** Text received since the last `take`. */
-  get unread(): string {
-    return this.text.slice(this.cursor);
-  }
-
-  /** Returns the unread text up to and including `pattern`, and moves past it. */
-  take(pattern: string): string {
-    const at = this.text.indexOf(pattern, this.cursor);
-    if (at < 0) throw new Error(`expected ${JSON.stringify(pattern)} in ${JSON.stringify(this.unread)}`);
-    const chunk = this.text.slice(this.cursor, at + pattern.length);
-    this.cursor = at + pattern.length;
-    return chunk;
-  }
-
-  has(pattern: string): boolean {
-    return this.text.indexOf(pattern, this.cursor) >= 0;
-  }
-
-  poll(_now: number): boolean {
-    if (this.closed) return false;
-    const s = this.sock;
-    let progress = false;
-    while (this.out.length > 0) {
-      const chunk = Uint8Array.from(this.out.slice(0, 1024));
-      const n = s.send(chunk, 0, chunk.length);
-      if (n <= 0) break;
-      this.out.splice(0, n);
-      progress = true;
-    }
-    for (;;) {
-      const n = s.recv(this.buf, 0, this.buf.length);
-      if (n > 0) {
-        for (let i = 0; i < n; i++) this.decode(this.buf[i]!);
-        progress = true;
-        continue;
-      }
-      if (n !== SocketError.WouldBlock && !this.eof) {
-        this.eof = true;
-        s.close();
-        this.closed = true;
-        progress = true;
-      }
-      break;
-    }
-    return progress;
-  }
-
-  pollAt(now: number): number {
-    return this.out.length > 0 && this.sock.sendSpace > 0 ? now : NEVER;
-  }
-
-  private decode(b: number): void {
-    this.raw.push(b);
-    switch (this.state) {
-      case 0:
-        if (b === IAC) this.state = 1;
-        else this.text += String.fromCharCode(b);
-        return;
-      case 1:
-        if (b === WILL || b === WONT || b === DO || b === DONT) {
-          this.verb = b;
-          this.state = 2;
-        } else if (b === SB) {
-          this.state = 3;
-        } else {
-          if (b === IAC) this.text += '\xff';
-          this.state = 0;
-        }
-        return;
-      case 2:
-        this.state = 0;
-        this.negotiated(this.verb, b);
-        return;
-      case 3: // inside SB until IAC SE
-        if (b === IAC) this.state = 4;
-        return;
-      default:
-        this.state = b === SE ? 0 : 3;
-        return;
-    }
-  }
-
-  private negotiated(verb: number, option: number): void {
-    const name = `${verb === WILL ? 'WILL' : verb === WONT ? 'WONT' : verb === DO ? 'DO' : 'DONT'} ${option}`;
-    this.negotiations.push(name);
-    if (!this.autoNegotiate || this.answered.has(name)) return;
-    this.answered.add(name);
-    if (verb === WILL && (option === ECHO || option === SGA)) this.send([IAC, DO, option]);
-    else if (verb === WILL) this.send([IAC, DONT, option]);
-    else if (verb === DO && option === NAWS) this.send([IAC, WILL, NAWS, IAC, SB, NAWS, 0, 80, 0, 24, IAC, SE]);
-    else if (verb === DO) this.send([IAC, WONT, option]);
-  }
-}
 
 interface World {
   clock: VirtualClock;

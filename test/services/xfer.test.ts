@@ -7,6 +7,7 @@
 import { expect } from 'chai';
 import { parseXferArgs } from '../../firmware-bridge/telnet/format.ts';
 import { TelnetServer } from '../../firmware-bridge/telnet/server.ts';
+import { Telnet } from '../../firmware-bridge/telnet/protocol.ts';
 import { SessionState } from '../../firmware-bridge/telnet/session.ts';
 import { XFER_SEED, xferPattern } from '../../firmware-bridge/telnet/xfer.ts';
 import { MemoryDevicePair } from '../../src/phy/memory.ts';
@@ -18,82 +19,11 @@ import { checkPools, testPool } from '../helpers/pools.ts';
 import { VirtualClock, runIdle, runUntil } from '../helpers/sim.ts';
 import { randomBytes, sha256 } from '../../support/pattern.ts';
 import { BulkEndpoint } from '../../support/bulk.ts';
+import { TelnetClient } from '../../support/telnet-client.ts';
 import { stackPair, type StackPair } from '../helpers/tcp-sim.ts';
 
 const PASSWORD = 'xfer-pass';
-const IAC = 255;
-const IP = 244;
-
-/** A bare telnet client: sends what it is given, keeps the data octets as text, answers no options. */
-class Client implements Pollable {
-  text = '';
-  private cursor = 0;
-  private readonly out: number[] = [];
-  private readonly buf = new Uint8Array(4096);
-  private iac = 0;
-  closed = false;
-
-  readonly sock: TcpSocket;
-
-  constructor(sock: TcpSocket) {
-    this.sock = sock;
-  }
-
-  send(bytes: ArrayLike<number>): void {
-    for (let i = 0; i < bytes.length; i++) this.out.push(bytes[i]!);
-  }
-
-  line(text: string): void {
-    for (let i = 0; i < text.length; i++) this.out.push(text.charCodeAt(i));
-    this.out.push(0x0d, 0x0a);
-  }
-
-  has(p: string): boolean {
-    return this.text.indexOf(p, this.cursor) >= 0;
-  }
-
-  take(p: string): string {
-    const at = this.text.indexOf(p, this.cursor);
-    if (at < 0) throw new Error(`expected ${JSON.stringify(p)} in ${JSON.stringify(this.text.slice(this.cursor))}`);
-    const chunk = this.text.slice(this.cursor, at + p.length);
-    this.cursor = at + p.length;
-    return chunk;
-  }
-
-  poll(_now: number): boolean {
-    if (this.closed) return false;
-    let progress = false;
-    while (this.out.length > 0) {
-      const chunk = Uint8Array.from(this.out.slice(0, 1024));
-      const n = this.sock.send(chunk, 0, chunk.length);
-      if (n <= 0) break;
-      this.out.splice(0, n);
-      progress = true;
-    }
-    for (;;) {
-      const n = this.sock.recv(this.buf, 0, this.buf.length);
-      if (n <= 0) break;
-      for (let i = 0; i < n; i++) {
-        const b = this.buf[i]!;
-        // Skip IAC <verb> <option> (the server's offers; it sends no subnegotiation).
-        if (this.iac > 0) this.iac--;
-        else if (b === IAC) this.iac = 2;
-        else this.text += String.fromCharCode(b);
-      }
-      progress = true;
-    }
-    return progress;
-  }
-
-  pollAt(now: number): number {
-    return this.out.length > 0 && this.sock.sendSpace > 0 ? now : NEVER;
-  }
-
-  close(): void {
-    this.sock.close();
-    this.closed = true;
-  }
-}
+const { IAC, IP } = Telnet;
 
 /** A peer app that accepts one connection and never reads from it (so the device's sending stalls). */
 class Sink implements Pollable {
@@ -131,13 +61,13 @@ function world(): World {
   return { clock: new VirtualClock(), pair, link, telnet, parts: [pair.a, pair.b, telnet] };
 }
 
-function expectText(w: World, c: Client, p: string, limitMs = 120_000): string {
+function expectText(w: World, c: TelnetClient, p: string, limitMs = 120_000): string {
   runUntil(w.clock, w.parts, () => c.has(p), limitMs);
   return c.take(p);
 }
 
-function login(w: World): Client {
-  const c = new Client(w.pair.tcpA.connect(w.clock.now, w.pair.a.address, w.pair.a.mss, HOST_B, 23)!);
+function login(w: World): TelnetClient {
+  const c = new TelnetClient(w.pair.tcpA.connect(w.clock.now, w.pair.a.address, w.pair.a.mss, HOST_B, 23)!, { autoNegotiate: false });
   w.parts.push(c);
   expectText(w, c, 'Password: ');
   c.line(PASSWORD);
@@ -145,12 +75,12 @@ function login(w: World): Client {
   return c;
 }
 
-function command(w: World, c: Client, line: string): string {
+function command(w: World, c: TelnetClient, line: string): string {
   c.line(line);
   return expectText(w, c, 'slipstack> ').slice(0, -'slipstack> '.length);
 }
 
-function finish(w: World, c: Client): void {
+function finish(w: World, c: TelnetClient): void {
   c.close();
   w.telnet.close();
   runIdle(w.clock, w.parts, 10 * 60_000);
