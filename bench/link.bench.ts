@@ -14,6 +14,7 @@
 import { Interface } from '../src/iface/interface.ts';
 import { MemoryDevicePair } from '../src/phy/memory.ts';
 import { SlipDevice } from '../src/phy/slip-device.ts';
+import { SLIP_END, SLIP_ESC } from '../src/phy/slip.ts';
 import { UartLinkPair } from '../src/phy/uart.ts';
 import { MemoryLinkPair } from '../src/phy/memory.ts';
 import { IcmpSocket } from '../src/socket/icmp.ts';
@@ -23,16 +24,12 @@ import { PacketPool } from '../src/storage/packet-pool.ts';
 import { NEVER, type Pollable } from '../src/time.ts';
 import { Board } from '../firmware-bridge/board.ts';
 import { parseFirmwareArgs } from '../firmware-bridge/cli.ts';
+import { HOST_A as A, HOST_B as B } from '../support/addresses.ts';
 import { randomBytes } from '../support/pattern.ts';
 import { median } from './lib/timing.ts';
 import type { BenchContext, Figure } from './lib/types.ts';
 
 export const name = 'link';
-
-const A = 0xc0000201 | 0;
-const B = 0xc0000202 | 0;
-const SLIP_END = 0xc0;
-const SLIP_ESC = 0xdb;
 
 function escapes(data: Uint8Array): number {
   let n = 0;

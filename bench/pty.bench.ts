@@ -27,6 +27,7 @@ import { TcpStack } from '../src/socket/tcp-stack.ts';
 import { TcpState, type TcpSocket } from '../src/socket/tcp.ts';
 import { PacketPool } from '../src/storage/packet-pool.ts';
 import { NEVER } from '../src/time.ts';
+import { HOST_A as HOST, HOST_B as DEVICE } from '../support/addresses.ts';
 import { randomBytes } from '../support/pattern.ts';
 import { median } from './lib/timing.ts';
 import type { BenchContext, Figure } from './lib/types.ts';
@@ -34,8 +35,6 @@ import type { BenchContext, Figure } from './lib/types.ts';
 export const name = 'pty';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const HOST = 0xc0000201 | 0;
-const DEVICE = 0xc0000202 | 0;
 const MTU = 1006;
 
 interface Rig {

@@ -2,9 +2,7 @@
  * Packet templates for tests, written independently of src/wire (a naive byte-by-byte
  * implementation), so the stack is checked against a second opinion.
  */
-
-export const HOST_A = 0xc0000201 | 0; // 192.0.2.1
-export const HOST_B = 0xc0000202 | 0; // 192.0.2.2
+import { HOST_A, HOST_B } from '../../support/addresses.ts';
 
 /** Naive RFC 1071 checksum. */
 export function naiveChecksum(bytes: Uint8Array, start = 0, end = bytes.length, initial = 0): number {

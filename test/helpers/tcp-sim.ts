@@ -5,7 +5,7 @@
 import { Interface } from '../../src/iface/interface.ts';
 import type { Device } from '../../src/phy/device.ts';
 import { TcpStack, type TcpStackOptions } from '../../src/socket/tcp-stack.ts';
-import { HOST_A, HOST_B } from './packets.ts';
+import { HOST_A, HOST_B } from '../../support/addresses.ts';
 
 export interface StackPair {
   a: Interface;

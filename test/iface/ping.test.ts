@@ -19,7 +19,7 @@ import type { PacketPool } from '../../src/storage/packet-pool.ts';
 import { checkPools, testPool } from '../helpers/pools.ts';
 import { skipWithout } from '../helpers/tools.ts';
 import { randomBytes } from '../../support/pattern.ts';
-import { HOST_A, HOST_B } from '../helpers/packets.ts';
+import { HOST_A, HOST_B } from '../../support/addresses.ts';
 import { VirtualClock, runIdle, runUntil } from '../helpers/sim.ts';
 
 interface LinkUnderTest {

@@ -13,7 +13,7 @@ import { TcpState } from '../../src/socket/tcp.ts';
 import { SocketError } from '../../src/socket/error.ts';
 import type { PacketPool } from '../../src/storage/packet-pool.ts';
 import { checkPools, testPool } from '../helpers/pools.ts';
-import { HOST_B } from '../helpers/packets.ts';
+import { HOST_B } from '../../support/addresses.ts';
 import { VirtualClock, runIdle, runUntil } from '../helpers/sim.ts';
 import { randomBytes, sha256 } from '../../support/pattern.ts';
 import { BulkEndpoint } from '../../support/bulk.ts';

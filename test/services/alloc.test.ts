@@ -13,7 +13,7 @@ import { TelnetServer } from '../../firmware-bridge/telnet/server.ts';
 import { MemoryDevicePair } from '../../src/phy/memory.ts';
 import type { TcpSocket } from '../../src/socket/tcp.ts';
 import type { Pollable } from '../../src/time.ts';
-import { HOST_B } from '../helpers/packets.ts';
+import { HOST_B } from '../../support/addresses.ts';
 import { checkPools, testPool } from '../helpers/pools.ts';
 import { VirtualClock, runIdle, runUntil } from '../helpers/sim.ts';
 import { stackPair, type StackPair } from '../helpers/tcp-sim.ts';

@@ -12,7 +12,7 @@ import { SocketError } from '../../src/socket/error.ts';
 import { TcpState, type TcpSocket } from '../../src/socket/tcp.ts';
 import { NEVER, type Pollable } from '../../src/time.ts';
 import { randomBytes, sha256 } from '../../support/pattern.ts';
-import { HOST_B } from '../helpers/packets.ts';
+import { HOST_B } from '../../support/addresses.ts';
 import { checkPools, testPool } from '../helpers/pools.ts';
 import { VirtualClock, runIdle, runUntil } from '../helpers/sim.ts';
 import { BulkEndpoint } from '../../support/bulk.ts';

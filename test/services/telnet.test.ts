@@ -17,7 +17,7 @@ import { MemoryDevicePair } from '../../src/phy/memory.ts';
 import { SocketError } from '../../src/socket/error.ts';
 import type { TcpSocket } from '../../src/socket/tcp.ts';
 import type { Pollable } from '../../src/time.ts';
-import { HOST_A, HOST_B } from '../helpers/packets.ts';
+import { HOST_A, HOST_B } from '../../support/addresses.ts';
 import { checkPools, testPool } from '../helpers/pools.ts';
 import { VirtualClock, runIdle, runUntil } from '../helpers/sim.ts';
 import { stackPair, type StackPair } from '../helpers/tcp-sim.ts';

@@ -14,7 +14,7 @@ import { MemoryDevicePair } from '../../src/phy/memory.ts';
 import { SocketError } from '../../src/socket/error.ts';
 import { TcpState, type TcpSocket } from '../../src/socket/tcp.ts';
 import { NEVER, type Pollable } from '../../src/time.ts';
-import { HOST_A, HOST_B } from '../helpers/packets.ts';
+import { HOST_A, HOST_B } from '../../support/addresses.ts';
 import { checkPools, testPool } from '../helpers/pools.ts';
 import { VirtualClock, runIdle, runUntil } from '../helpers/sim.ts';
 import { randomBytes, sha256 } from '../../support/pattern.ts';
