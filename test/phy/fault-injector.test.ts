@@ -1,23 +1,9 @@
 import { expect } from 'chai';
 import { FaultInjector, type FaultOptions } from '../../src/phy/fault-injector.ts';
 import { MemoryDevicePair } from '../../src/phy/memory.ts';
-import type { PacketPool } from '../../src/storage/packet-pool.ts';
 import { NEVER } from '../../src/time.ts';
-import { checkPools, testPool } from '../helpers/pools.ts';
+import { checkPools, slotOf, takeFrame, testPool } from '../helpers/pools.ts';
 import { measureAlloc } from '../../support/alloc.ts';
-
-function slotOf(pool: PacketPool, frame: number[]): number {
-  const slot = pool.alloc();
-  pool.bytes.set(frame, pool.start[slot]!);
-  pool.len[slot] = frame.length;
-  return slot;
-}
-
-function take(pool: PacketPool, slot: number): number[] {
-  const frame = [...pool.bytes.subarray(pool.start[slot]!, pool.start[slot]! + pool.len[slot]!)];
-  pool.free(slot);
-  return frame;
-}
 
 /** A FaultInjector on the sending side of a memory device pair, and helpers to drive it. */
 function rig(options: FaultOptions, slots = 32) {
@@ -34,7 +20,7 @@ function rig(options: FaultOptions, slots = 32) {
     drain(now: number): number[][] {
       expect(faulty.receive(now)).to.equal(-1);
       const got: number[][] = [];
-      for (let s = pair.b.receive(now); s >= 0; s = pair.b.receive(now)) got.push(take(poolB, s));
+      for (let s = pair.b.receive(now); s >= 0; s = pair.b.receive(now)) got.push(takeFrame(poolB, s));
       return got;
     },
     close(): void {
@@ -166,10 +152,10 @@ describe('phy/fault-injector', () => {
     expect(faulty.receive(0)).to.equal(-1);
     expect(faulty.pollAt(0)).to.equal(20);
     expect(faulty.receive(19)).to.equal(-1);
-    expect(take(poolB, faulty.receive(20))).to.deep.equal(frame(1));
+    expect(takeFrame(poolB, faulty.receive(20))).to.deep.equal(frame(1));
     // TX is left alone with applyTo 'rx'.
     faulty.transmit(20, slotOf(poolB, frame(2)));
-    expect(take(poolA, pair.a.receive(20))).to.deep.equal(frame(2));
+    expect(takeFrame(poolA, pair.a.receive(20))).to.deep.equal(frame(2));
     faulty.close();
     pair.close();
   });

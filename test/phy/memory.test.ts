@@ -1,23 +1,9 @@
 import { expect } from 'chai';
 import { isWindowedByteLink } from '../../src/phy/byte-window.ts';
 import { MemoryDevicePair, MemoryLinkPair, MemoryLoopbackLink } from '../../src/phy/memory.ts';
-import type { PacketPool } from '../../src/storage/packet-pool.ts';
 import { NEVER } from '../../src/time.ts';
-import { checkPools, testPool } from '../helpers/pools.ts';
+import { checkPools, slotOf, takeFrame, testPool } from '../helpers/pools.ts';
 import { measureAlloc } from '../../support/alloc.ts';
-
-function slotOf(pool: PacketPool, frame: number[]): number {
-  const slot = pool.alloc();
-  pool.bytes.set(frame, pool.start[slot]!);
-  pool.len[slot] = frame.length;
-  return slot;
-}
-
-function take(pool: PacketPool, slot: number): number[] {
-  const frame = [...pool.bytes.subarray(pool.start[slot]!, pool.start[slot]! + pool.len[slot]!)];
-  pool.free(slot);
-  return frame;
-}
 
 describe('phy/memory: links', () => {
   it('MemoryLinkPair carries octets both ways and pushes back when a direction is full', () => {
@@ -129,11 +115,11 @@ describe('phy/memory: MemoryDevicePair', () => {
     pair.a.transmit(0, slotOf(poolA, [1, 2, 3]));
     expect(poolA.stats.used).to.equal(0);
     expect(pair.b.pollAt(5)).to.equal(5);
-    expect(take(poolB, pair.b.receive(0))).to.deep.equal([1, 2, 3]);
+    expect(takeFrame(poolB, pair.b.receive(0))).to.deep.equal([1, 2, 3]);
     pair.b.transmit(0, slotOf(poolB, [4, 5]));
     const slot = pair.a.receive(0);
     expect(poolA.start[slot]).to.equal(poolA.base(slot) + 14);
-    expect(take(poolA, slot)).to.deep.equal([4, 5]);
+    expect(takeFrame(poolA, slot)).to.deep.equal([4, 5]);
     expect(pair.a.receive(0)).to.equal(-1);
   });
 

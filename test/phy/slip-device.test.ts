@@ -8,24 +8,8 @@ import { MemoryLinkPair, MemoryLoopbackLink } from '../../src/phy/memory.ts';
 import { SLIP_END, SLIP_ESC } from '../../src/phy/slip.ts';
 import { Xorshift32 } from '../../src/random.ts';
 import { NEVER } from '../../src/time.ts';
-import { checkPools, testPool } from '../helpers/pools.ts';
+import { checkPools, slotOf, takeFrame, testPool } from '../helpers/pools.ts';
 import { measureAlloc } from '../../support/alloc.ts';
-
-/** Allocates a slot and fills it with `frame`. */
-function slotOf(pool: PacketPool, frame: ArrayLike<number>): number {
-  const slot = pool.alloc();
-  expect(slot).to.be.at.least(0);
-  pool.bytes.set(frame, pool.start[slot]!);
-  pool.len[slot] = frame.length;
-  return slot;
-}
-
-/** Copies a received slot's frame out and frees the slot. */
-function take(pool: PacketPool, slot: number): number[] {
-  const frame = [...pool.bytes.subarray(pool.start[slot]!, pool.start[slot]! + pool.len[slot]!)];
-  pool.free(slot);
-  return frame;
-}
 
 /** A frame of `len` octets, a third of them END or ESC. */
 function frameOf(random: Xorshift32, len: number, id: number): number[] {
@@ -59,7 +43,7 @@ describe('phy/slip-device', () => {
     expect(dev.stats.txBytes).to.equal(8);
     expect(dev.pollAt(0)).to.equal(0);
     const slot = dev.receive(0);
-    expect(take(pool, slot)).to.deep.equal([0x45, SLIP_END, 2, SLIP_ESC]);
+    expect(takeFrame(pool, slot)).to.deep.equal([0x45, SLIP_END, 2, SLIP_ESC]);
     expect(dev.receive(0)).to.equal(-1);
     expect(dev.stats).to.include({ rxFrames: 1, rxBytes: 8, txFrames: 1, txBytes: 8 });
     expect(dev.pollAt(0)).to.equal(NEVER);
@@ -86,8 +70,8 @@ describe('phy/slip-device', () => {
     for (let now = 0; now < 1_000_000 && (gotB.length < N || gotA.length < N); now++) {
       if (sentB < N && a.txQueued < 8) a.transmit(now, slotOf(poolA, toB[sentB++]!));
       if (sentA < N && b.txQueued < 2) b.transmit(now, slotOf(poolB, toA[sentA++]!));
-      for (let s = b.receive(now); s >= 0; s = b.receive(now)) gotB.push(take(poolB, s));
-      for (let s = a.receive(now); s >= 0; s = a.receive(now)) gotA.push(take(poolA, s));
+      for (let s = b.receive(now); s >= 0; s = b.receive(now)) gotB.push(takeFrame(poolB, s));
+      for (let s = a.receive(now); s >= 0; s = a.receive(now)) gotA.push(takeFrame(poolA, s));
     }
     expect(gotB).to.deep.equal(toB);
     expect(gotA).to.deep.equal(toA);
@@ -138,8 +122,8 @@ describe('phy/slip-device', () => {
       for (let now = 0; now < 100_000 && (gotB.length < toB.length || gotA.length < toA.length); now++) {
         if (sentB < toB.length && a.canTransmit(now)) a.transmit(now, slotOf(poolA, toB[sentB++]!));
         if (sentA < toA.length && b.canTransmit(now)) b.transmit(now, slotOf(poolB, toA[sentA++]!));
-        for (let s = b.receive(now); s >= 0; s = b.receive(now)) gotB.push(take(poolB, s));
-        for (let s = a.receive(now); s >= 0; s = a.receive(now)) gotA.push(take(poolA, s));
+        for (let s = b.receive(now); s >= 0; s = b.receive(now)) gotB.push(takeFrame(poolB, s));
+        for (let s = a.receive(now); s >= 0; s = a.receive(now)) gotA.push(takeFrame(poolA, s));
       }
       expect(gotB).to.deep.equal(toB);
       expect(gotA).to.deep.equal(toA);
@@ -162,12 +146,12 @@ describe('phy/slip-device', () => {
     expect(b.stats.rxDropNoSlot).to.equal(3);
     expect(b.stats.rxFrames).to.equal(2);
     expect(poolB.stats.err).to.equal(3);
-    expect(take(poolB, held[0]!)).to.deep.equal([0, 1, 2, 3]);
-    expect(take(poolB, held[1]!)).to.deep.equal([1, 1, 2, 3]);
+    expect(takeFrame(poolB, held[0]!)).to.deep.equal([0, 1, 2, 3]);
+    expect(takeFrame(poolB, held[1]!)).to.deep.equal([1, 1, 2, 3]);
     const got: number[][] = [];
     for (let k = 5; k < 9; k++) {
       a.transmit(1, slotOf(poolA, [k, 1, 2, 3]));
-      got.push(take(poolB, b.receive(1)));
+      got.push(takeFrame(poolB, b.receive(1)));
     }
     expect(got).to.deep.equal([[5, 1, 2, 3], [6, 1, 2, 3], [7, 1, 2, 3], [8, 1, 2, 3]]);
     expect(b.stats.rxDropNoSlot).to.equal(3);
@@ -184,8 +168,8 @@ describe('phy/slip-device', () => {
     expect(b.rxQueued).to.equal(1);
     expect(poolB.stats.used).to.equal(2);
     expect(b.pollAt(0)).to.equal(0);
-    const got = [take(poolB, first)];
-    for (let s = b.receive(0); s >= 0; s = b.receive(0)) got.push(take(poolB, s));
+    const got = [takeFrame(poolB, first)];
+    for (let s = b.receive(0); s >= 0; s = b.receive(0)) got.push(takeFrame(poolB, s));
     expect(got.map((f) => f[0])).to.deep.equal([0, 1, 2, 3, 4, 5]);
     expect(b.stats.rxDropQueueFull).to.equal(0);
   });
