@@ -20,6 +20,11 @@ export interface HostLoopOptions {
   maxPassesPerTurn?: number;
 }
 
+/** Defaults of HostLoopOptions. */
+export const DEFAULT_HOST_LOOP_OPTIONS: Readonly<Required<HostLoopOptions>> = Object.freeze({
+  maxPassesPerTurn: 64,
+});
+
 export interface HostLoopStats {
   /** Turns run (a turn = passes until quiet, then sleep). */
   turns: number;
@@ -55,7 +60,7 @@ export class HostLoop {
 
   constructor(parts: readonly Pollable[] = [], options: HostLoopOptions = {}) {
     for (const part of parts) this.parts.push(part);
-    this.maxPasses = options.maxPassesPerTurn ?? 64;
+    this.maxPasses = options.maxPassesPerTurn ?? DEFAULT_HOST_LOOP_OPTIONS.maxPassesPerTurn;
     this.origin = performance.now();
   }
 

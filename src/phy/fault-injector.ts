@@ -51,6 +51,22 @@ export interface FaultOptions {
   applyTo?: 'rx' | 'tx' | 'both';
 }
 
+/** Defaults of FaultOptions: every fault off (`bucketBytes`: max(mtu, rate / 10)). */
+export const DEFAULT_FAULT_INJECTOR_OPTIONS: Readonly<Required<Omit<FaultOptions, 'bucketBytes'>>> = Object.freeze({
+  seed: 1,
+  dropPct: 0,
+  duplicatePct: 0,
+  reorderPct: 0,
+  reorderHoldMs: 100,
+  delayMs: 0,
+  jitterMs: 0,
+  corruptPct: 0,
+  truncatePct: 0,
+  rateLimitBytesPerSec: 0,
+  maxHeld: 32,
+  applyTo: 'both',
+});
+
 export interface FaultStats {
   dropped: number;
   duplicated: number;
@@ -104,24 +120,24 @@ export class FaultInjector implements Device {
 
   constructor(inner: Device, options: FaultOptions = {}) {
     this.inner = inner;
-    this.random = new Xorshift32(options.seed ?? 1);
-    const applyTo = options.applyTo ?? 'both';
+    this.random = new Xorshift32(options.seed ?? DEFAULT_FAULT_INJECTOR_OPTIONS.seed);
+    const applyTo = options.applyTo ?? DEFAULT_FAULT_INJECTOR_OPTIONS.applyTo;
     this.applyRx = applyTo !== 'tx';
     this.applyTx = applyTo !== 'rx';
-    this.dropPct = options.dropPct ?? 0;
-    this.duplicatePct = options.duplicatePct ?? 0;
-    this.reorderPct = options.reorderPct ?? 0;
-    this.reorderHoldMs = options.reorderHoldMs ?? 100;
-    this.delayMs = options.delayMs ?? 0;
-    this.jitterMs = options.jitterMs ?? 0;
-    this.corruptPct = options.corruptPct ?? 0;
-    this.truncatePct = options.truncatePct ?? 0;
-    this.rate = options.rateLimitBytesPerSec ?? 0;
+    this.dropPct = options.dropPct ?? DEFAULT_FAULT_INJECTOR_OPTIONS.dropPct;
+    this.duplicatePct = options.duplicatePct ?? DEFAULT_FAULT_INJECTOR_OPTIONS.duplicatePct;
+    this.reorderPct = options.reorderPct ?? DEFAULT_FAULT_INJECTOR_OPTIONS.reorderPct;
+    this.reorderHoldMs = options.reorderHoldMs ?? DEFAULT_FAULT_INJECTOR_OPTIONS.reorderHoldMs;
+    this.delayMs = options.delayMs ?? DEFAULT_FAULT_INJECTOR_OPTIONS.delayMs;
+    this.jitterMs = options.jitterMs ?? DEFAULT_FAULT_INJECTOR_OPTIONS.jitterMs;
+    this.corruptPct = options.corruptPct ?? DEFAULT_FAULT_INJECTOR_OPTIONS.corruptPct;
+    this.truncatePct = options.truncatePct ?? DEFAULT_FAULT_INJECTOR_OPTIONS.truncatePct;
+    this.rate = options.rateLimitBytesPerSec ?? DEFAULT_FAULT_INJECTOR_OPTIONS.rateLimitBytesPerSec;
     const mtu = inner.capabilities.mtu;
     const bucketBytes = options.bucketBytes ?? Math.max(mtu, this.rate / 10);
     this.rxBucket = new TokenBucket(this.rate, bucketBytes);
     this.txBucket = new TokenBucket(this.rate, bucketBytes);
-    const maxHeld = options.maxHeld ?? 32;
+    const maxHeld = options.maxHeld ?? DEFAULT_FAULT_INJECTOR_OPTIONS.maxHeld;
     this.heldSlot = new Int32Array(maxHeld);
     this.heldAt = new Float64Array(maxHeld);
     this.heldDir = new Uint8Array(maxHeld);

@@ -40,9 +40,32 @@ export interface MemoryLinkOptions {
   arena?: Arena;
 }
 
+/**
+ * Defaults of MemoryLinkOptions: unseeded, reads unlimited (`maxReadChunk` is
+ * SEEDED_MAX_READ_CHUNK instead when `seed` is set); `arena`: none, rings of their own.
+ */
+export const DEFAULT_MEMORY_LINK_OPTIONS: Readonly<Required<Omit<MemoryLinkOptions, 'arena'>>> = Object.freeze({
+  capacity: 65536,
+  maxReadChunk: UNLIMITED,
+  seed: 0,
+});
+
+/** `maxReadChunk` when `seed` is set and no chunk size is given, octets. */
+export const SEEDED_MAX_READ_CHUNK = 64;
+
 /** A ring's storage: carved from the arena when there is one. */
 function ringOf(capacity: number, arena: Arena | undefined): RingBuffer {
   return new RingBuffer(arena !== undefined ? arena.carve(capacity) : new Uint8Array(capacity));
+}
+
+/** MemoryLinkOptions with the defaults filled in. */
+function linkOptions(options: MemoryLinkOptions): { capacity: number; seed: number; maxReadChunk: number } {
+  const seed = options.seed ?? DEFAULT_MEMORY_LINK_OPTIONS.seed;
+  return {
+    capacity: options.capacity ?? DEFAULT_MEMORY_LINK_OPTIONS.capacity,
+    seed,
+    maxReadChunk: options.maxReadChunk ?? (seed !== 0 ? SEEDED_MAX_READ_CHUNK : DEFAULT_MEMORY_LINK_OPTIONS.maxReadChunk),
+  };
 }
 
 /** Octet counters of one link end. */
@@ -155,9 +178,7 @@ export class MemoryLinkPair {
   readonly b: MemoryLink;
 
   constructor(options: MemoryLinkOptions = {}) {
-    const capacity = options.capacity ?? 65536;
-    const seed = options.seed ?? 0;
-    const maxReadChunk = options.maxReadChunk ?? (seed !== 0 ? 64 : UNLIMITED);
+    const { capacity, seed, maxReadChunk } = linkOptions(options);
     if (!(capacity >= 1 && maxReadChunk >= 1)) throw new RangeError('MemoryLinkPair: capacity and maxReadChunk must be >= 1');
     const aToB = ringOf(capacity, options.arena);
     const bToA = ringOf(capacity, options.arena);
@@ -173,9 +194,7 @@ export class MemoryLoopbackLink implements WindowedByteLink {
   private readonly link: MemoryLink;
 
   constructor(options: MemoryLinkOptions = {}) {
-    const capacity = options.capacity ?? 65536;
-    const seed = options.seed ?? 0;
-    const maxReadChunk = options.maxReadChunk ?? (seed !== 0 ? 64 : UNLIMITED);
+    const { capacity, seed, maxReadChunk } = linkOptions(options);
     const ring = ringOf(capacity, options.arena);
     this.link = new MemoryLink(ring, ring, maxReadChunk, seed === 0 ? null : new Xorshift32(seed));
     this.rxMemory = this.txMemory = ring.storage;
@@ -312,6 +331,12 @@ export interface MemoryDevicePairOptions {
   checksum?: boolean;
 }
 
+/** Defaults of MemoryDevicePairOptions. */
+export const DEFAULT_MEMORY_DEVICE_PAIR_OPTIONS: Readonly<Required<MemoryDevicePairOptions>> = Object.freeze({
+  queue: 64,
+  checksum: true,
+});
+
 /**
  * Two Devices wired back to back: a frame transmitted by one is received by the other. Each side
  * has its own pool (`mtu = pool.mtu`); a frame is copied into the receiver's pool, or its slot is
@@ -323,8 +348,8 @@ export class MemoryDevicePair {
   readonly b: MemoryDevice;
 
   constructor(poolA: PacketPool, poolB: PacketPool, options: MemoryDevicePairOptions = {}) {
-    const queue = options.queue ?? 64;
-    const checksum = options.checksum ?? true;
+    const queue = options.queue ?? DEFAULT_MEMORY_DEVICE_PAIR_OPTIONS.queue;
+    const checksum = options.checksum ?? DEFAULT_MEMORY_DEVICE_PAIR_OPTIONS.checksum;
     this.a = new MemoryDevice(poolA, queue, checksum);
     this.b = new MemoryDevice(poolB, queue, checksum);
     this.a.peer = this.b;

@@ -38,6 +38,13 @@ export interface SlipDeviceOptions {
   arena?: Arena;
 }
 
+/** Defaults of SlipDeviceOptions (`mtu`: the pool's; `arena`: none, buffers of the device's own). */
+export const DEFAULT_SLIP_DEVICE_OPTIONS: Readonly<Required<Omit<SlipDeviceOptions, 'mtu' | 'arena'>>> = Object.freeze({
+  txQueue: 8,
+  rxQueue: 8,
+  readChunk: 4096,
+});
+
 export interface SlipDeviceStats {
   /** Frames decoded and queued for `receive()`. */
   rxFrames: number;
@@ -95,9 +102,9 @@ export class SlipDevice implements Device {
     if (!Number.isInteger(mtu) || mtu < 3 || mtu > pool.mtu) {
       throw new RangeError(`SlipDevice: mtu must be an integer in 3..${pool.mtu} (the pool's), got ${mtu}`);
     }
-    const txQueue = options.txQueue ?? 8;
-    const rxQueue = options.rxQueue ?? 8;
-    const readChunk = options.readChunk ?? 4096;
+    const txQueue = options.txQueue ?? DEFAULT_SLIP_DEVICE_OPTIONS.txQueue;
+    const rxQueue = options.rxQueue ?? DEFAULT_SLIP_DEVICE_OPTIONS.rxQueue;
+    const readChunk = options.readChunk ?? DEFAULT_SLIP_DEVICE_OPTIONS.readChunk;
     if (!(txQueue >= 1 && rxQueue >= 1 && readChunk >= 1)) throw new RangeError('SlipDevice: queues and readChunk must be >= 1');
     this.link = link;
     this.pool = pool;
