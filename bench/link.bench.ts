@@ -24,6 +24,7 @@ import { PacketPool } from '../src/storage/packet-pool.ts';
 import { NEVER, type Pollable } from '../src/time.ts';
 import { Board } from '../firmware-bridge/board.ts';
 import { parseFirmwareArgs } from '../firmware-bridge/cli.ts';
+import { TCP_RING_LEN } from '../firmware-bridge/limits.ts';
 import { HOST_A as A, HOST_B as B } from '../support/addresses.ts';
 import { randomBytes } from '../support/pattern.ts';
 import { median } from './lib/timing.ts';
@@ -217,7 +218,7 @@ export async function run(ctx: BenchContext): Promise<Figure[]> {
   const board = new Board({ link, config, isnKey: [1, 2, 3, 4], version: 'bench', imageSha256: '-' });
   const prealloc = process.memoryUsage().arrayBuffers - before;
   figures.push({ key: 'prealloc_bytes_default', value: prealloc, unit: 'octets',
-    note: `default firmware (${config.sockets} TCP sockets): packet memory ${board.preallocatedBytes} (pool, 2 x 16 KiB rings per socket, reassembly), the rest telnet sessions and service buffers` });
+    note: `default firmware (${config.sockets} TCP sockets): packet memory ${board.preallocatedBytes} (pool, 2 x ${TCP_RING_LEN / 1024} KiB rings per socket, reassembly), the rest telnet sessions and service buffers` });
 
   const growth = rssGrowth(ctx.quick ? 256 * 1024 * 1024 : 1024 * 1024 * 1024);
   ctx.log(`RSS growth ${growth.toFixed(2)} MB`);

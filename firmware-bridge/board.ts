@@ -20,16 +20,12 @@ import { Arena } from '../src/storage/arena.ts';
 import { PacketPool } from '../src/storage/packet-pool.ts';
 import type { Pollable } from '../src/time.ts';
 import type { FirmwareConfig } from './cli.ts';
+import { ARENA_SLACK, POOL_SLOTS, REASSEMBLY_SIZE, SLIP_QUEUE_FRAMES, TCP_RING_LEN } from './limits.ts';
 import { ChargenService } from './services/chargen.ts';
 import { DiscardService } from './services/discard.ts';
 import { TcpEchoService } from './services/tcp-echo.ts';
 import { UdpEchoService } from './services/udp-echo.ts';
 import { TelnetServer } from './telnet/server.ts';
-
-/** Pool slots (frames in flight in both directions, plus reassembly input). */
-const POOL_SLOTS = 64;
-/** Per-socket send and receive rings, octets. */
-const RING_LEN = 16 * 1024;
 
 export interface BoardOptions {
   /** The serial line (or its in-memory twin). */
@@ -75,12 +71,12 @@ export class Board implements Pollable {
     const config = options.config;
     this.config = config;
     const slotLen = (config.mtu + 3) & ~3;
-    const tcpSize = { sockets: config.sockets, txBufferLen: RING_LEN, rxBufferLen: RING_LEN };
-    this.arena = new Arena(POOL_SLOTS * slotLen + tcpRingBytes(tcpSize) + 64);
+    const tcpSize = { sockets: config.sockets, txBufferLen: TCP_RING_LEN, rxBufferLen: TCP_RING_LEN };
+    this.arena = new Arena(POOL_SLOTS * slotLen + tcpRingBytes(tcpSize) + ARENA_SLACK);
     this.pool = new PacketPool({ slots: POOL_SLOTS, mtu: config.mtu, arena: this.arena, name: 'pbuf' });
     // A pty has no baud: pace output to the line rate when asked (--uart-timing).
     const link = config.uartTiming ? new UartTimedLink(options.link, config.baud) : options.link;
-    this.slip = new SlipDevice(link, this.pool, { txQueue: 16, rxQueue: 16 });
+    this.slip = new SlipDevice(link, this.pool, { txQueue: SLIP_QUEUE_FRAMES, rxQueue: SLIP_QUEUE_FRAMES });
     let device: Device = this.slip;
     this.faults = null;
     if (config.dropPct > 0 || config.reorderPct > 0) {
@@ -92,7 +88,7 @@ export class Board implements Pollable {
 
     this.tcp = new TcpStack({ ...tcpSize, isnKey: options.isnKey, arena: this.arena });
     if (options.trace) this.tcp.tracer = new TextTcpTracer(options.trace);
-    this.iface = new Interface({ device, address: config.ip, tcp: this.tcp, reassemblySize: 16 * 1024 });
+    this.iface = new Interface({ device, address: config.ip, tcp: this.tcp, reassemblySize: REASSEMBLY_SIZE });
 
     this.udpEcho = new UdpEchoService(this.iface);
     this.tcpEcho = new TcpEchoService(this.iface, this.tcp);
@@ -157,8 +153,12 @@ export class Board implements Pollable {
     return true;
   }
 
-  /** Octets preallocated for packets, rings, reassembly and socket tables. */
+  /**
+   * Packet memory preallocated, octets: the arena (pool and TCP rings), the reassembly buffers
+   * and the interface's fragmentation scratch buffer (REASSEMBLY_SIZE). Not counted: the SLIP
+   * buffers, socket tables, services and telnet sessions (bench/link.bench.ts measures those too).
+   */
   get preallocatedBytes(): number {
-    return this.arena.size + this.iface.reassembler.bytes.length + 16 * 1024 /* scratch */;
+    return this.arena.size + this.iface.reassembler.bytes.length + REASSEMBLY_SIZE;
   }
 }

@@ -32,13 +32,11 @@ import type { TcpStack } from '../../src/socket/tcp-stack.ts';
 import { TcpState, type TcpSocket } from '../../src/socket/tcp.ts';
 import { NEVER } from '../../src/time.ts';
 import { formatIpv4 } from '../../src/wire/ipv4.ts';
+import { XFER_CHUNK_LEN, XFER_RX_LEN } from '../limits.ts';
 import type { TextSink } from './ping.ts';
 
 /** The xorshift32 state the pattern starts from. */
 export const XFER_SEED = 0x5eed;
-
-/** Octets of pattern generated at a time (a multiple of 4). */
-const CHUNK = 1024;
 
 /** The first `len` octets of the transfer pattern (for tests and peers that check). */
 export function xferPattern(len: number): Uint8Array {
@@ -63,14 +61,14 @@ export class XferRun {
   private readonly tcp: TcpStack;
   private readonly localAddr: () => number;
   private readonly localMss: () => number;
-  private readonly chunk = new Uint8Array(CHUNK);
-  private readonly rxBuf = new Uint8Array(2048);
+  private readonly chunk = new Uint8Array(XFER_CHUNK_LEN);
+  private readonly rxBuf = new Uint8Array(XFER_RX_LEN);
   private sock: TcpSocket | null = null;
   private total = 0;
   private sent = 0;
   private received = 0;
   private readonly pattern = new Xorshift32(XFER_SEED);
-  private chunkPos = CHUNK;
+  private chunkPos = XFER_CHUNK_LEN;
   private eof = false;
   private startedAt = 0;
   private txHash: Hash | null = null;
@@ -98,7 +96,7 @@ export class XferRun {
     this.sent = 0;
     this.received = 0;
     this.pattern.reset(XFER_SEED);
-    this.chunkPos = CHUNK;
+    this.chunkPos = XFER_CHUNK_LEN;
     this.eof = false;
     this.startedAt = now;
     this.txHash = createHash('sha256');
@@ -116,11 +114,11 @@ export class XferRun {
 
     // Send: the pattern, then a FIN once all of it is queued.
     while (this.sent < this.total) {
-      if (this.chunkPos === CHUNK) {
-        this.pattern.fillWords(this.chunk, 0, CHUNK >>> 2);
+      if (this.chunkPos === XFER_CHUNK_LEN) {
+        this.pattern.fillWords(this.chunk, 0, XFER_CHUNK_LEN >>> 2);
         this.chunkPos = 0;
       }
-      const want = Math.min(CHUNK - this.chunkPos, this.total - this.sent);
+      const want = Math.min(XFER_CHUNK_LEN - this.chunkPos, this.total - this.sent);
       const n = sock.send(this.chunk, this.chunkPos, want);
       if (n <= 0) break;
       this.txHash!.update(this.chunk.subarray(this.chunkPos, this.chunkPos + n));
