@@ -3,9 +3,10 @@
  * no I/O of its own. The firmware gives it a serial link and a host loop; tests give it an
  * in-memory link and a virtual clock, and run the very same board.
  *
- * Memory is preallocated here, once: the pool, the SLIP buffers and the TCP rings are carved
- * from one Arena (so copies between them are copyWithin), plus reassembly buffers and the
- * services' fixed buffers.
+ * Memory is preallocated here, once, sized by limits.ts and the flags: the packet pool and the
+ * TCP rings are carved from one Arena (so copies between slots and rings are copyWithin); the
+ * SLIP device's read and TX buffers, the interface's reassembly and fragmentation buffers and
+ * the services' and telnet sessions' fixed buffers are allocated on their own.
  */
 import { Interface } from '../src/iface/interface.ts';
 import type { ByteLink, Device } from '../src/phy/device.ts';
