@@ -8,7 +8,7 @@ import { MemoryLinkPair, MemoryLoopbackLink } from '../../src/phy/memory.ts';
 import { SLIP_END, SLIP_ESC } from '../../src/phy/slip.ts';
 import { Xorshift32 } from '../../src/random.ts';
 import { NEVER } from '../../src/time.ts';
-import { checkPools, slotOf, takeFrame, testPool } from '../helpers/pools.ts';
+import { checkPools, receiveAll, slotOf, takeFrame, testPool } from '../helpers/pools.ts';
 import { measureAlloc } from '../../support/alloc.ts';
 
 /** A frame of `len` octets, a third of them END or ESC. */
@@ -225,14 +225,7 @@ describe('phy/slip-device', () => {
       poolB.bytes.set(template, poolB.start[sb]!);
       poolB.len[sb] = len;
       b.transmit(i, sb);
-      for (let s = b.receive(i); s >= 0; s = b.receive(i)) {
-        counters.received++;
-        poolB.free(s);
-      }
-      for (let s = a.receive(i); s >= 0; s = a.receive(i)) {
-        counters.received++;
-        poolA.free(s);
-      }
+      counters.received += receiveAll(b, i) + receiveAll(a, i);
     };
     const report = measureAlloc(step, 20_000, 5_000);
     expect(counters.received).to.equal(2 * 25_000);
