@@ -16,77 +16,17 @@ import { SessionState } from '../../firmware-bridge/telnet/session.ts';
 import { MemoryDevicePair } from '../../src/phy/memory.ts';
 import { SocketError } from '../../src/socket/error.ts';
 import type { TcpSocket } from '../../src/socket/tcp.ts';
-import type { Pollable } from '../../src/time.ts';
 import { HOST_A, HOST_B } from '../../support/addresses.ts';
 import { checkPools, testPool } from '../helpers/pools.ts';
-import { VirtualClock, runIdle, runUntil } from '../helpers/sim.ts';
-import { stackPair, type StackPair } from '../helpers/tcp-sim.ts';
-import { TelnetClient } from '../../support/telnet-client.ts';
+import { stackPair } from '../helpers/tcp-sim.ts';
+import {
+  TELNET_TEST_PASSWORD, command, connect, expectText, finish, login, run, telnetWorld, type TelnetWorld,
+} from '../helpers/telnet-world.ts';
 
 const { IAC, WILL, WONT, DO, DONT, SB, SE, IP } = Telnet;
 const { ECHO, SGA, NAWS } = TelnetOption;
-const PASSWORD = 's3cret pass';
-
-interface World {
-  clock: VirtualClock;
-  pair: StackPair;
-  link: MemoryDevicePair;
-  telnet: TelnetServer;
-  clients: TelnetClient[];
-  parts: Pollable[];
-}
-
-function world(options: Partial<TelnetServerOptions> = {}): World {
-  const link = new MemoryDevicePair(testPool({ slots: 128 }), testPool({ slots: 128 }));
-  const pair = stackPair(link.a, link.b, { sockets: 8 });
-  const telnet = new TelnetServer(pair.b, pair.tcpB, {
-    password: PASSWORD, version: '1.2.3', imageSha256: 'ab'.repeat(32), peer: HOST_A, startedAt: 0, ...options,
-  });
-  const clients: TelnetClient[] = [];
-  return { clock: new VirtualClock(), pair, link, telnet, clients, parts: [pair.a, pair.b, telnet] };
-}
-
-function connect(w: World): TelnetClient {
-  const sock = w.pair.tcpA.connect(w.clock.now, w.pair.a.address, w.pair.a.mss, HOST_B, 23)!;
-  const client = new TelnetClient(sock);
-  w.clients.push(client);
-  w.parts.push(client);
-  return client;
-}
-
-/** Runs until `client` has received `pattern` (after its cursor), then takes the text up to it. */
-function expectText(w: World, client: TelnetClient, pattern: string, limitMs = 30_000): string {
-  runUntil(w.clock, w.parts, () => client.has(pattern), limitMs);
-  return client.take(pattern);
-}
-
-function run(w: World, done: () => boolean, limitMs = 30_000): boolean {
-  return runUntil(w.clock, w.parts, done, limitMs);
-}
-
-/** Connects and logs in; returns the client at its first prompt. */
-function login(w: World): TelnetClient {
-  const c = connect(w);
-  expectText(w, c, 'Password: ');
-  c.line(PASSWORD);
-  expectText(w, c, 'slipstack> ');
-  return c;
-}
-
-/** Sends a command and returns its output (up to, not including, the next prompt). */
-function command(w: World, c: TelnetClient, line: string): string {
-  c.line(line);
-  const text = expectText(w, c, 'slipstack> ');
-  return text.slice(0, -'slipstack> '.length);
-}
-
-function finish(w: World): void {
-  w.telnet.close();
-  runIdle(w.clock, w.parts, 10 * 60_000);
-  expect(w.pair.tcpA.used, 'peer sockets in use').to.equal(0);
-  expect(w.pair.tcpB.used, 'device sockets in use').to.equal(0);
-  w.link.close();
-}
+const PASSWORD = TELNET_TEST_PASSWORD;
+const world = (server: Partial<TelnetServerOptions> = {}): TelnetWorld => telnetWorld({ server });
 
 describe('telnet server: sessions end to end', function () {
   this.timeout(60_000);

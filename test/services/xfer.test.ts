@@ -6,21 +6,20 @@
  */
 import { expect } from 'chai';
 import { parseXferArgs } from '../../firmware-bridge/telnet/format.ts';
-import { TelnetServer } from '../../firmware-bridge/telnet/server.ts';
 import { Telnet } from '../../firmware-bridge/telnet/protocol.ts';
 import { SessionState } from '../../firmware-bridge/telnet/session.ts';
 import { XFER_SEED, xferPattern } from '../../firmware-bridge/telnet/xfer.ts';
-import { MemoryDevicePair } from '../../src/phy/memory.ts';
 import { SocketError } from '../../src/socket/error.ts';
 import { TcpState, type TcpSocket } from '../../src/socket/tcp.ts';
 import { NEVER, type Pollable } from '../../src/time.ts';
-import { HOST_A, HOST_B } from '../../support/addresses.ts';
-import { checkPools, testPool } from '../helpers/pools.ts';
-import { VirtualClock, runIdle, runUntil } from '../helpers/sim.ts';
-import { randomBytes, sha256 } from '../../support/pattern.ts';
+import { HOST_A } from '../../support/addresses.ts';
 import { BulkEndpoint } from '../../support/bulk.ts';
-import { TelnetClient } from '../../support/telnet-client.ts';
-import { stackPair, type StackPair } from '../helpers/tcp-sim.ts';
+import { randomBytes, sha256 } from '../../support/pattern.ts';
+import type { TelnetClient } from '../../support/telnet-client.ts';
+import { checkPools } from '../helpers/pools.ts';
+import { runUntil } from '../helpers/sim.ts';
+import type { StackPair } from '../helpers/tcp-sim.ts';
+import { command, expectText, finish as finishWorld, login, telnetWorld, type TelnetWorld } from '../helpers/telnet-world.ts';
 
 const PASSWORD = 'xfer-pass';
 const { IAC, IP } = Telnet;
@@ -46,47 +45,14 @@ class Sink implements Pollable {
   }
 }
 
-interface World {
-  clock: VirtualClock;
-  pair: StackPair;
-  link: MemoryDevicePair;
-  telnet: TelnetServer;
-  parts: Pollable[];
+/** The telnet world with the bare client xfer needs (it answers no options) and room for long transfers. */
+function world(): TelnetWorld {
+  return telnetWorld({ server: { password: PASSWORD }, client: { autoNegotiate: false }, limitMs: 120_000 });
 }
 
-function world(): World {
-  const link = new MemoryDevicePair(testPool({ slots: 128 }), testPool({ slots: 128 }));
-  const pair = stackPair(link.a, link.b, { sockets: 8 });
-  const telnet = new TelnetServer(pair.b, pair.tcpB, { password: PASSWORD, startedAt: 0 });
-  return { clock: new VirtualClock(), pair, link, telnet, parts: [pair.a, pair.b, telnet] };
-}
-
-function expectText(w: World, c: TelnetClient, p: string, limitMs = 120_000): string {
-  runUntil(w.clock, w.parts, () => c.has(p), limitMs);
-  return c.take(p);
-}
-
-function login(w: World): TelnetClient {
-  const c = new TelnetClient(w.pair.tcpA.connect(w.clock.now, w.pair.a.address, w.pair.a.mss, HOST_B, 23)!, { autoNegotiate: false });
-  w.parts.push(c);
-  expectText(w, c, 'Password: ');
-  c.line(PASSWORD);
-  expectText(w, c, 'slipstack> ');
-  return c;
-}
-
-function command(w: World, c: TelnetClient, line: string): string {
-  c.line(line);
-  return expectText(w, c, 'slipstack> ').slice(0, -'slipstack> '.length);
-}
-
-function finish(w: World, c: TelnetClient): void {
+function finish(w: TelnetWorld, c: TelnetClient): void {
   c.close();
-  w.telnet.close();
-  runIdle(w.clock, w.parts, 10 * 60_000);
-  expect(w.pair.tcpA.used, 'peer sockets in use').to.equal(0);
-  expect(w.pair.tcpB.used, 'device sockets in use').to.equal(0);
-  w.link.close();
+  finishWorld(w);
 }
 
 describe('telnet shell: xfer (the device connects out)', function () {
