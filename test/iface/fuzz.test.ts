@@ -5,12 +5,12 @@
  */
 import { expect } from 'chai';
 import { Interface } from '../../src/iface/interface.ts';
+import { Xorshift32 } from '../../src/random.ts';
 import { UdpEchoService } from '../../firmware-bridge/services/udp-echo.ts';
+import { HOST_A, HOST_B } from '../../support/addresses.ts';
+import { randomBytes } from '../../support/pattern.ts';
 import { checkPools, testPool } from '../helpers/pools.ts';
 import { TestingDevice } from '../helpers/testing-device.ts';
-import { Xorshift32 } from '../../src/random.ts';
-import { randomBytes } from '../../support/pattern.ts';
-import { HOST_A, HOST_B } from '../../support/addresses.ts';
 import { echoRequest, fragment, ipv4, naiveChecksum, udp } from '../helpers/packets.ts';
 
 /** Rewrites the IPv4 header checksum so a mutant gets past the first check. */

@@ -3,10 +3,10 @@ import { Interface, type InterfaceOptions } from '../../src/iface/interface.ts';
 import { UdpSocket } from '../../src/socket/udp.ts';
 import { SocketError } from '../../src/socket/error.ts';
 import { UdpEchoService } from '../../firmware-bridge/services/udp-echo.ts';
-import { checkPools, testPool } from '../helpers/pools.ts';
-import { TestingDevice } from '../helpers/testing-device.ts';
 import { HOST_A, HOST_B } from '../../support/addresses.ts';
 import { randomBytes } from '../../support/pattern.ts';
+import { checkPools, testPool } from '../helpers/pools.ts';
+import { TestingDevice } from '../helpers/testing-device.ts';
 import { echoRequest, fragment, ipv4, naiveChecksum, naiveReassemble, read16, read32, udp } from '../helpers/packets.ts';
 
 function setup(options: Partial<InterfaceOptions> = {}, mtu = 1500, checksum = true) {

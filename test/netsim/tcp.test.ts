@@ -12,11 +12,11 @@ import { UartLinkPair } from '../../src/phy/uart.ts';
 import { TcpState } from '../../src/socket/tcp.ts';
 import { SocketError } from '../../src/socket/error.ts';
 import type { PacketPool } from '../../src/storage/packet-pool.ts';
-import { checkPools, testPool } from '../helpers/pools.ts';
-import { HOST_B } from '../../support/addresses.ts';
-import { VirtualClock, runIdle, runUntil } from '../helpers/sim.ts';
-import { randomBytes, sha256 } from '../../support/pattern.ts';
 import { BulkEndpoint } from '../../support/bulk.ts';
+import { HOST_B } from '../../support/addresses.ts';
+import { randomBytes, sha256 } from '../../support/pattern.ts';
+import { checkPools, testPool } from '../helpers/pools.ts';
+import { VirtualClock, runIdle, runUntil } from '../helpers/sim.ts';
 import { stackPair, type StackPair } from '../helpers/tcp-sim.ts';
 
 const MiB = 1024 * 1024;

@@ -2,8 +2,8 @@ import { expect } from 'chai';
 import { FaultInjector, type FaultOptions } from '../../src/phy/fault-injector.ts';
 import { MemoryDevicePair } from '../../src/phy/memory.ts';
 import { NEVER } from '../../src/time.ts';
-import { checkPools, receiveAll, slotOf, takeFrame, testPool } from '../helpers/pools.ts';
 import { measureAlloc } from '../../support/alloc.ts';
+import { checkPools, receiveAll, slotOf, takeFrame, testPool } from '../helpers/pools.ts';
 
 /** A FaultInjector on the sending side of a memory device pair, and helpers to drive it. */
 function rig(options: FaultOptions, slots = 32) {

@@ -2,8 +2,8 @@ import { expect } from 'chai';
 import { isWindowedByteLink } from '../../src/phy/byte-window.ts';
 import { MemoryDevicePair, MemoryLinkPair, MemoryLoopbackLink } from '../../src/phy/memory.ts';
 import { NEVER } from '../../src/time.ts';
-import { checkPools, slotOf, takeFrame, testPool } from '../helpers/pools.ts';
 import { measureAlloc } from '../../support/alloc.ts';
+import { checkPools, slotOf, takeFrame, testPool } from '../helpers/pools.ts';
 
 describe('phy/memory: links', () => {
   it('MemoryLinkPair carries octets both ways and pushes back when a direction is full', () => {

@@ -8,8 +8,8 @@ import { MemoryLinkPair, MemoryLoopbackLink } from '../../src/phy/memory.ts';
 import { SLIP_END, SLIP_ESC } from '../../src/phy/slip.ts';
 import { Xorshift32 } from '../../src/random.ts';
 import { NEVER } from '../../src/time.ts';
-import { checkPools, receiveAll, slotOf, takeFrame, testPool } from '../helpers/pools.ts';
 import { measureAlloc } from '../../support/alloc.ts';
+import { checkPools, receiveAll, slotOf, takeFrame, testPool } from '../helpers/pools.ts';
 
 /** A frame of `len` octets, a third of them END or ESC. */
 function frameOf(random: Xorshift32, len: number, id: number): number[] {

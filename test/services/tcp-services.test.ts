@@ -13,9 +13,9 @@ import { TcpState, type TcpSocket } from '../../src/socket/tcp.ts';
 import { NEVER, type Pollable } from '../../src/time.ts';
 import { randomBytes, sha256 } from '../../support/pattern.ts';
 import { HOST_B } from '../../support/addresses.ts';
+import { BulkEndpoint } from '../../support/bulk.ts';
 import { checkPools, testPool } from '../helpers/pools.ts';
 import { VirtualClock, runIdle, runUntil } from '../helpers/sim.ts';
-import { BulkEndpoint } from '../../support/bulk.ts';
 import { stackPair, type StackPair } from '../helpers/tcp-sim.ts';
 
 const MiB = 1024 * 1024;
