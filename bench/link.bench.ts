@@ -14,37 +14,23 @@
 import { Interface } from '../src/iface/interface.ts';
 import { MemoryDevicePair } from '../src/phy/memory.ts';
 import { SlipDevice } from '../src/phy/slip-device.ts';
+import { SLIP_END, SLIP_ESC } from '../src/phy/slip.ts';
 import { UartLinkPair } from '../src/phy/uart.ts';
 import { MemoryLinkPair } from '../src/phy/memory.ts';
 import { IcmpSocket } from '../src/socket/icmp.ts';
 import { TcpStack } from '../src/socket/tcp/stack.ts';
 import type { TcpSocket } from '../src/socket/tcp/socket.ts';
 import { PacketPool } from '../src/storage/packet-pool.ts';
-import { NEVER } from '../src/time.ts';
+import { NEVER, type Pollable } from '../src/time.ts';
 import { Board } from '../firmware-bridge/board.ts';
 import { parseFirmwareArgs } from '../firmware-bridge/cli.ts';
+import { TCP_RING_LEN } from '../firmware-bridge/limits.ts';
+import { HOST_A as A, HOST_B as B } from '../support/addresses.ts';
+import { randomBytes } from '../support/pattern.ts';
 import { median } from './lib/timing.ts';
 import type { BenchContext, Figure } from './lib/types.ts';
 
 export const name = 'link';
-
-const A = 0xc0000201 | 0;
-const B = 0xc0000202 | 0;
-const SLIP_END = 0xc0;
-const SLIP_ESC = 0xdb;
-
-/** Deterministic pseudo-random payload (xorshift32). */
-function pattern(len: number, seed: number): Uint8Array {
-  const out = new Uint8Array(len);
-  let x = seed | 0 || 1;
-  for (let i = 0; i < len; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
 
 function escapes(data: Uint8Array): number {
   let n = 0;
@@ -52,13 +38,8 @@ function escapes(data: Uint8Array): number {
   return n;
 }
 
-interface Part {
-  poll(now: number): boolean;
-  pollAt(now: number): number;
-}
-
 /** Polls until quiet, then jumps to the next deadline (fractional allowed), until done or the limit. */
-function simulate(parts: Part[], clock: { now: number }, done: () => boolean, limit: number): void {
+function simulate(parts: Pollable[], clock: { now: number }, done: () => boolean, limit: number): void {
   while (!done() && clock.now < limit) {
     let progress = false;
     for (const p of parts) if (p.poll(clock.now)) progress = true;
@@ -83,13 +64,13 @@ function linkGoodput(baud: number, mtu: number, size: number, reverse: boolean):
   const clock = { now: 0 };
   const client = tcpA.connect(0, B, 5001)!;
   let server: TcpSocket | null = null;
-  const data = pattern(size, 0x1234 + mtu);
+  const data = randomBytes(size, 0x1234 + mtu);
   const sink = new Uint8Array(65536);
   let sent = 0;
   let received = 0;
   let first = -1;
   let last = -1;
-  const app: Part = {
+  const app: Pollable = {
     poll(now) {
       if (server === null) server = tcpB.accept(l);
       if (server === null) return false;
@@ -170,7 +151,7 @@ function rssGrowth(total: number): number {
   const l = tcpB.listen(9, 1);
   const c = tcpA.connect(0, B, 9)!;
   let s: TcpSocket | null = null;
-  const src = pattern(65536, 7);
+  const src = randomBytes(65536, 7);
   const dst = new Uint8Array(65536);
   let moved = 0;
   let now = 0;
@@ -237,7 +218,7 @@ export async function run(ctx: BenchContext): Promise<Figure[]> {
   const board = new Board({ link, config, isnKey: [1, 2, 3, 4], version: 'bench', imageSha256: '-' });
   const prealloc = process.memoryUsage().arrayBuffers - before;
   figures.push({ key: 'prealloc_bytes_default', value: prealloc, unit: 'octets',
-    note: `default firmware (${config.sockets} TCP sockets): packet memory ${board.preallocatedBytes} (pool, 2 x 16 KiB rings per socket, reassembly), the rest telnet sessions and service buffers` });
+    note: `default firmware (${config.sockets} TCP sockets): packet memory ${board.preallocatedBytes} (pool, 2 x ${TCP_RING_LEN / 1024} KiB rings per socket, reassembly), the rest telnet sessions and service buffers` });
 
   const growth = rssGrowth(ctx.quick ? 256 * 1024 * 1024 : 1024 * 1024 * 1024);
   ctx.log(`RSS growth ${growth.toFixed(2)} MB`);

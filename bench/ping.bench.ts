@@ -10,14 +10,13 @@ import { SlipDevice } from '../src/phy/slip-device.ts';
 import { IcmpSocket } from '../src/socket/icmp.ts';
 import { Arena } from '../src/storage/arena.ts';
 import { PacketPool } from '../src/storage/packet-pool.ts';
-import { measureAlloc, roundAlloc } from './lib/alloc.ts';
+import { measureAlloc, roundAlloc } from '../support/alloc.ts';
+import { HOST_A as A, HOST_B as B } from '../support/addresses.ts';
 import { calibrate, spread, timeSync, warmUp } from './lib/timing.ts';
 import type { BenchContext, Figure } from './lib/types.ts';
 
 export const name = 'ping';
 
-const A = 0xc0000201 | 0;
-const B = 0xc0000202 | 0;
 const DATA_LEN = 56;
 
 /** Sequence counter and a failure count in object fields (no boxing). */

@@ -28,14 +28,14 @@ import type { TcpSocket } from '../src/socket/tcp/socket.ts';
 import { TcpState } from '../src/socket/tcp/state.ts';
 import { PacketPool } from '../src/storage/packet-pool.ts';
 import { NEVER } from '../src/time.ts';
+import { HOST_A as HOST, HOST_B as DEVICE } from '../support/addresses.ts';
+import { randomBytes } from '../support/pattern.ts';
 import { median } from './lib/timing.ts';
 import type { BenchContext, Figure } from './lib/types.ts';
 
 export const name = 'pty';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const HOST = 0xc0000201 | 0;
-const DEVICE = 0xc0000202 | 0;
 const MTU = 1006;
 
 interface Rig {
@@ -132,14 +132,7 @@ function cpuTicks(pid: number): { user: number; system: number } {
 
 export async function run(ctx: BenchContext): Promise<Figure[]> {
   const figures: Figure[] = [];
-  const data = new Uint8Array(64 * 1024);
-  let x = 0x2468;
-  for (let i = 0; i < data.length; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    data[i] = x & 0xff;
-  }
+  const data = randomBytes(64 * 1024, 0x2468);
   let specials = 0;
   for (const b of data) if (b === 0xc0 || b === 0xdb) specials++;
 

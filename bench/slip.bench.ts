@@ -7,9 +7,10 @@
  */
 import { SlipDecoder as SerialportSlipDecoder, SlipEncoder as SerialportSlipEncoder } from '@serialport/parser-slip-encoder';
 import { SlipDecoder, SlipEncoder, slipEncodedMaxLen } from '../src/phy/slip.ts';
+import { Xorshift32 } from '../src/random.ts';
 import { Arena } from '../src/storage/arena.ts';
 import { PacketPool } from '../src/storage/packet-pool.ts';
-import { measureAlloc, roundAlloc } from './lib/alloc.ts';
+import { measureAlloc, roundAlloc } from '../support/alloc.ts';
 import { calibrate, range, timeAsync, timeSync, warmUp } from './lib/timing.ts';
 import type { BenchContext, Figure } from './lib/types.ts';
 
@@ -47,14 +48,10 @@ class Codec {
   constructor(seed: number, arena?: Arena) {
     const inArena = arena !== undefined ? { arena } : {};
     this.source = new PacketPool({ slots: FRAMES, mtu: FRAME_LEN, name: 'bench-src', ...inArena });
-    let state = seed >>> 0;
+    const random = new Xorshift32(seed);
     for (let f = 0; f < FRAMES; f++) {
       const slot = this.source.alloc();
-      const start = this.source.start[slot]!;
-      for (let i = 0; i < FRAME_LEN; i++) {
-        state = (Math.imul(state, 1103515245) + 12345) >>> 0;
-        this.source.bytes[start + i] = state >>> 24;
-      }
+      random.fill(this.source.bytes, this.source.start[slot]!, FRAME_LEN);
       this.source.len[slot] = FRAME_LEN;
     }
     this.tx = arena !== undefined ? arena.carve(slipEncodedMaxLen(FRAME_LEN)) : new Uint8Array(slipEncodedMaxLen(FRAME_LEN));

@@ -22,14 +22,13 @@ import { TcpStack, tcpRingBytes } from '../src/socket/tcp/stack.ts';
 import type { TcpSocket } from '../src/socket/tcp/socket.ts';
 import { Arena } from '../src/storage/arena.ts';
 import { PacketPool } from '../src/storage/packet-pool.ts';
-import { measureAlloc, roundAlloc } from './lib/alloc.ts';
+import { measureAlloc, roundAlloc } from '../support/alloc.ts';
+import { HOST_A as A, HOST_B as B } from '../support/addresses.ts';
 import { median } from './lib/timing.ts';
 import type { BenchContext, Figure } from './lib/types.ts';
 
 export const name = 'tcp';
 
-const A = 0xc0000201 | 0;
-const B = 0xc0000202 | 0;
 const WRITE = 65536;
 const RING = 1 << 20;
 

@@ -3,9 +3,10 @@
  * no I/O of its own. The firmware gives it a serial link and a host loop; tests give it an
  * in-memory link and a virtual clock, and run the very same board.
  *
- * Memory is preallocated here, once: the pool, the SLIP buffers and the TCP rings are carved
- * from one Arena (so copies between them are copyWithin), plus reassembly buffers and the
- * services' fixed buffers.
+ * Memory is preallocated here, once, sized by limits.ts and the flags: the packet pool and the
+ * TCP rings are carved from one Arena (so copies between slots and rings are copyWithin); the
+ * SLIP device's read and TX buffers, the interface's reassembly and fragmentation buffers and
+ * the services' and telnet sessions' fixed buffers are allocated on their own.
  */
 import { Interface } from '../src/iface/interface.ts';
 import type { ByteLink, Device } from '../src/phy/device.ts';
@@ -18,17 +19,14 @@ import { TextTcpTracer } from '../src/socket/tcp/trace.ts';
 import { TcpState } from '../src/socket/tcp/state.ts';
 import { Arena } from '../src/storage/arena.ts';
 import { PacketPool } from '../src/storage/packet-pool.ts';
+import type { Pollable } from '../src/time.ts';
 import type { FirmwareConfig } from './cli.ts';
+import { ARENA_SLACK, POOL_SLOTS, REASSEMBLY_SIZE, SLIP_QUEUE_FRAMES, TCP_RING_LEN } from './limits.ts';
 import { ChargenService } from './services/chargen.ts';
 import { DiscardService } from './services/discard.ts';
 import { TcpEchoService } from './services/tcp-echo.ts';
 import { UdpEchoService } from './services/udp-echo.ts';
 import { TelnetServer } from './telnet/server.ts';
-
-/** Pool slots (frames in flight in both directions, plus reassembly input). */
-const POOL_SLOTS = 64;
-/** Per-socket send and receive rings, octets. */
-const RING_LEN = 16 * 1024;
 
 export interface BoardOptions {
   /** The serial line (or its in-memory twin). */
@@ -45,13 +43,12 @@ export interface BoardOptions {
   trace?: ((line: string) => void) | null;
 }
 
-interface Service {
-  poll(now: number): boolean;
-  pollAt(now: number): number;
+/** A service the board runs: polled with the stack, closed at shutdown. */
+interface Service extends Pollable {
   close(): void;
 }
 
-export class Board {
+export class Board implements Pollable {
   readonly config: FirmwareConfig;
   readonly arena: Arena;
   readonly pool: PacketPool;
@@ -75,12 +72,12 @@ export class Board {
     const config = options.config;
     this.config = config;
     const slotLen = (config.mtu + 3) & ~3;
-    const tcpSize = { sockets: config.sockets, txBufferLen: RING_LEN, rxBufferLen: RING_LEN };
-    this.arena = new Arena(POOL_SLOTS * slotLen + tcpRingBytes(tcpSize) + 64);
+    const tcpSize = { sockets: config.sockets, txBufferLen: TCP_RING_LEN, rxBufferLen: TCP_RING_LEN };
+    this.arena = new Arena(POOL_SLOTS * slotLen + tcpRingBytes(tcpSize) + ARENA_SLACK);
     this.pool = new PacketPool({ slots: POOL_SLOTS, mtu: config.mtu, arena: this.arena, name: 'pbuf' });
     // A pty has no baud: pace output to the line rate when asked (--uart-timing).
     const link = config.uartTiming ? new UartTimedLink(options.link, config.baud) : options.link;
-    this.slip = new SlipDevice(link, this.pool, { txQueue: 16, rxQueue: 16 });
+    this.slip = new SlipDevice(link, this.pool, { txQueue: SLIP_QUEUE_FRAMES, rxQueue: SLIP_QUEUE_FRAMES });
     let device: Device = this.slip;
     this.faults = null;
     if (config.dropPct > 0 || config.reorderPct > 0) {
@@ -92,7 +89,7 @@ export class Board {
 
     this.tcp = new TcpStack({ ...tcpSize, isnKey: options.isnKey, arena: this.arena });
     if (options.trace) this.tcp.tracer = new TextTcpTracer(options.trace);
-    this.iface = new Interface({ device, address: config.ip, tcp: this.tcp, reassemblySize: 16 * 1024 });
+    this.iface = new Interface({ device, address: config.ip, tcp: this.tcp, reassemblySize: REASSEMBLY_SIZE });
 
     this.udpEcho = new UdpEchoService(this.iface);
     this.tcpEcho = new TcpEchoService(this.iface, this.tcp);
@@ -157,8 +154,12 @@ export class Board {
     return true;
   }
 
-  /** Octets preallocated for packets, rings, reassembly and socket tables. */
+  /**
+   * Packet memory preallocated, octets: the arena (pool and TCP rings), the reassembly buffers
+   * and the interface's fragmentation scratch buffer (REASSEMBLY_SIZE). Not counted: the SLIP
+   * buffers, socket tables, services and telnet sessions (bench/link.bench.ts measures those too).
+   */
   get preallocatedBytes(): number {
-    return this.arena.size + this.iface.reassembler.bytes.length + 16 * 1024 /* scratch */;
+    return this.arena.size + this.iface.reassembler.bytes.length + REASSEMBLY_SIZE;
   }
 }

@@ -5,6 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { formatIpv4, ipv4Address } from '../src/wire/ipv4.ts';
+import { BAUD_FLAG, MTU_FLAG, SOCKETS_FLAG } from './limits.ts';
 
 /** A user mistake on the command line: print `message` and exit 2. */
 export class CliError extends Error {}
@@ -55,11 +56,11 @@ The slipstack firmware: the TCP/IP stack and its services (ping, telnet 23, echo
 discard 9, chargen 19) on one SLIP serial line.
 
   --port PATH            serial port: /dev/ttyUSB0, /dev/ttymxc1, or a pty such as /dev/pts/3
-  --baud N               line speed, 8N1 (default 115200)
+  --baud N               line speed, 8N1 (default ${BAUD_FLAG.default})
   --rtscts               RTS/CTS hardware flow control (default off)
   --ip A.B.C.D           this device's address (default 192.0.2.2)
   --peer A.B.C.D         the host at the other end of the line (default 192.0.2.1)
-  --mtu N                link MTU, 68..65535 (default 1006; Linux SLIP defaults to 296)
+  --mtu N                link MTU, ${MTU_FLAG.min}..${MTU_FLAG.max} (default ${MTU_FLAG.default}; Linux SLIP defaults to 296)
   --password P           telnet password (or set SLIPSTACK_PASSWORD); without one telnet is off
   --insecure-no-login    run telnet without a password (only on a bench you trust)
   --pcap FILE            write every frame in and out to FILE (libpcap, raw IPv4)
@@ -68,7 +69,7 @@ discard 9, chargen 19) on one SLIP serial line.
   --drop PCT             drop PCT % of frames at the device (testing)
   --reorder PCT          reorder PCT % of frames at the device (testing)
   --seed N               seed for --drop/--reorder (default 1)
-  --sockets N            TCP sockets (default 64)
+  --sockets N            TCP sockets, ${SOCKETS_FLAG.min}..${SOCKETS_FLAG.max} (default ${SOCKETS_FLAG.default})
   --help                 this text
 `;
 
@@ -79,12 +80,12 @@ and nc reach the device (for kernels without a SLIP driver). Needs root (or CAP_
 
   --port PATH            serial port the device is on
   --pty                  make a fresh pty pair and print the device side's path
-  --baud N               line speed, 8N1 (default 115200)
+  --baud N               line speed, 8N1 (default ${BAUD_FLAG.default})
   --rtscts               RTS/CTS hardware flow control (default off)
   --tun NAME             TUN interface name (default slip0)
   --host-ip A.B.C.D      this host's address on the link (default 192.0.2.1)
   --device-ip A.B.C.D    the device's address (default 192.0.2.2)
-  --mtu N                link MTU (default 1006)
+  --mtu N                link MTU (default ${MTU_FLAG.default})
   --pcap FILE            capture the link to FILE
   --uart-timing          pace output to baud/10 octets per second
   --verbose              log what is forwarded and dropped
@@ -144,11 +145,11 @@ export function parseFirmwareArgs(args: readonly string[], env: Record<string, s
   if (password !== null && password.length === 0) throw new CliError('the telnet password is empty: give a real one, or --insecure-no-login');
   return {
     port,
-    baud: int('baud', v['baud'] as string | undefined, 115200, 50, 20_000_000),
+    baud: int('baud', v['baud'] as string | undefined, BAUD_FLAG.default, BAUD_FLAG.min, BAUD_FLAG.max),
     rtscts: v['rtscts'] === true,
     ip,
     peer,
-    mtu: int('mtu', v['mtu'] as string | undefined, 1006, 68, 65535),
+    mtu: int('mtu', v['mtu'] as string | undefined, MTU_FLAG.default, MTU_FLAG.min, MTU_FLAG.max),
     password,
     insecureNoLogin: v['insecure-no-login'] === true,
     pcap: (v['pcap'] as string | undefined) ?? null,
@@ -157,7 +158,7 @@ export function parseFirmwareArgs(args: readonly string[], env: Record<string, s
     dropPct: pct('drop', v['drop'] as string | undefined),
     reorderPct: pct('reorder', v['reorder'] as string | undefined),
     seed: int('seed', v['seed'] as string | undefined, 1, 0, 0xffffffff),
-    sockets: int('sockets', v['sockets'] as string | undefined, 64, 2, 1024),
+    sockets: int('sockets', v['sockets'] as string | undefined, SOCKETS_FLAG.default, SOCKETS_FLAG.min, SOCKETS_FLAG.max),
   };
 }
 
@@ -180,12 +181,12 @@ export function parseHostConnectArgs(args: readonly string[]): HostConnectConfig
   return {
     port,
     pty,
-    baud: int('baud', v['baud'] as string | undefined, 115200, 50, 20_000_000),
+    baud: int('baud', v['baud'] as string | undefined, BAUD_FLAG.default, BAUD_FLAG.min, BAUD_FLAG.max),
     rtscts: v['rtscts'] === true,
     tun,
     hostIp,
     deviceIp,
-    mtu: int('mtu', v['mtu'] as string | undefined, 1006, 68, 65535),
+    mtu: int('mtu', v['mtu'] as string | undefined, MTU_FLAG.default, MTU_FLAG.min, MTU_FLAG.max),
     pcap: (v['pcap'] as string | undefined) ?? null,
     verbose: v['verbose'] === true,
     uartTiming: v['uart-timing'] === true,

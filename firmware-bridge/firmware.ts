@@ -19,11 +19,9 @@ import { SLIP_END } from '../src/phy/slip.ts';
 import { formatIpv4 } from '../src/wire/ipv4.ts';
 import { Board } from './board.ts';
 import { CliError, FIRMWARE_USAGE, parseFirmwareArgs } from './cli.ts';
+import { SHUTDOWN_GRACE_MS } from './limits.ts';
 
 declare const SLIPSTACK_VERSION: string | undefined;
-
-/** How long a shutdown waits at most for the connections to settle (Board.settled), ms. */
-const SHUTDOWN_GRACE_MS = 3000;
 
 /** The version: baked in by `npm run flash`, read from package.json when run from source. */
 function firmwareVersion(): string {

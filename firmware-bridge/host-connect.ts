@@ -28,6 +28,7 @@ import { PacketPool } from '../src/storage/packet-pool.ts';
 import { earliest } from '../src/time.ts';
 import { formatIpv4 } from '../src/wire/ipv4.ts';
 import { CliError, HOST_CONNECT_USAGE, parseHostConnectArgs } from './cli.ts';
+import { HOST_POOL_SLOTS, HOST_SLIP_QUEUE_FRAMES, HOST_TUN_MIN_PACKET } from './limits.ts';
 import { fileURLToPath } from 'node:url';
 
 export interface BridgeStats {
@@ -119,7 +120,7 @@ export async function main(argv: readonly string[]): Promise<number> {
 
   let tun: TunDevice;
   try {
-    tun = TunDevice.open(config.tun, { maxPacket: Math.max(config.mtu, 2048) });
+    tun = TunDevice.open(config.tun, { maxPacket: Math.max(config.mtu, HOST_TUN_MIN_PACKET) });
     await configureTun(tun.name, { local: formatIpv4(config.hostIp), peer: formatIpv4(config.deviceIp), mtu: config.mtu });
   } catch (e) {
     if (e instanceof TunError) {
@@ -147,9 +148,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     throw e;
   }
 
-  const pool = new PacketPool({ slots: 64, mtu: config.mtu, name: 'host' });
+  const pool = new PacketPool({ slots: HOST_POOL_SLOTS, mtu: config.mtu, name: 'host' });
   const byteLink = config.uartTiming ? new UartTimedLink(link, config.baud) : link;
-  const slip = new SlipDevice(byteLink, pool, { txQueue: 32, rxQueue: 32 });
+  const slip = new SlipDevice(byteLink, pool, { txQueue: HOST_SLIP_QUEUE_FRAMES, rxQueue: HOST_SLIP_QUEUE_FRAMES });
   const pcap = config.pcap !== null ? new PcapFileSink(config.pcap) : null;
   const device: Device = pcap !== null ? new PcapWriter(slip, pcap) : slip;
   const bridge = new Bridge(device, tun);

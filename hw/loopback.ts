@@ -9,7 +9,6 @@
  *   on the master sends back what it reads, as the jumper would. The echo can also be left out
  *   (no loopback wired) or made to corrupt octets, for the diagnosis tests.
  */
-import type { Steppable } from '../src/drivers/host-loop.ts';
 import type { DriverLink } from '../src/drivers/link.ts';
 import type { FdLink } from '../src/drivers/fd-link.ts';
 import { PtyPair } from '../src/drivers/pty.ts';
@@ -19,7 +18,8 @@ import { SlipDevice } from '../src/phy/slip-device.ts';
 import { SLIP_END, SLIP_ESC, SLIP_ESC_END, SLIP_ESC_ESC, slipEncode, slipEncodedMaxLen } from '../src/phy/slip.ts';
 import { UartTimedLink } from '../src/phy/uart.ts';
 import { PacketPool } from '../src/storage/packet-pool.ts';
-import { NEVER } from '../src/time.ts';
+import { NEVER, type Pollable } from '../src/time.ts';
+import { randomBytes } from '../support/pattern.ts';
 import { echoProblem, HardwareProblem, portProblem, slowProblem, type LineContext } from './diagnosis.ts';
 import { Progress } from './progress.ts';
 import { Rig } from './rig.ts';
@@ -36,7 +36,7 @@ export type EchoFault =
   | 'none'; // reads nothing: no jumper
 
 /** The virtual jumper: reads the pty master and writes it back, optionally garbling it. */
-export class PtyEcho implements Steppable {
+export class PtyEcho implements Pollable {
   readonly master: FdLink;
   readonly fault: EchoFault;
   /** Octets read from the master so far. */
@@ -178,7 +178,7 @@ export function lineRate(baud: number): number {
  * Writes a repeating pattern into a link (honouring back pressure) and reads back, checking every
  * octet against what was sent at that position. Keeps the first `captureLen` octets received.
  */
-export class LoopbackStream implements Steppable {
+export class LoopbackStream implements Pollable {
   written = 0;
   received = 0;
   mismatches = 0;
@@ -268,7 +268,7 @@ export class LoopbackStream implements Steppable {
 export async function drainLine(line: LoopbackLine, quietMs = 100, maxMs = 5000): Promise<number> {
   const scratch = new Uint8Array(4096);
   let dropped = 0;
-  const part: Steppable = {
+  const part: Pollable = {
     poll(now) {
       let moved = false;
       for (;;) {
@@ -297,19 +297,6 @@ export function allOctets(): Uint8Array {
   for (let i = 0; i < 256; i++) {
     out[i] = i;
     out[511 - i] = i;
-  }
-  return out;
-}
-
-/** Deterministic octets (xorshift32 from `seed`). */
-export function patternBytes(len: number, seed: number): Uint8Array {
-  const out = new Uint8Array(len);
-  let x = seed | 0 || 1;
-  for (let i = 0; i < len; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x >>> 24;
   }
   return out;
 }
@@ -362,7 +349,7 @@ export interface FramePlan {
 export function sizePlans(mtu: number, step: number): FramePlan[] {
   const sizes = new Set<number>([1, 2, 3, 4, mtu - 1, mtu]);
   for (let n = 1; n <= mtu; n += step) sizes.add(n);
-  return [...sizes].sort((a, b) => a - b).map((n) => ({ label: `${n} octets`, payload: patternBytes(n, 0x9e3779b1 ^ n) }));
+  return [...sizes].sort((a, b) => a - b).map((n) => ({ label: `${n} octets`, payload: randomBytes(n, 0x9e3779b1 ^ n) }));
 }
 
 /** The worst cases for the codec: every octet escaped, and escape-like octets in every order. */
@@ -411,7 +398,7 @@ export async function checkFrames(line: LoopbackLine, mtu: number, plans: FrameP
   let wireOctets = 0;
   let payloadOctets = 0;
   let failure: { index: number; got: Uint8Array } | null = null;
-  const part: Steppable = {
+  const part: Pollable = {
     poll(now) {
       let moved = false;
       for (;;) {
@@ -512,7 +499,7 @@ export async function checkThroughput(line: LoopbackLine, seconds: number): Prom
   const rate = lineRate(line.baud);
   const progress = new Progress(`throughput at ${line.baud} baud`, seconds, 's');
   let measureFrom = -1;
-  const stream = new LoopbackStream(line.link, patternBytes(65521, 0x5eed), Infinity, Math.min(16 << 20, Math.ceil(rate * (seconds + 4))),
+  const stream = new LoopbackStream(line.link, randomBytes(65521, 0x5eed), Infinity, Math.min(16 << 20, Math.ceil(rate * (seconds + 4))),
     () => {
       if (measureFrom >= 0) progress.update((performance.now() - measureFrom) / 1000);
     });

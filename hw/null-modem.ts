@@ -15,13 +15,14 @@
  */
 import { parseArgs } from 'node:util';
 import { FdLink } from '../src/drivers/fd-link.ts';
-import { HostLoop, type Steppable } from '../src/drivers/host-loop.ts';
+import { HostLoop } from '../src/drivers/host-loop.ts';
 import { openPtyPair, type PtyHandles } from '../src/drivers/pty.ts';
 import type { ByteLink } from '../src/phy/device.ts';
 import { UartTimedLink } from '../src/phy/uart.ts';
+import type { Pollable } from '../src/time.ts';
 
 /** Moves octets read from `from` into `to`, keeping what `to` refuses for later. */
-class Wire implements Steppable {
+class Wire implements Pollable {
   private readonly from: ByteLink;
   private readonly to: ByteLink;
   private readonly buffer = new Uint8Array(4096);

@@ -8,9 +8,9 @@
  * 'idle' when a progress counter stood still too long) instead of throwing, so the caller can
  * explain what happened.
  */
-import { HostLoop, type Steppable } from '../src/drivers/host-loop.ts';
+import { HostLoop } from '../src/drivers/host-loop.ts';
 import type { DriverLink } from '../src/drivers/link.ts';
-import { NEVER } from '../src/time.ts';
+import { NEVER, type Pollable } from '../src/time.ts';
 
 export type WaitEnd = 'done' | 'timeout' | 'idle';
 
@@ -34,7 +34,7 @@ export class Rig {
   private readonly waiters: Waiter[] = [];
   private failure: unknown = null;
   private readonly stopped: Promise<void>;
-  private readonly watcher: Steppable = {
+  private readonly watcher: Pollable = {
     poll: () => {
       for (let i = this.waiters.length - 1; i >= 0; i--) {
         const w = this.waiters[i]!;
@@ -66,11 +66,11 @@ export class Rig {
     link.onActivity(() => this.loop.wake());
   }
 
-  add(part: Steppable): void {
+  add(part: Pollable): void {
     this.loop.add(part);
   }
 
-  remove(part: Steppable): void {
+  remove(part: Pollable): void {
     this.loop.remove(part);
   }
 

@@ -11,8 +11,7 @@
  * - a board running the firmware (TEST_PORT_A, TEST_PEER=firmware): the host stack on A only;
  *   the checks talk to the firmware's own services.
  */
-import { createHash, getRandomValues, type Hash } from 'node:crypto';
-import type { Steppable } from '../src/drivers/host-loop.ts';
+import { getRandomValues } from 'node:crypto';
 import { PtyPair } from '../src/drivers/pty.ts';
 import { SerialLink } from '../src/drivers/serial-link.ts';
 import { Interface } from '../src/iface/interface.ts';
@@ -22,16 +21,17 @@ import { UartTimedLink } from '../src/phy/uart.ts';
 import { IcmpSocket } from '../src/socket/icmp.ts';
 import { socketErrorName, SocketError } from '../src/socket/error.ts';
 import { TcpStack } from '../src/socket/tcp/stack.ts';
-import type { TcpSocket } from '../src/socket/tcp/socket.ts';
-import { TcpState } from '../src/socket/tcp/state.ts';
 import { PacketPool } from '../src/storage/packet-pool.ts';
-import { NEVER } from '../src/time.ts';
+import { NEVER, type Pollable } from '../src/time.ts';
 import { formatIpv4 } from '../src/wire/ipv4.ts';
+import { BulkEndpoint } from '../support/bulk.ts';
+import { randomBytes, sha256 } from '../support/pattern.ts';
+import { TelnetClient } from '../support/telnet-client.ts';
 import { Board } from '../firmware-bridge/board.ts';
 import type { FirmwareConfig } from '../firmware-bridge/cli.ts';
 import type { HwConfig } from './config.ts';
 import { HardwareProblem, peerProblem, portProblem } from './diagnosis.ts';
-import { patternBytes, PtyEcho, type EchoFault } from './loopback.ts';
+import { PtyEcho, type EchoFault } from './loopback.ts';
 import { Progress } from './progress.ts';
 import { Rig } from './rig.ts';
 
@@ -41,7 +41,7 @@ export const DEFAULT_BOARD_PASSWORD = 'hw-test-password';
 export const BULK_PORT = 5001;
 
 /** slipstack on this machine's end of the line: SLIP device, Interface, TCP. */
-export class HostStack implements Steppable {
+export class HostStack implements Pollable {
   readonly pool: PacketPool;
   readonly slip: SlipDevice;
   readonly tcp: TcpStack;
@@ -198,7 +198,7 @@ export interface PingResult {
 }
 
 /** ICMP echo from the host stack, one request at a time (the next as soon as a reply is in, or after a timeout). */
-export class Pinger implements Steppable {
+export class Pinger implements Pollable {
   readonly socket = new IcmpSocket({ rxBuffer: new Uint8Array(4096), txBuffer: new Uint8Array(4096) });
   transmitted = 0;
   received = 0;
@@ -220,7 +220,7 @@ export class Pinger implements Steppable {
     this.address = address;
     this.count = count;
     this.timeoutMs = timeoutMs;
-    this.payload = patternBytes(dataLen, 0x1ce);
+    this.payload = randomBytes(dataLen, 0x1ce);
     this.reply = new Uint8Array(dataLen + 64);
     this.progress = progress;
     this.socket.bind(0x4857);
@@ -312,94 +312,6 @@ export async function checkPeerAnswers(line: StackLine, waitMs: number): Promise
 // -------------------------------------------------------------------------------------------------
 // TCP
 
-/**
- * One end of a TCP transfer: sends `data` (then a FIN), reads everything the other end sends
- * into a SHA-256, and closes once both are done. Works for an active opener (`sock` given) or a
- * listener (`accept` polled until it yields a socket).
- */
-export class BulkEnd implements Steppable {
-  sock: TcpSocket | null;
-  sent = 0;
-  received = 0;
-  eof = false;
-  closed = false;
-  /** A socket error that ended the transfer, or 0. */
-  error = 0;
-  private readonly hash: Hash = createHash('sha256');
-  private digest: string | null = null;
-  private readonly data: Uint8Array;
-  private readonly buffer = new Uint8Array(16 * 1024);
-  private readonly accept: (() => TcpSocket | null) | null;
-  private readonly onProgress: (() => void) | null;
-
-  constructor(sock: TcpSocket | null, data: Uint8Array, accept: (() => TcpSocket | null) | null, onProgress: (() => void) | null = null) {
-    this.sock = sock;
-    this.data = data;
-    this.accept = accept;
-    this.onProgress = onProgress;
-  }
-
-  get done(): boolean {
-    return this.closed;
-  }
-
-  /** SHA-256 (hex) of everything received; valid once done. */
-  receivedSha256(): string {
-    if (this.digest === null) this.digest = this.hash.digest('hex');
-    return this.digest;
-  }
-
-  poll(_now: number): boolean {
-    if (this.sock === null && this.accept !== null) this.sock = this.accept();
-    const s = this.sock;
-    if (s === null || this.closed) return false;
-    let progress = false;
-    while (this.sent < this.data.length) {
-      const n = s.send(this.data, this.sent, this.data.length - this.sent);
-      if (n <= 0) {
-        if (n < 0 && n !== SocketError.WouldBlock && s.state === TcpState.Closed) this.error = s.error || n;
-        break;
-      }
-      this.sent += n;
-      progress = true;
-    }
-    if (this.sent === this.data.length && !s.finQueued && s.state !== TcpState.Closed && s.state !== TcpState.SynSent) {
-      s.shutdown();
-      progress = true;
-    }
-    for (;;) {
-      const n = s.recv(this.buffer, 0, this.buffer.length);
-      if (n > 0) {
-        this.hash.update(this.buffer.subarray(0, n));
-        this.received += n;
-        progress = true;
-        continue;
-      }
-      if (n === 0) this.eof = true;
-      else if (n !== SocketError.WouldBlock) {
-        this.error = n;
-        this.eof = true;
-      }
-      break;
-    }
-    if (this.eof && (this.sent === this.data.length || this.error !== 0) && !this.closed) {
-      s.close();
-      this.closed = true;
-      progress = true;
-    }
-    if (progress) this.onProgress?.();
-    return progress;
-  }
-
-  pollAt(_now: number): number {
-    return NEVER;
-  }
-}
-
-export function sha256(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
-}
-
 export interface BulkResult {
   /** Octets each way. */
   octets: number;
@@ -415,7 +327,7 @@ export function transferTimeoutMs(octets: number, rate: number): number {
   return Math.ceil((3 * octets * 1000) / rate) + 20_000;
 }
 
-function socketStateText(end: BulkEnd): string {
+function socketStateText(end: BulkEndpoint): string {
   const s = end.sock;
   if (s === null) return 'never connected';
   return `${s.stateName}${end.error !== 0 ? `, ${socketErrorName(end.error)}` : ''}`;
@@ -429,16 +341,18 @@ export async function checkBulkBothWays(line: StackLine, octets: number, label: 
   const board = line.board;
   if (board === null) throw new Error('hw: the both-ways bulk check needs an in-process board');
   const rig = line.rig;
-  const hostData = patternBytes(octets, 0xa11ce);
-  const boardData = patternBytes(octets, 0xb0b);
+  const hostData = randomBytes(octets, 0xa11ce);
+  const boardData = randomBytes(octets, 0xb0b);
   const listener = board.tcp.listen(BULK_PORT, 1);
   if (listener < 0) throw new Error(`hw: the board cannot listen on ${BULK_PORT}: ${socketErrorName(listener)}`);
   const progress = new Progress(label, 2 * octets, 'octets');
-  let hostEnd: BulkEnd;
-  const boardEnd = new BulkEnd(null, boardData, () => board.tcp.accept(listener), () => progress.update(hostEnd.received + boardEnd.received));
+  let hostEnd: BulkEndpoint;
+  const boardEnd = new BulkEndpoint(null, boardData, {
+    accept: () => board.tcp.accept(listener), onProgress: () => progress.update(hostEnd.receivedLen + boardEnd.receivedLen),
+  });
   const sock = line.host.tcp.connect(rig.now(), line.deviceIp, BULK_PORT);
   if (sock === null) throw new Error('hw: the host stack has no free socket');
-  hostEnd = new BulkEnd(sock, hostData, null, () => progress.update(hostEnd.received + boardEnd.received));
+  hostEnd = new BulkEndpoint(sock, hostData, { onProgress: () => progress.update(hostEnd.receivedLen + boardEnd.receivedLen) });
   const retransmitsBefore = line.host.tcp.stats.retransSegs + board.tcp.stats.retransSegs;
   const started = performance.now();
   rig.add(hostEnd);
@@ -450,8 +364,8 @@ export async function checkBulkBothWays(line: StackLine, octets: number, label: 
     if (end !== 'done') {
       throw new HardwareProblem('lost',
         `TCP bulk both ways did not finish in ${seconds.toFixed(0)} s on ${line.port}: the host sent ${hostEnd.sent} and ` +
-        `received ${hostEnd.received} of ${octets} (socket ${socketStateText(hostEnd)}), the board sent ${boardEnd.sent} and ` +
-        `received ${boardEnd.received} (socket ${socketStateText(boardEnd)}). Likely cause: a line that loses or garbles ` +
+        `received ${hostEnd.receivedLen} of ${octets} (socket ${socketStateText(hostEnd)}), the board sent ${boardEnd.sent} and ` +
+        `received ${boardEnd.receivedLen} (socket ${socketStateText(boardEnd)}). Likely cause: a line that loses or garbles ` +
         'frames faster than TCP recovers (run the loopback suite on each port), or a stalled flow control line.');
     }
     const want = { host: sha256(boardData), board: sha256(hostData) };
@@ -459,10 +373,10 @@ export async function checkBulkBothWays(line: StackLine, octets: number, label: 
     if (hostEnd.error !== 0 || boardEnd.error !== 0) {
       throw new Error(`TCP bulk both ways ended with an error: host ${socketStateText(hostEnd)}, board ${socketStateText(boardEnd)}`);
     }
-    if (got.host !== want.host || got.board !== want.board || hostEnd.received !== octets || boardEnd.received !== octets) {
+    if (got.host !== want.host || got.board !== want.board || hostEnd.receivedLen !== octets || boardEnd.receivedLen !== octets) {
       throw new HardwareProblem('corrupt',
-        `TCP bulk both ways delivered different data on ${line.port}: the host received ${hostEnd.received} octets with ` +
-        `SHA-256 ${got.host} (expected ${want.host}), the board ${boardEnd.received} with ${got.board} (expected ` +
+        `TCP bulk both ways delivered different data on ${line.port}: the host received ${hostEnd.receivedLen} octets with ` +
+        `SHA-256 ${got.host} (expected ${want.host}), the board ${boardEnd.receivedLen} with ${got.board} (expected ` +
         `${want.board}). TCP and IPv4 checksums should have caught corruption on the line; this points at the stack. ` +
         'Keep the output and report it.');
     }
@@ -481,11 +395,11 @@ export async function checkBulkBothWays(line: StackLine, octets: number, label: 
 /** Sends `octets` to the board's echo service (port 7) and checks the SHA-256 of what comes back. */
 export async function checkEcho7(line: StackLine, octets: number, label: string): Promise<BulkResult> {
   const rig = line.rig;
-  const data = patternBytes(octets, 0xec40);
+  const data = randomBytes(octets, 0xec40);
   const progress = new Progress(label, 2 * octets, 'octets');
   const sock = line.host.tcp.connect(rig.now(), line.deviceIp, 7);
   if (sock === null) throw new Error('hw: the host stack has no free socket');
-  const end = new BulkEnd(sock, data, null, () => progress.update(end.sent - sock.sendQueue + end.received));
+  const end = new BulkEndpoint(sock, data, { onProgress: () => progress.update(end.sent - sock.sendQueue + end.receivedLen) });
   const retransmitsBefore = line.host.tcp.stats.retransSegs;
   const started = performance.now();
   rig.add(end);
@@ -497,7 +411,7 @@ export async function checkEcho7(line: StackLine, octets: number, label: string)
       const refused = end.error === SocketError.ConnectionRefused;
       throw new HardwareProblem('lost',
         `TCP echo (port 7) on ${line.peerName} did not finish in ${seconds.toFixed(0)} s on ${line.port}: sent ` +
-        `${end.sent} of ${octets}, ${end.received} came back (socket ${socketStateText(end)}). ` +
+        `${end.sent} of ${octets}, ${end.receivedLen} came back (socket ${socketStateText(end)}). ` +
         (refused
           ? 'Likely cause: nothing listens on port 7: is the far end the slipstack firmware?'
           : 'Likely cause: a line that loses or garbles frames faster than TCP recovers (run the loopback suite on the ' +
@@ -505,9 +419,9 @@ export async function checkEcho7(line: StackLine, octets: number, label: string)
     }
     const want = sha256(data);
     const got = end.receivedSha256();
-    if (got !== want || end.received !== octets) {
+    if (got !== want || end.receivedLen !== octets) {
       throw new HardwareProblem('corrupt',
-        `TCP echo (port 7) returned different data on ${line.port}: ${end.received} of ${octets} octets, SHA-256 ${got} ` +
+        `TCP echo (port 7) returned different data on ${line.port}: ${end.receivedLen} of ${octets} octets, SHA-256 ${got} ` +
         `(expected ${want}). TCP and IPv4 checksums should have caught corruption on the line; this points at a stack. ` +
         'Keep the output and report it.');
     }
@@ -523,118 +437,6 @@ export async function checkEcho7(line: StackLine, octets: number, label: string)
 
 // -------------------------------------------------------------------------------------------------
 // Telnet
-
-const IAC = 255, WILL = 251, WONT = 252, DO = 253, DONT = 254, SB = 250, SE = 240;
-const ECHO = 1, SGA = 3, NAWS = 31;
-
-/** A small telnet client on the host stack: answers negotiation as netkit telnet does, collects the text. */
-export class TelnetClient implements Steppable {
-  readonly sock: TcpSocket;
-  text = '';
-  eof = false;
-  private cursor = 0;
-  private out: number[] = [];
-  private readonly buffer = new Uint8Array(4096);
-  private state = 0;
-  private verb = 0;
-  private readonly answered = new Set<string>();
-
-  constructor(sock: TcpSocket) {
-    this.sock = sock;
-  }
-
-  line(text: string): void {
-    for (let i = 0; i < text.length; i++) this.out.push(text.charCodeAt(i) & 0xff);
-    this.out.push(13, 10);
-  }
-
-  /** True when `pattern` is in the text not yet taken. */
-  has(pattern: string): boolean {
-    return this.text.indexOf(pattern, this.cursor) >= 0;
-  }
-
-  /** The text up to and including `pattern`, and moves past it. */
-  take(pattern: string): string {
-    const at = this.text.indexOf(pattern, this.cursor);
-    if (at < 0) return '';
-    const chunk = this.text.slice(this.cursor, at + pattern.length);
-    this.cursor = at + pattern.length;
-    return chunk;
-  }
-
-  get unread(): string {
-    return this.text.slice(this.cursor);
-  }
-
-  poll(_now: number): boolean {
-    const s = this.sock;
-    let progress = false;
-    if (this.out.length > 0 && s.state !== TcpState.SynSent) {
-      const chunk = Uint8Array.from(this.out.slice(0, 1024));
-      const n = s.send(chunk, 0, chunk.length);
-      if (n > 0) {
-        this.out = this.out.slice(n);
-        progress = true;
-      }
-    }
-    for (;;) {
-      const n = s.recv(this.buffer, 0, this.buffer.length);
-      if (n > 0) {
-        for (let i = 0; i < n; i++) this.decode(this.buffer[i]!);
-        progress = true;
-        continue;
-      }
-      if (n !== SocketError.WouldBlock && !this.eof) {
-        this.eof = true;
-        s.close();
-        progress = true;
-      }
-      break;
-    }
-    return progress;
-  }
-
-  pollAt(now: number): number {
-    return this.out.length > 0 && this.sock.state !== TcpState.SynSent && this.sock.sendSpace > 0 ? now : NEVER;
-  }
-
-  private decode(b: number): void {
-    switch (this.state) {
-      case 0:
-        if (b === IAC) this.state = 1;
-        else if (b !== 0) this.text += String.fromCharCode(b);
-        return;
-      case 1:
-        if (b === WILL || b === WONT || b === DO || b === DONT) {
-          this.verb = b;
-          this.state = 2;
-        } else if (b === SB) this.state = 3;
-        else {
-          if (b === IAC) this.text += '\xff';
-          this.state = 0;
-        }
-        return;
-      case 2:
-        this.state = 0;
-        this.negotiate(this.verb, b);
-        return;
-      case 3:
-        if (b === IAC) this.state = 4;
-        return;
-      default:
-        this.state = b === SE ? 0 : 3;
-    }
-  }
-
-  private negotiate(verb: number, option: number): void {
-    const key = `${verb} ${option}`;
-    if (this.answered.has(key)) return;
-    this.answered.add(key);
-    if (verb === WILL) this.out.push(IAC, option === ECHO || option === SGA ? DO : DONT, option);
-    else if (verb === DO && option === NAWS) this.out.push(IAC, WILL, NAWS, IAC, SB, NAWS, 0, 80, 0, 24, IAC, SE);
-    else if (verb === DO) this.out.push(IAC, WONT, option);
-  }
-}
 
 export interface TelnetResult {
   /** The `version` command's output (without the echoed command line). */

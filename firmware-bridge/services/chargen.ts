@@ -13,6 +13,7 @@ import type { Interface } from '../../src/iface/interface.ts';
 import type { TcpStack } from '../../src/socket/tcp/stack.ts';
 import type { TcpSocket } from '../../src/socket/tcp/socket.ts';
 import { NEVER } from '../../src/time.ts';
+import { CHARGEN_SCRATCH_LEN } from '../limits.ts';
 import { TcpServer, type TcpServerOptions } from './tcp-server.ts';
 
 /** Characters of text per line. */
@@ -44,7 +45,7 @@ export class ChargenService extends TcpServer {
   private readonly period: Uint8Array;
   /** Per connection slot: offset in `period` of the next octet to send. */
   private readonly offsets: Int32Array;
-  private readonly scratch = new Uint8Array(512);
+  private readonly scratch = new Uint8Array(CHARGEN_SCRATCH_LEN);
 
   /** Listens on `options.port` (default 19). */
   constructor(iface: Interface, tcp: TcpStack, options: ChargenOptions = {}) {

@@ -8,6 +8,7 @@ import type { Interface } from '../../src/iface/interface.ts';
 import type { TcpStack } from '../../src/socket/tcp/stack.ts';
 import type { TcpSocket } from '../../src/socket/tcp/socket.ts';
 import { NEVER } from '../../src/time.ts';
+import { SERVICE_SCRATCH_LEN } from '../limits.ts';
 import { TcpServer, type TcpServerOptions } from './tcp-server.ts';
 
 export interface DiscardOptions extends TcpServerOptions {
@@ -23,7 +24,7 @@ export class DiscardService extends TcpServer {
   /** Listens on `options.port` (default 9). */
   constructor(iface: Interface, tcp: TcpStack, options: DiscardOptions = {}) {
     super('discard', iface, tcp, 9, options);
-    this.scratch = new Uint8Array(options.scratchLen ?? 4096);
+    this.scratch = new Uint8Array(options.scratchLen ?? SERVICE_SCRATCH_LEN);
   }
 
   protected serve(_now: number, index: number, sock: TcpSocket): boolean {

@@ -8,6 +8,7 @@
 import type { Interface } from '../../src/iface/interface.ts';
 import { UdpSocket } from '../../src/socket/udp.ts';
 import { NEVER } from '../../src/time.ts';
+import { UDP_ECHO_BUFFER_LEN } from '../limits.ts';
 
 export interface UdpEchoOptions {
   /** Port to serve. Defaults to 7. */
@@ -24,7 +25,7 @@ export class UdpEchoService {
   private readonly scratch: Uint8Array;
 
   constructor(iface: Interface, options: UdpEchoOptions = {}) {
-    const len = options.bufferLen ?? 16384;
+    const len = options.bufferLen ?? UDP_ECHO_BUFFER_LEN;
     this.socket = new UdpSocket({ rxBuffer: new Uint8Array(len), txBuffer: new Uint8Array(len) });
     this.socket.bind(options.port ?? 7);
     this.iface = iface;

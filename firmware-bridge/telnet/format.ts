@@ -4,6 +4,7 @@
  * This is the UI path, so building strings here is fine.
  */
 import { formatIpv4 } from '../../src/wire/ipv4.ts';
+import { XFER_MAX_OCTETS } from '../limits.ts';
 
 /** One command line split into the command word and its arguments. */
 export interface CommandLine {
@@ -256,9 +257,6 @@ export interface XferArgs {
   /** Octets of pattern to send. */
   octets: number;
 }
-
-/** Largest `xfer` size: 2^40 octets (a terabyte; the limit only keeps the counters exact). */
-export const XFER_MAX_OCTETS = 2 ** 40;
 
 const XFER_USAGE = 'usage: xfer <ip> <port> <octets>\n';
 

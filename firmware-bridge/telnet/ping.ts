@@ -12,6 +12,7 @@
 import type { Interface } from '../../src/iface/interface.ts';
 import { IcmpSocket } from '../../src/socket/icmp.ts';
 import { NEVER } from '../../src/time.ts';
+import { PING_SEEN_WINDOW } from '../limits.ts';
 import { formatPingReply, formatPingStart, formatPingSummary, type PingSummary } from './format.ts';
 
 /** Where output goes (the session). */
@@ -30,8 +31,6 @@ export interface PingSettings {
 
 export const DEFAULT_PING_SETTINGS: Readonly<PingSettings> = Object.freeze({ intervalMs: 1000, lingerMs: 2000, dataLen: 56 });
 
-/** Sequence numbers remembered for duplicate detection. */
-const SEEN_WINDOW = 1024;
 
 export class PingRun {
   readonly socket: IcmpSocket;
@@ -43,8 +42,8 @@ export class PingRun {
   private readonly payloadView: DataView;
   private readonly reply: Uint8Array;
   private readonly replyView: DataView;
-  /** 1 when the reply to sequence number (index mod SEEN_WINDOW) has been seen. */
-  private readonly seen = new Uint8Array(SEEN_WINDOW);
+  /** 1 when the reply to sequence number (index mod PING_SEEN_WINDOW) has been seen. */
+  private readonly seen = new Uint8Array(PING_SEEN_WINDOW);
   private readonly summary: PingSummary = {
     address: 0, transmitted: 0, received: 0, duplicates: 0, errors: 0, elapsedMs: 0,
     rttMinMs: 0, rttMaxMs: 0, rttSumMs: 0, rttSumSquaresMs: 0,
@@ -118,10 +117,10 @@ export class PingRun {
       const sentAt = this.replyView.getFloat64(0);
       const rtt = now - sentAt;
       if (!(rtt >= 0 && rtt <= now - this.startedAt)) continue;
-      const duplicate = this.seen[seq % SEEN_WINDOW] === 1;
+      const duplicate = this.seen[seq % PING_SEEN_WINDOW] === 1;
       if (duplicate) s.duplicates++;
       else {
-        this.seen[seq % SEEN_WINDOW] = 1;
+        this.seen[seq % PING_SEEN_WINDOW] = 1;
         s.received++;
       }
       if (s.received + s.duplicates === 1 || rtt < s.rttMinMs) s.rttMinMs = rtt;
@@ -134,7 +133,7 @@ export class PingRun {
     if (now >= this.nextSendAt && (this.count === 0 || s.transmitted < this.count)) {
       const seq = (s.transmitted + 1) & 0xffff;
       this.payloadView.setFloat64(0, now);
-      this.seen[seq % SEEN_WINDOW] = 0;
+      this.seen[seq % PING_SEEN_WINDOW] = 0;
       const r = sock.sendEcho(s.address, seq, this.payload, 0, this.payload.length);
       if (r < 0) {
         s.errors++;

@@ -9,6 +9,10 @@
 import type { Interface } from '../../src/iface/interface.ts';
 import type { TcpStack } from '../../src/socket/tcp/stack.ts';
 import type { TcpSocket } from '../../src/socket/tcp/socket.ts';
+import {
+  TELNET_CLOSE_TIMEOUT_MS, TELNET_LINE_LEN, TELNET_LOGIN_DELAY_MS, TELNET_LOGIN_TIMEOUT_MS, TELNET_MAX_LOGIN_ATTEMPTS,
+  TELNET_OUTBOX_LEN,
+} from '../limits.ts';
 import { TcpServer, type TcpServerOptions } from '../services/tcp-server.ts';
 import { DEFAULT_PING_SETTINGS } from './ping.ts';
 import { TelnetSession, type ShellContext, type TelnetLoginStats, type TelnetSettings } from './session.ts';
@@ -40,17 +44,17 @@ export interface TelnetServerOptions extends TcpServerOptions {
   linkStats?: object | null;
   /** When the device started, ms on the clock `now` comes from. Defaults to the first poll's `now`. */
   startedAt?: number;
-  /** Pause after a wrong password, ms. Defaults to 1000. */
+  /** Pause after a wrong password, ms. Defaults to TELNET_LOGIN_DELAY_MS (limits.ts), 1000. */
   loginDelayMs?: number;
-  /** Wrong passwords before the connection is closed. Defaults to 3. */
+  /** Wrong passwords before the connection is closed. Defaults to TELNET_MAX_LOGIN_ATTEMPTS, 3. */
   maxLoginAttempts?: number;
-  /** Time allowed to log in, ms; 0 for no limit. Defaults to 60000. */
+  /** Time allowed to log in, ms; 0 for no limit. Defaults to TELNET_LOGIN_TIMEOUT_MS, 60000. */
   loginTimeoutMs?: number;
-  /** After exit, longest wait for the client to take the last output, ms. Defaults to 10000. */
+  /** After exit, longest wait for the client to take the last output, ms. Defaults to TELNET_CLOSE_TIMEOUT_MS, 10000. */
   closeTimeoutMs?: number;
-  /** Output buffered per session, octets. Defaults to 16384. */
+  /** Output buffered per session, octets. Defaults to TELNET_OUTBOX_LEN, 16384. */
   outboxLen?: number;
-  /** Longest command line, octets. Defaults to 256. */
+  /** Longest command line, octets. Defaults to TELNET_LINE_LEN, 256. */
   lineLen?: number;
   /** ping: interval between requests, ms. Defaults to 1000. */
   pingIntervalMs?: number;
@@ -89,12 +93,12 @@ export class TelnetServer extends TcpServer implements ShellContext {
       imageSha256: options.imageSha256 ?? 'unknown',
       ifname: options.ifname ?? 'sl0',
       peer: options.peer ?? null,
-      loginDelayMs: options.loginDelayMs ?? 1000,
-      maxLoginAttempts: options.maxLoginAttempts ?? 3,
-      loginTimeoutMs: options.loginTimeoutMs ?? 60_000,
-      closeTimeoutMs: options.closeTimeoutMs ?? 10_000,
-      outboxLen: options.outboxLen ?? 16384,
-      lineLen: options.lineLen ?? 256,
+      loginDelayMs: options.loginDelayMs ?? TELNET_LOGIN_DELAY_MS,
+      maxLoginAttempts: options.maxLoginAttempts ?? TELNET_MAX_LOGIN_ATTEMPTS,
+      loginTimeoutMs: options.loginTimeoutMs ?? TELNET_LOGIN_TIMEOUT_MS,
+      closeTimeoutMs: options.closeTimeoutMs ?? TELNET_CLOSE_TIMEOUT_MS,
+      outboxLen: options.outboxLen ?? TELNET_OUTBOX_LEN,
+      lineLen: options.lineLen ?? TELNET_LINE_LEN,
       ping: {
         intervalMs: options.pingIntervalMs ?? DEFAULT_PING_SETTINGS.intervalMs,
         lingerMs: options.pingLingerMs ?? DEFAULT_PING_SETTINGS.lingerMs,

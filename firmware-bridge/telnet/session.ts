@@ -23,6 +23,7 @@ import {
   formatHelp, formatIfconfig, formatNetstat, formatPool, formatStats, formatUnknownCommand, formatUptime, formatVersion,
   parseCommandLine, parsePingArgs, parseXferArgs,
 } from './format.ts';
+import { TELNET_INPUT_LEN, TELNET_SUBNEGOTIATION_LEN } from '../limits.ts';
 import { PingRun, type PingSettings, type TextSink } from './ping.ts';
 import { XferRun } from './xfer.ts';
 import { Telnet, TelnetDecoder, TelnetOption, TelnetOptions, type TelnetHandler } from './protocol.ts';
@@ -121,8 +122,8 @@ export class TelnetSession implements TelnetHandler, TextSink {
 
   private readonly ctx: ShellContext;
   private readonly options = new TelnetOptions([TelnetOption.ECHO, TelnetOption.SGA], [TelnetOption.NAWS, TelnetOption.SGA]);
-  private readonly decoder = new TelnetDecoder(64);
-  private readonly input = new Uint8Array(512);
+  private readonly decoder = new TelnetDecoder(TELNET_SUBNEGOTIATION_LEN);
+  private readonly input = new Uint8Array(TELNET_INPUT_LEN);
   private inPos = 0;
   private inLen = 0;
   /** Input octets before this position are inside a Synch (RFC 854): their data is discarded. */

@@ -16,8 +16,9 @@
  *
  * The pattern (XFER_SEED, `xferPattern`): the words of xorshift32 (x ^= x << 13; x ^= x >>> 17;
  * x ^= x << 5, each step's x is the next word) started from x = 0x5eed, each word written
- * little-endian; N octets are the first N octets of that stream (the last word cut short when N
- * is not a multiple of 4). A peer can regenerate it to check what arrived.
+ * little-endian (src/random.ts `Xorshift32.fillWords`); N octets are the first N octets of that
+ * stream (the last word cut short when N is not a multiple of 4). A peer can regenerate it to
+ * check what arrived.
  *
  * Like `ping`, it runs across polls: `poll(now)` moves what it can and `pollAt(now)` says when it
  * can move again. One XferRun (and its two small buffers) belongs to one session and is reused
@@ -25,43 +26,24 @@
  * the core, so it may allocate).
  */
 import { createHash, type Hash } from 'node:crypto';
+import { Xorshift32 } from '../../src/random.ts';
 import { SocketError } from '../../src/socket/error.ts';
 import type { TcpStack } from '../../src/socket/tcp/stack.ts';
 import type { TcpSocket } from '../../src/socket/tcp/socket.ts';
 import { TcpState } from '../../src/socket/tcp/state.ts';
 import { NEVER } from '../../src/time.ts';
 import { formatIpv4 } from '../../src/wire/ipv4.ts';
+import { XFER_CHUNK_LEN, XFER_RX_LEN } from '../limits.ts';
 import type { TextSink } from './ping.ts';
 
 /** The xorshift32 state the pattern starts from. */
 export const XFER_SEED = 0x5eed;
 
-/** Octets of pattern generated at a time (a multiple of 4). */
-const CHUNK = 1024;
-
-/**
- * The transfer pattern's next `words` words into `dst` (little-endian) from state `x`; returns
- * the new state. `dst.length` must be at least 4 * `words`.
- */
-export function xorshiftFill(dst: Uint8Array, words: number, x: number): number {
-  let s = x | 0;
-  for (let i = 0, o = 0; i < words; i++, o += 4) {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    dst[o] = s & 0xff;
-    dst[o + 1] = (s >>> 8) & 0xff;
-    dst[o + 2] = (s >>> 16) & 0xff;
-    dst[o + 3] = (s >>> 24) & 0xff;
-  }
-  return s;
-}
-
 /** The first `len` octets of the transfer pattern (for tests and peers that check). */
 export function xferPattern(len: number): Uint8Array {
   const words = (len + 3) >>> 2;
   const out = new Uint8Array(words * 4);
-  xorshiftFill(out, words, XFER_SEED);
+  new Xorshift32(XFER_SEED).fillWords(out, 0, words);
   return out.subarray(0, len);
 }
 
@@ -77,14 +59,14 @@ function reason(code: number): string {
 export class XferRun {
   running = false;
   private readonly tcp: TcpStack;
-  private readonly chunk = new Uint8Array(CHUNK);
-  private readonly rxBuf = new Uint8Array(2048);
+  private readonly chunk = new Uint8Array(XFER_CHUNK_LEN);
+  private readonly rxBuf = new Uint8Array(XFER_RX_LEN);
   private sock: TcpSocket | null = null;
   private total = 0;
   private sent = 0;
   private received = 0;
-  private state = XFER_SEED;
-  private chunkPos = CHUNK;
+  private readonly pattern = new Xorshift32(XFER_SEED);
+  private chunkPos = XFER_CHUNK_LEN;
   private eof = false;
   private startedAt = 0;
   private txHash: Hash | null = null;
@@ -109,8 +91,8 @@ export class XferRun {
     this.total = octets;
     this.sent = 0;
     this.received = 0;
-    this.state = XFER_SEED;
-    this.chunkPos = CHUNK;
+    this.pattern.reset(XFER_SEED);
+    this.chunkPos = XFER_CHUNK_LEN;
     this.eof = false;
     this.startedAt = now;
     this.txHash = createHash('sha256');
@@ -128,11 +110,11 @@ export class XferRun {
 
     // Send: the pattern, then a FIN once all of it is queued.
     while (this.sent < this.total) {
-      if (this.chunkPos === CHUNK) {
-        this.state = xorshiftFill(this.chunk, CHUNK >>> 2, this.state);
+      if (this.chunkPos === XFER_CHUNK_LEN) {
+        this.pattern.fillWords(this.chunk, 0, XFER_CHUNK_LEN >>> 2);
         this.chunkPos = 0;
       }
-      const want = Math.min(CHUNK - this.chunkPos, this.total - this.sent);
+      const want = Math.min(XFER_CHUNK_LEN - this.chunkPos, this.total - this.sent);
       const n = sock.send(this.chunk, this.chunkPos, want);
       if (n <= 0) break;
       this.txHash!.update(this.chunk.subarray(this.chunkPos, this.chunkPos + n));

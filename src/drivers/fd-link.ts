@@ -35,6 +35,14 @@ export interface FdLinkOptions {
   wakeOn?: number;
 }
 
+/** Defaults of FdLinkOptions (`name`: "fd <n>"). */
+export const DEFAULT_FD_LINK_OPTIONS: Readonly<Required<Omit<FdLinkOptions, 'name'>>> = Object.freeze({
+  rxCapacity: 65536,
+  txCapacity: 16384,
+  closeFd: true,
+  wakeOn: -1,
+});
+
 const GONE = 'the other end closed or the device went away';
 
 /** Octets moved per read(2)/write(2) call at most. */
@@ -65,10 +73,10 @@ export class FdLink implements DriverLink {
   constructor(fd: number, options: FdLinkOptions = {}) {
     this.fd = fd;
     this.name = options.name ?? `fd ${fd}`;
-    this.closeFd = options.closeFd ?? true;
-    this.wakeOn = options.wakeOn ?? -1;
-    this.rx = new RingBuffer(new Uint8Array(options.rxCapacity ?? 65536));
-    this.tx = new RingBuffer(new Uint8Array(options.txCapacity ?? 16384));
+    this.closeFd = options.closeFd ?? DEFAULT_FD_LINK_OPTIONS.closeFd;
+    this.wakeOn = options.wakeOn ?? DEFAULT_FD_LINK_OPTIONS.wakeOn;
+    this.rx = new RingBuffer(new Uint8Array(options.rxCapacity ?? DEFAULT_FD_LINK_OPTIONS.rxCapacity));
+    this.tx = new RingBuffer(new Uint8Array(options.txCapacity ?? DEFAULT_FD_LINK_OPTIONS.txCapacity));
     this.readScratch = new Uint8Array(CHUNK);
     this.writeScratch = new Uint8Array(CHUNK);
     this.closed = this.signal.promise;

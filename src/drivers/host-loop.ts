@@ -13,20 +13,17 @@
  *
  * Signals are the firmware's business: it calls `stop()`, and `run()`'s promise resolves.
  */
-import { NEVER } from '../time.ts';
-
-/** Anything the loop drives: an Interface, a service, a SlipDevice pump. */
-export interface Steppable {
-  /** Does whatever is due at `now` (ms); returns true if anything progressed. */
-  poll(now: number): boolean;
-  /** Earliest time (ms) at which `poll` has work: `now` if at once, NEVER if only on input. */
-  pollAt(now: number): number;
-}
+import { NEVER, type Pollable } from '../time.ts';
 
 export interface HostLoopOptions {
   /** Passes per turn before yielding to I/O even if parts keep progressing. Defaults to 64. */
   maxPassesPerTurn?: number;
 }
+
+/** Defaults of HostLoopOptions. */
+export const DEFAULT_HOST_LOOP_OPTIONS: Readonly<Required<HostLoopOptions>> = Object.freeze({
+  maxPassesPerTurn: 64,
+});
 
 export interface HostLoopStats {
   /** Turns run (a turn = passes until quiet, then sleep). */
@@ -44,7 +41,7 @@ const MAX_DELAY = 0x7fffffff;
 
 export class HostLoop {
   readonly stats: HostLoopStats = { turns: 0, polls: 0, timedSleeps: 0, wakes: 0 };
-  private readonly parts: Steppable[] = [];
+  private readonly parts: Pollable[] = [];
   private readonly maxPasses: number;
   private readonly origin: number;
   private timer: ReturnType<typeof setTimeout> | null = null;
@@ -61,9 +58,9 @@ export class HostLoop {
     this.turn();
   };
 
-  constructor(parts: readonly Steppable[] = [], options: HostLoopOptions = {}) {
+  constructor(parts: readonly Pollable[] = [], options: HostLoopOptions = {}) {
     for (const part of parts) this.parts.push(part);
-    this.maxPasses = options.maxPassesPerTurn ?? 64;
+    this.maxPasses = options.maxPassesPerTurn ?? DEFAULT_HOST_LOOP_OPTIONS.maxPassesPerTurn;
     this.origin = performance.now();
   }
 
@@ -73,13 +70,13 @@ export class HostLoop {
   }
 
   /** Adds a part; it is polled from the next turn on. */
-  add(part: Steppable): void {
+  add(part: Pollable): void {
     this.parts.push(part);
     this.wake();
   }
 
   /** Removes a part. */
-  remove(part: Steppable): void {
+  remove(part: Pollable): void {
     const i = this.parts.indexOf(part);
     if (i >= 0) this.parts.splice(i, 1);
   }

@@ -15,8 +15,8 @@
 import { openSync } from 'node:fs';
 import { constants as fsConstants } from 'node:fs';
 import type { DriverLink } from './link.ts';
-import { FdLink } from './fd-link.ts';
-import { SerialLink } from './serial-link.ts';
+import { DEFAULT_FD_LINK_OPTIONS, FdLink } from './fd-link.ts';
+import { DEFAULT_SERIAL_LINK_OPTIONS, SerialLink } from './serial-link.ts';
 import { libc, O_CLOEXEC, O_NOCTTY, O_NONBLOCK, O_RDWR, SystemCallError, TCSANOW } from './libc.ts';
 
 /** The raw ends of a pty pair. */
@@ -36,6 +36,11 @@ export interface PtyOptions {
   raw?: boolean;
 }
 
+/** Defaults of PtyOptions. */
+export const DEFAULT_PTY_OPTIONS: Readonly<Required<PtyOptions>> = Object.freeze({
+  raw: true,
+});
+
 /** `struct termios` is 60 octets on Linux; a larger buffer is harmless. */
 const TERMIOS_SIZE = 128;
 
@@ -54,7 +59,7 @@ export function openPtyPair(options: PtyOptions = {}): PtyHandles {
     const slavePath = Buffer.from(name.buffer, 0, name.indexOf(0)).toString('latin1');
     // Node adds O_CLOEXEC itself.
     slaveFd = openSync(slavePath, fsConstants.O_RDWR | fsConstants.O_NOCTTY | fsConstants.O_NONBLOCK);
-    if (options.raw ?? true) makeRaw(slaveFd);
+    if (options.raw ?? DEFAULT_PTY_OPTIONS.raw) makeRaw(slaveFd);
     let closed = false;
     const fdSlave = slaveFd;
     return {
@@ -95,6 +100,15 @@ export interface PtyPairOptions extends PtyOptions {
   txCapacity?: number;
 }
 
+/** Defaults of PtyPairOptions: a raw slave on an FdLink, FdLink's rings, SerialLink's baud. */
+export const DEFAULT_PTY_PAIR_OPTIONS: Readonly<Required<PtyPairOptions>> = Object.freeze({
+  ...DEFAULT_PTY_OPTIONS,
+  slave: 'fd',
+  baud: DEFAULT_SERIAL_LINK_OPTIONS.baud,
+  rxCapacity: DEFAULT_FD_LINK_OPTIONS.rxCapacity,
+  txCapacity: DEFAULT_FD_LINK_OPTIONS.txCapacity,
+});
+
 /** A pty pair with a ByteLink on each end. */
 export class PtyPair {
   readonly handles: PtyHandles;
@@ -114,16 +128,16 @@ export class PtyPair {
   static async open(options: PtyPairOptions = {}): Promise<PtyPair> {
     const handles = openPtyPair(options);
     const rings = {
-      ...(options.rxCapacity === undefined ? {} : { rxCapacity: options.rxCapacity }),
-      ...(options.txCapacity === undefined ? {} : { txCapacity: options.txCapacity }),
+      rxCapacity: options.rxCapacity ?? DEFAULT_PTY_PAIR_OPTIONS.rxCapacity,
+      txCapacity: options.txCapacity ?? DEFAULT_PTY_PAIR_OPTIONS.txCapacity,
     };
     try {
       // The handles own the fds; the links must not close them twice.
       const master = new FdLink(handles.masterFd, { ...rings, closeFd: false, name: 'pty master' });
       let slave: DriverLink;
-      if ((options.slave ?? 'fd') === 'serial') {
+      if ((options.slave ?? DEFAULT_PTY_PAIR_OPTIONS.slave) === 'serial') {
         try {
-          slave = await SerialLink.open(handles.slavePath, { ...rings, baud: options.baud ?? 115200 });
+          slave = await SerialLink.open(handles.slavePath, { ...rings, baud: options.baud ?? DEFAULT_PTY_PAIR_OPTIONS.baud });
         } catch (error) {
           await master.close();
           throw error;

@@ -27,7 +27,7 @@
 import { existsSync } from 'node:fs';
 import { SerialPort } from 'serialport';
 import type { DriverLink, DriverLinkStats, LinkClosed } from './link.ts';
-import { FdLink } from './fd-link.ts';
+import { DEFAULT_FD_LINK_OPTIONS, FdLink } from './fd-link.ts';
 
 export interface SerialLinkOptions {
   /** Line speed in baud (8N1). Defaults to 115200. */
@@ -43,6 +43,16 @@ export interface SerialLinkOptions {
   /** Wake the owner only when this octet arrives (SLIP END): see FdLinkOptions.wakeOn. */
   wakeOn?: number;
 }
+
+/** Defaults of SerialLinkOptions: 115200 8N1, no flow control, locked; FdLink's rings and wake-ups. */
+export const DEFAULT_SERIAL_LINK_OPTIONS: Readonly<Required<SerialLinkOptions>> = Object.freeze({
+  baud: 115200,
+  rtscts: false,
+  lock: true,
+  rxCapacity: DEFAULT_FD_LINK_OPTIONS.rxCapacity,
+  txCapacity: DEFAULT_FD_LINK_OPTIONS.txCapacity,
+  wakeOn: DEFAULT_FD_LINK_OPTIONS.wakeOn,
+});
 
 /** Why opening a serial port failed. `code` is stable; `message` is one line for a user. */
 export type SerialErrorCode = 'ENOENT' | 'EBUSY' | 'EACCES' | 'EINVAL' | 'EIO';
@@ -81,9 +91,9 @@ export class SerialLink implements DriverLink {
       // The binding owns the fd and closes it.
       closeFd: false,
       name: `serial port ${path}`,
-      ...(options.rxCapacity === undefined ? {} : { rxCapacity: options.rxCapacity }),
-      ...(options.wakeOn === undefined ? {} : { wakeOn: options.wakeOn }),
-      ...(options.txCapacity === undefined ? {} : { txCapacity: options.txCapacity }),
+      rxCapacity: options.rxCapacity ?? DEFAULT_SERIAL_LINK_OPTIONS.rxCapacity,
+      txCapacity: options.txCapacity ?? DEFAULT_SERIAL_LINK_OPTIONS.txCapacity,
+      wakeOn: options.wakeOn ?? DEFAULT_SERIAL_LINK_OPTIONS.wakeOn,
     });
     this.closed = this.link.closed.then(async (why) => {
       // FdLink has stopped polling the fd; now the binding may close it.
@@ -99,7 +109,7 @@ export class SerialLink implements DriverLink {
    * a missing port, a port another program holds, or missing permission.
    */
   static async open(path: string, options: SerialLinkOptions = {}): Promise<SerialLink> {
-    const baud = options.baud ?? 115200;
+    const baud = options.baud ?? DEFAULT_SERIAL_LINK_OPTIONS.baud;
     if (!Number.isInteger(baud) || baud <= 0) {
       throw new SerialError('EINVAL', path, `invalid baud rate ${baud}: use a positive integer such as 115200`);
     }
@@ -111,8 +121,8 @@ export class SerialLink implements DriverLink {
       port = (await SerialPort.binding.open({
         path,
         baudRate: baud,
-        rtscts: options.rtscts ?? false,
-        lock: options.lock ?? true,
+        rtscts: options.rtscts ?? DEFAULT_SERIAL_LINK_OPTIONS.rtscts,
+        lock: options.lock ?? DEFAULT_SERIAL_LINK_OPTIONS.lock,
       })) as unknown as BindingPort;
     } catch (error) {
       throw openError(path, error as Error);

@@ -65,6 +65,11 @@ export interface TunOptions {
   maxPacket?: number;
 }
 
+/** Defaults of TunOptions. */
+export const DEFAULT_TUN_OPTIONS: Readonly<Required<TunOptions>> = Object.freeze({
+  maxPacket: 65535,
+});
+
 /** Receives one IPv4 packet: `buf[off..off+len)`, valid only during the call. */
 export type PacketListener = (buf: Uint8Array, off: number, len: number) => void;
 
@@ -128,7 +133,7 @@ export class TunDevice {
     }
     const end = ifr.indexOf(0);
     const actual = Buffer.from(ifr.buffer, 0, end < 0 || end > IFNAMSIZ ? IFNAMSIZ : end).toString('latin1');
-    return new TunDevice(fd, actual, options.maxPacket ?? 65535);
+    return new TunDevice(fd, actual, options.maxPacket ?? DEFAULT_TUN_OPTIONS.maxPacket);
   }
 
   get isOpen(): boolean {
@@ -280,6 +285,11 @@ export interface TunAddressing {
   mtu?: number;
 }
 
+/** Defaults of TunAddressing's optional fields. */
+export const DEFAULT_TUN_ADDRESSING: Readonly<Required<Pick<TunAddressing, 'mtu'>>> = Object.freeze({
+  mtu: 1500,
+});
+
 /**
  * Gives the interface its point-to-point address and brings it up:
  * `ip addr add LOCAL peer PEER dev NAME` then `ip link set NAME up mtu M`.
@@ -287,7 +297,7 @@ export interface TunAddressing {
  */
 export async function configureTun(name: string, addressing: TunAddressing): Promise<void> {
   await runIp(['addr', 'add', addressing.local, 'peer', addressing.peer, 'dev', name]);
-  await runIp(['link', 'set', name, 'up', 'mtu', String(addressing.mtu ?? 1500)]);
+  await runIp(['link', 'set', name, 'up', 'mtu', String(addressing.mtu ?? DEFAULT_TUN_ADDRESSING.mtu)]);
 }
 
 /** Runs `ip ARGS…`; resolves on exit 0. */

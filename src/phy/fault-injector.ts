@@ -3,7 +3,7 @@
  * `FaultInjector` / `examples/utils.rs` style): drops, duplicates, reorders, delays, corrupts,
  * truncates and rate-limits frames going in either direction.
  *
- * Randomness is xorshift32 from `seed`: the same seed and the same frames at the same `now` give
+ * Randomness is xorshift32 (random.ts) from `seed`: the same seed and the same frames at the same `now` give
  * the same faults. Held frames (delay, reorder) live in a fixed table with release times that
  * `pollAt` reports; frames released to the receiver wait in a fixed queue. A duplicate needs a
  * second slot from the pool; when the pool is empty the duplicate is skipped.
@@ -17,10 +17,13 @@
  */
 import type { Device, DeviceCapabilities } from './device.ts';
 import type { PacketPool } from '../storage/packet-pool.ts';
+import { Xorshift32 } from '../random.ts';
 import { copyBytes } from '../storage/copy.ts';
+import { SlotFifo } from '../storage/slot-fifo.ts';
+import { TokenBucket } from '../time.ts';
 
 export interface FaultOptions {
-  /** xorshift32 seed; 0 is replaced by 1. Defaults to 1. */
+  /** Xorshift32 seed (random.ts); 0 is replaced by 1. Defaults to 1. */
   seed?: number;
   /** Percent (0..100) of frames dropped. Defaults to 0. */
   dropPct?: number;
@@ -48,6 +51,22 @@ export interface FaultOptions {
   applyTo?: 'rx' | 'tx' | 'both';
 }
 
+/** Defaults of FaultOptions: every fault off (`bucketBytes`: max(mtu, rate / 10)). */
+export const DEFAULT_FAULT_INJECTOR_OPTIONS: Readonly<Required<Omit<FaultOptions, 'bucketBytes'>>> = Object.freeze({
+  seed: 1,
+  dropPct: 0,
+  duplicatePct: 0,
+  reorderPct: 0,
+  reorderHoldMs: 100,
+  delayMs: 0,
+  jitterMs: 0,
+  corruptPct: 0,
+  truncatePct: 0,
+  rateLimitBytesPerSec: 0,
+  maxHeld: 32,
+  applyTo: 'both',
+});
+
 export interface FaultStats {
   dropped: number;
   duplicated: number;
@@ -72,7 +91,7 @@ export class FaultInjector implements Device {
     dropped: 0, duplicated: 0, reordered: 0, delayed: 0, corrupted: 0, truncated: 0, rateLimited: 0, passed: 0, heldOverflow: 0,
   };
 
-  private rng: number;
+  private readonly random: Xorshift32;
   private readonly applyRx: boolean;
   private readonly applyTx: boolean;
   private readonly dropPct: number;
@@ -84,10 +103,9 @@ export class FaultInjector implements Device {
   private readonly corruptPct: number;
   private readonly truncatePct: number;
   private readonly rate: number;
-  private readonly bucket: number;
-  /** Per direction: tokens in octets, and the `now` of the last refill. */
-  private readonly tokens = new Float64Array(2);
-  private readonly refilledAt = new Float64Array(2);
+  /** Per direction (RX, TX): tokens are octets. */
+  private readonly rxBucket: TokenBucket;
+  private readonly txBucket: TokenBucket;
 
   /** Held frames, in arrival order: `heldSlot[0 .. heldCount)`. */
   private readonly heldSlot: Int32Array;
@@ -97,37 +115,35 @@ export class FaultInjector implements Device {
   private readonly heldAfterNext: Uint8Array;
   private heldCount = 0;
 
-  /** Frames released towards the receiver, waiting for `receive()`: a ring. */
-  private readonly out: Int32Array;
-  private outHead = 0;
-  private outCount = 0;
+  /** Frames released towards the receiver, waiting for `receive()`. */
+  private readonly out: SlotFifo;
 
   constructor(inner: Device, options: FaultOptions = {}) {
     this.inner = inner;
-    this.rng = (options.seed ?? 1) >>> 0 || 1;
-    const applyTo = options.applyTo ?? 'both';
+    this.random = new Xorshift32(options.seed ?? DEFAULT_FAULT_INJECTOR_OPTIONS.seed);
+    const applyTo = options.applyTo ?? DEFAULT_FAULT_INJECTOR_OPTIONS.applyTo;
     this.applyRx = applyTo !== 'tx';
     this.applyTx = applyTo !== 'rx';
-    this.dropPct = options.dropPct ?? 0;
-    this.duplicatePct = options.duplicatePct ?? 0;
-    this.reorderPct = options.reorderPct ?? 0;
-    this.reorderHoldMs = options.reorderHoldMs ?? 100;
-    this.delayMs = options.delayMs ?? 0;
-    this.jitterMs = options.jitterMs ?? 0;
-    this.corruptPct = options.corruptPct ?? 0;
-    this.truncatePct = options.truncatePct ?? 0;
-    this.rate = options.rateLimitBytesPerSec ?? 0;
+    this.dropPct = options.dropPct ?? DEFAULT_FAULT_INJECTOR_OPTIONS.dropPct;
+    this.duplicatePct = options.duplicatePct ?? DEFAULT_FAULT_INJECTOR_OPTIONS.duplicatePct;
+    this.reorderPct = options.reorderPct ?? DEFAULT_FAULT_INJECTOR_OPTIONS.reorderPct;
+    this.reorderHoldMs = options.reorderHoldMs ?? DEFAULT_FAULT_INJECTOR_OPTIONS.reorderHoldMs;
+    this.delayMs = options.delayMs ?? DEFAULT_FAULT_INJECTOR_OPTIONS.delayMs;
+    this.jitterMs = options.jitterMs ?? DEFAULT_FAULT_INJECTOR_OPTIONS.jitterMs;
+    this.corruptPct = options.corruptPct ?? DEFAULT_FAULT_INJECTOR_OPTIONS.corruptPct;
+    this.truncatePct = options.truncatePct ?? DEFAULT_FAULT_INJECTOR_OPTIONS.truncatePct;
+    this.rate = options.rateLimitBytesPerSec ?? DEFAULT_FAULT_INJECTOR_OPTIONS.rateLimitBytesPerSec;
     const mtu = inner.capabilities.mtu;
-    this.bucket = options.bucketBytes ?? Math.max(mtu, this.rate / 10);
-    this.tokens[RX] = this.tokens[TX] = this.bucket;
-    this.refilledAt[RX] = this.refilledAt[TX] = -1;
-    const maxHeld = options.maxHeld ?? 32;
+    const bucketBytes = options.bucketBytes ?? Math.max(mtu, this.rate / 10);
+    this.rxBucket = new TokenBucket(this.rate, bucketBytes);
+    this.txBucket = new TokenBucket(this.rate, bucketBytes);
+    const maxHeld = options.maxHeld ?? DEFAULT_FAULT_INJECTOR_OPTIONS.maxHeld;
     this.heldSlot = new Int32Array(maxHeld);
     this.heldAt = new Float64Array(maxHeld);
     this.heldDir = new Uint8Array(maxHeld);
     this.heldAfterNext = new Uint8Array(maxHeld);
     // Worst case in one step: a frame, its duplicate, and every held frame released.
-    this.out = new Int32Array(2 * maxHeld + 4);
+    this.out = new SlotFifo(2 * maxHeld + 4);
   }
 
   get capabilities(): DeviceCapabilities {
@@ -145,16 +161,13 @@ export class FaultInjector implements Device {
 
   receive(now: number): number {
     this.releaseDue(now);
-    while (this.outCount === 0) {
+    while (this.out.isEmpty()) {
       const slot = this.inner.receive(now);
       if (slot < 0) return -1;
       if (!this.applyRx) return slot;
       this.process(RX, slot, now);
     }
-    const slot = this.out[this.outHead]!;
-    this.outHead = this.outHead + 1 === this.out.length ? 0 : this.outHead + 1;
-    this.outCount--;
-    return slot;
+    return this.out.shift();
   }
 
   transmit(now: number, slot: number): void {
@@ -169,7 +182,7 @@ export class FaultInjector implements Device {
 
   /** `now` when a released frame waits, else the earlier of the inner deadline and the next held release. */
   pollAt(now: number): number {
-    if (this.outCount > 0) return now;
+    if (!this.out.isEmpty()) return now;
     let at = this.inner.pollAt(now);
     for (let k = 0; k < this.heldCount; k++) {
       const due = this.heldAt[k]!;
@@ -183,27 +196,13 @@ export class FaultInjector implements Device {
     const pool = this.inner.pool;
     for (let k = 0; k < this.heldCount; k++) pool.free(this.heldSlot[k]!);
     this.heldCount = 0;
-    while (this.outCount > 0) {
-      pool.free(this.out[this.outHead]!);
-      this.outHead = this.outHead + 1 === this.out.length ? 0 : this.outHead + 1;
-      this.outCount--;
-    }
-  }
-
-  /** Next xorshift32 value (Marsaglia 2003), never 0. */
-  private next(): number {
-    let x = this.rng;
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    this.rng = x >>> 0;
-    return this.rng;
+    for (let slot = this.out.shift(); slot >= 0; slot = this.out.shift()) pool.free(slot);
   }
 
   /** True with probability pct / 100; draws nothing when pct <= 0, so disabled faults leave the sequence alone. */
   private chance(pct: number): boolean {
     if (pct <= 0) return false;
-    return this.next() % 1_000_000 < pct * 10_000;
+    return this.random.below(1_000_000) < pct * 10_000;
   }
 
   private process(dir: number, slot: number, now: number): void {
@@ -214,28 +213,19 @@ export class FaultInjector implements Device {
       return;
     }
     let len = pool.len[slot]!;
-    if (this.rate > 0) {
-      // Token bucket: refill by elapsed time, then the frame costs its length in octets.
-      const last = this.refilledAt[dir]!;
-      if (last >= 0 && now > last) {
-        const tokens = this.tokens[dir]! + ((now - last) * this.rate) / 1000;
-        this.tokens[dir] = tokens < this.bucket ? tokens : this.bucket;
-      }
-      this.refilledAt[dir] = now;
-      if (this.tokens[dir]! < len) {
-        this.stats.rateLimited++;
-        pool.free(slot);
-        return;
-      }
-      this.tokens[dir] = this.tokens[dir]! - len;
+    // Token bucket: a frame costs its length in octets.
+    if (this.rate > 0 && !(dir === TX ? this.txBucket : this.rxBucket).take(now, len)) {
+      this.stats.rateLimited++;
+      pool.free(slot);
+      return;
     }
     if (len > 1 && this.chance(this.truncatePct)) {
-      len = 1 + (this.next() % (len - 1));
+      len = 1 + this.random.below(len - 1);
       pool.len[slot] = len;
       this.stats.truncated++;
     }
     if (len > 0 && this.chance(this.corruptPct)) {
-      const bit = this.next() % (len * 8);
+      const bit = this.random.below(len * 8);
       const at = pool.start[slot]! + (bit >>> 3);
       pool.bytes[at] = pool.bytes[at]! ^ (1 << (bit & 7));
       this.stats.corrupted++;
@@ -256,7 +246,7 @@ export class FaultInjector implements Device {
   /** Reorders, delays or passes one frame. */
   private schedule(dir: number, slot: number, now: number): void {
     let delay = this.delayMs;
-    if (this.jitterMs > 0) delay += this.next() % (this.jitterMs + 1);
+    if (this.jitterMs > 0) delay += this.random.below(this.jitterMs + 1);
     if (this.chance(this.reorderPct)) {
       if (this.hold(dir, slot, now + this.reorderHoldMs + delay, 1)) {
         this.stats.reordered++;
@@ -300,16 +290,11 @@ export class FaultInjector implements Device {
   }
 
   private pushOut(slot: number): void {
-    if (this.outCount === this.out.length) {
+    if (!this.out.push(slot)) {
       // Cannot happen with the sizing above; stay safe and count it as a drop.
       this.stats.dropped++;
       this.inner.pool.free(slot);
-      return;
     }
-    let tail = this.outHead + this.outCount;
-    if (tail >= this.out.length) tail -= this.out.length;
-    this.out[tail] = slot;
-    this.outCount++;
   }
 
   private removeHeld(k: number): void {

@@ -21,16 +21,10 @@ import type { WindowedByteLink } from './byte-window.ts';
 import type { Arena } from '../storage/arena.ts';
 import type { PacketPool } from '../storage/packet-pool.ts';
 import { RingBuffer } from '../storage/ring-buffer.ts';
+import { Xorshift32 } from '../random.ts';
 import { copyBytes } from '../storage/copy.ts';
+import { SlotFifo } from '../storage/slot-fifo.ts';
 import { NEVER } from '../time.ts';
-
-/** xorshift32 step (Marsaglia); the state must not be 0. */
-function xorshift32(x: number): number {
-  x ^= x << 13;
-  x ^= x >>> 17;
-  x ^= x << 5;
-  return x | 0; // int32, so the field holding it never needs a heap number
-}
 
 /** "No limit" for read chunks: the largest small integer, so the field stays a Smi. */
 const UNLIMITED = 0x3fffffff;
@@ -40,15 +34,38 @@ export interface MemoryLinkOptions {
   capacity?: number;
   /** Most octets one `read` returns. Defaults to unlimited (or 64 when `seed` is set). */
   maxReadChunk?: number;
-  /** When set (non-zero), each `read` returns a seeded-random 1..maxReadChunk octets. */
+  /** When set (non-zero), each `read` returns a random 1..maxReadChunk octets, from Xorshift32 (random.ts) with this seed. */
   seed?: number;
   /** Carve the rings from this arena (so a SlipDevice on the same arena copies with copyWithin). Defaults to buffers of their own. */
   arena?: Arena;
 }
 
+/**
+ * Defaults of MemoryLinkOptions: unseeded, reads unlimited (`maxReadChunk` is
+ * SEEDED_MAX_READ_CHUNK instead when `seed` is set); `arena`: none, rings of their own.
+ */
+export const DEFAULT_MEMORY_LINK_OPTIONS: Readonly<Required<Omit<MemoryLinkOptions, 'arena'>>> = Object.freeze({
+  capacity: 65536,
+  maxReadChunk: UNLIMITED,
+  seed: 0,
+});
+
+/** `maxReadChunk` when `seed` is set and no chunk size is given, octets. */
+export const SEEDED_MAX_READ_CHUNK = 64;
+
 /** A ring's storage: carved from the arena when there is one. */
 function ringOf(capacity: number, arena: Arena | undefined): RingBuffer {
   return new RingBuffer(arena !== undefined ? arena.carve(capacity) : new Uint8Array(capacity));
+}
+
+/** MemoryLinkOptions with the defaults filled in. */
+function linkOptions(options: MemoryLinkOptions): { capacity: number; seed: number; maxReadChunk: number } {
+  const seed = options.seed ?? DEFAULT_MEMORY_LINK_OPTIONS.seed;
+  return {
+    capacity: options.capacity ?? DEFAULT_MEMORY_LINK_OPTIONS.capacity,
+    seed,
+    maxReadChunk: options.maxReadChunk ?? (seed !== 0 ? SEEDED_MAX_READ_CHUNK : DEFAULT_MEMORY_LINK_OPTIONS.maxReadChunk),
+  };
 }
 
 /** Octet counters of one link end. */
@@ -67,29 +84,27 @@ class MemoryLink implements WindowedByteLink {
   private readonly rx: RingBuffer;
   private readonly tx: RingBuffer;
   private readonly maxReadChunk: number;
-  private rng: number;
+  /** Cuts reads at random sizes when seeded, else null. */
+  private readonly random: Xorshift32 | null;
   /** A write was cut short since the last time the ring had room (for pollAt). */
   private refused = false;
 
   readonly rxMemory: Uint8Array;
   readonly txMemory: Uint8Array;
 
-  constructor(rx: RingBuffer, tx: RingBuffer, maxReadChunk: number, seed: number) {
+  constructor(rx: RingBuffer, tx: RingBuffer, maxReadChunk: number, random: Xorshift32 | null) {
     this.rx = rx;
     this.tx = tx;
     this.rxMemory = rx.storage;
     this.txMemory = tx.storage;
     this.maxReadChunk = maxReadChunk < UNLIMITED ? maxReadChunk : UNLIMITED;
-    this.rng = seed | 0;
+    this.random = random;
   }
 
   /** How many of `len` octets one read hands out: capped at maxReadChunk, cut at random when seeded. */
   private cut(len: number): number {
     let want = len < this.maxReadChunk ? len : this.maxReadChunk;
-    if (this.rng !== 0 && want > 1) {
-      this.rng = xorshift32(this.rng);
-      want = 1 + ((this.rng >>> 0) % want);
-    }
+    if (this.random !== null && want > 1) want = 1 + this.random.below(want);
     return want;
   }
 
@@ -163,15 +178,14 @@ export class MemoryLinkPair {
   readonly b: MemoryLink;
 
   constructor(options: MemoryLinkOptions = {}) {
-    const capacity = options.capacity ?? 65536;
-    const seed = options.seed ?? 0;
-    const maxReadChunk = options.maxReadChunk ?? (seed !== 0 ? 64 : UNLIMITED);
+    const { capacity, seed, maxReadChunk } = linkOptions(options);
     if (!(capacity >= 1 && maxReadChunk >= 1)) throw new RangeError('MemoryLinkPair: capacity and maxReadChunk must be >= 1');
     const aToB = ringOf(capacity, options.arena);
     const bToA = ringOf(capacity, options.arena);
-    // Different seeds per end, so the two directions are cut differently.
-    this.a = new MemoryLink(bToA, aToB, maxReadChunk, seed);
-    this.b = new MemoryLink(aToB, bToA, maxReadChunk, seed === 0 ? 0 : xorshift32(seed) || 1);
+    // Different seeds per end, so the two directions are cut differently: b's is the first
+    // value a generator seeded with `seed` gives.
+    this.a = new MemoryLink(bToA, aToB, maxReadChunk, seed === 0 ? null : new Xorshift32(seed));
+    this.b = new MemoryLink(aToB, bToA, maxReadChunk, seed === 0 ? null : new Xorshift32(new Xorshift32(seed).next()));
   }
 }
 
@@ -180,11 +194,9 @@ export class MemoryLoopbackLink implements WindowedByteLink {
   private readonly link: MemoryLink;
 
   constructor(options: MemoryLinkOptions = {}) {
-    const capacity = options.capacity ?? 65536;
-    const seed = options.seed ?? 0;
-    const maxReadChunk = options.maxReadChunk ?? (seed !== 0 ? 64 : UNLIMITED);
+    const { capacity, seed, maxReadChunk } = linkOptions(options);
     const ring = ringOf(capacity, options.arena);
-    this.link = new MemoryLink(ring, ring, maxReadChunk, seed);
+    this.link = new MemoryLink(ring, ring, maxReadChunk, seed === 0 ? null : new Xorshift32(seed));
     this.rxMemory = this.txMemory = ring.storage;
   }
 
@@ -252,22 +264,17 @@ class MemoryDevice implements Device {
   /** Set once both sides exist. */
   peer: MemoryDevice | null = null;
   /** Frames waiting for `receive`, in this side's pool. */
-  private readonly queue: Int32Array;
-  private head = 0;
-  private count = 0;
+  private readonly queue: SlotFifo;
 
   constructor(pool: PacketPool, queue: number, checksum: boolean) {
     this.pool = pool;
     this.capabilities = { mtu: pool.mtu, checksum };
-    this.queue = new Int32Array(queue);
+    this.queue = new SlotFifo(queue);
   }
 
   receive(_now: number): number {
-    if (this.count === 0) return -1;
-    const slot = this.queue[this.head]!;
-    this.head = this.head + 1 === this.queue.length ? 0 : this.head + 1;
-    this.count--;
-    this.stats.rxFrames++;
+    const slot = this.queue.shift();
+    if (slot >= 0) this.stats.rxFrames++;
     return slot;
   }
 
@@ -280,7 +287,7 @@ class MemoryDevice implements Device {
       this.pool.free(slot);
       return;
     }
-    if (peer.count === peer.queue.length) {
+    if (peer.queue.isFull()) {
       this.stats.txDropQueueFull++;
       this.pool.free(slot);
       return;
@@ -297,30 +304,23 @@ class MemoryDevice implements Device {
       peer.pool.len[delivered] = len;
       this.pool.free(slot);
     }
-    let tail = peer.head + peer.count;
-    if (tail >= peer.queue.length) tail -= peer.queue.length;
-    peer.queue[tail] = delivered;
-    peer.count++;
+    peer.queue.push(delivered); // room checked above
     this.stats.txFrames++;
   }
 
   pollAt(now: number): number {
-    return this.count > 0 ? now : NEVER;
+    return this.queue.isEmpty() ? NEVER : now;
   }
 
   /** Room in the peer's queue. */
   canTransmit(_now: number): boolean {
     const peer = this.peer!;
-    return peer.count < peer.queue.length;
+    return !peer.queue.isFull();
   }
 
   /** Frees every frame waiting in this side's queue. */
   close(): void {
-    while (this.count > 0) {
-      this.pool.free(this.queue[this.head]!);
-      this.head = this.head + 1 === this.queue.length ? 0 : this.head + 1;
-      this.count--;
-    }
+    for (let slot = this.queue.shift(); slot >= 0; slot = this.queue.shift()) this.pool.free(slot);
   }
 }
 
@@ -330,6 +330,12 @@ export interface MemoryDevicePairOptions {
   /** Reported in `capabilities.checksum`. Defaults to true; false lets the stack skip checksums. */
   checksum?: boolean;
 }
+
+/** Defaults of MemoryDevicePairOptions. */
+export const DEFAULT_MEMORY_DEVICE_PAIR_OPTIONS: Readonly<Required<MemoryDevicePairOptions>> = Object.freeze({
+  queue: 64,
+  checksum: true,
+});
 
 /**
  * Two Devices wired back to back: a frame transmitted by one is received by the other. Each side
@@ -342,8 +348,8 @@ export class MemoryDevicePair {
   readonly b: MemoryDevice;
 
   constructor(poolA: PacketPool, poolB: PacketPool, options: MemoryDevicePairOptions = {}) {
-    const queue = options.queue ?? 64;
-    const checksum = options.checksum ?? true;
+    const queue = options.queue ?? DEFAULT_MEMORY_DEVICE_PAIR_OPTIONS.queue;
+    const checksum = options.checksum ?? DEFAULT_MEMORY_DEVICE_PAIR_OPTIONS.checksum;
     this.a = new MemoryDevice(poolA, queue, checksum);
     this.b = new MemoryDevice(poolB, queue, checksum);
     this.a.peer = this.b;

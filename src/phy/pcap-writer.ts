@@ -40,6 +40,12 @@ export interface PcapWriterOptions {
   mode?: 'rx' | 'tx' | 'both';
 }
 
+/** Defaults of PcapWriterOptions. */
+export const DEFAULT_PCAP_WRITER_OPTIONS: Readonly<Required<PcapWriterOptions>> = Object.freeze({
+  epochMs: 0,
+  mode: 'both',
+});
+
 export interface PcapWriterStats {
   /** Records written. */
   records: number;
@@ -60,8 +66,8 @@ export class PcapWriter implements Device {
   constructor(inner: Device, sink: PcapSink, options: PcapWriterOptions = {}) {
     this.inner = inner;
     this.sink = sink;
-    this.epochMs = options.epochMs ?? 0;
-    const mode = options.mode ?? 'both';
+    this.epochMs = options.epochMs ?? DEFAULT_PCAP_WRITER_OPTIONS.epochMs;
+    const mode = options.mode ?? DEFAULT_PCAP_WRITER_OPTIONS.mode;
     this.recordRx = mode !== 'tx';
     this.recordTx = mode !== 'rx';
     const v = this.view;

@@ -21,6 +21,7 @@
 import type { ByteLink, Device, DeviceCapabilities } from './device.ts';
 import type { PacketPool } from '../storage/packet-pool.ts';
 import type { Arena } from '../storage/arena.ts';
+import { SlotFifo } from '../storage/slot-fifo.ts';
 import { isWindowedByteLink, type WindowedByteLink } from './byte-window.ts';
 import { SlipDecoder, SlipEncoder, slipEncodedMaxLen, type SlipDecoderStats } from './slip.ts';
 
@@ -36,6 +37,13 @@ export interface SlipDeviceOptions {
   /** Carve the scratch and TX buffers from this arena (the pool's, so codec copies are copyWithin). Defaults to buffers of their own. */
   arena?: Arena;
 }
+
+/** Defaults of SlipDeviceOptions (`mtu`: the pool's; `arena`: none, buffers of the device's own). */
+export const DEFAULT_SLIP_DEVICE_OPTIONS: Readonly<Required<Omit<SlipDeviceOptions, 'mtu' | 'arena'>>> = Object.freeze({
+  txQueue: 8,
+  rxQueue: 8,
+  readChunk: 4096,
+});
 
 export interface SlipDeviceStats {
   /** Frames decoded and queued for `receive()`. */
@@ -79,28 +87,24 @@ export class SlipDevice implements Device {
   private scratchLen = 0;
   /** The slot the decoder is writing into, or -1. */
   private rxSlot = -1;
-  /** Completed frames: a ring of slot indices. */
-  private readonly rxRing: Int32Array;
-  private rxHead = 0;
-  private rxCount = 0;
+  /** Completed frames waiting for `receive()`. */
+  private readonly rxQueue: SlotFifo;
 
   /** The frame being sent, encoded; `txBuffer[txPos .. txLen)` not yet accepted by the link. */
   private readonly txBuffer: Uint8Array;
   private txPos = 0;
   private txLen = 0;
-  /** Slots waiting to be encoded: a ring of slot indices. */
-  private readonly txRing: Int32Array;
-  private txHead = 0;
-  private txCount = 0;
+  /** Slots waiting to be encoded. */
+  private readonly txQueue: SlotFifo;
 
   constructor(link: ByteLink, pool: PacketPool, options: SlipDeviceOptions = {}) {
     const mtu = options.mtu ?? pool.mtu;
     if (!Number.isInteger(mtu) || mtu < 3 || mtu > pool.mtu) {
       throw new RangeError(`SlipDevice: mtu must be an integer in 3..${pool.mtu} (the pool's), got ${mtu}`);
     }
-    const txQueue = options.txQueue ?? 8;
-    const rxQueue = options.rxQueue ?? 8;
-    const readChunk = options.readChunk ?? 4096;
+    const txQueue = options.txQueue ?? DEFAULT_SLIP_DEVICE_OPTIONS.txQueue;
+    const rxQueue = options.rxQueue ?? DEFAULT_SLIP_DEVICE_OPTIONS.rxQueue;
+    const readChunk = options.readChunk ?? DEFAULT_SLIP_DEVICE_OPTIONS.readChunk;
     if (!(txQueue >= 1 && rxQueue >= 1 && readChunk >= 1)) throw new RangeError('SlipDevice: queues and readChunk must be >= 1');
     this.link = link;
     this.pool = pool;
@@ -118,9 +122,9 @@ export class SlipDevice implements Device {
     // A windowed link is decoded in place: the scratch buffer is never used.
     const scratchLen = this.window !== null ? 0 : readChunk;
     this.scratch = arena !== undefined ? arena.carve(scratchLen) : new Uint8Array(scratchLen);
-    this.rxRing = new Int32Array(rxQueue);
+    this.rxQueue = new SlotFifo(rxQueue);
     this.txBuffer = arena !== undefined ? arena.carve(slipEncodedMaxLen(mtu)) : new Uint8Array(slipEncodedMaxLen(mtu));
-    this.txRing = new Int32Array(txQueue);
+    this.txQueue = new SlotFifo(txQueue);
   }
 
   /**
@@ -130,11 +134,7 @@ export class SlipDevice implements Device {
   receive(now: number): number {
     this.flush(now);
     this.pumpRx(now);
-    if (this.rxCount === 0) return -1;
-    const slot = this.rxRing[this.rxHead]!;
-    this.rxHead = this.rxHead + 1 === this.rxRing.length ? 0 : this.rxHead + 1;
-    this.rxCount--;
-    return slot;
+    return this.rxQueue.shift();
   }
 
   /**
@@ -145,14 +145,9 @@ export class SlipDevice implements Device {
     if (this.pool.len[slot]! > this.mtu) {
       this.stats.txDropOversize++;
       this.pool.free(slot);
-    } else if (this.txCount === this.txRing.length) {
+    } else if (!this.txQueue.push(slot)) {
       this.stats.txDropQueueFull++;
       this.pool.free(slot);
-    } else {
-      let tail = this.txHead + this.txCount;
-      if (tail >= this.txRing.length) tail -= this.txRing.length;
-      this.txRing[tail] = slot;
-      this.txCount++;
     }
     this.flush(now);
   }
@@ -162,29 +157,29 @@ export class SlipDevice implements Device {
    * deadline (when it will have octets to read or room for pending output); NEVER when idle.
    */
   pollAt(now: number): number {
-    if (this.rxCount > 0) return now;
-    if (this.scratchPos < this.scratchLen && this.rxCount < this.rxRing.length) return now;
+    if (!this.rxQueue.isEmpty()) return now;
+    if (this.scratchPos < this.scratchLen && !this.rxQueue.isFull()) return now;
     return this.link.pollAt(now);
   }
 
   /** Room in the TX queue. */
   canTransmit(_now: number): boolean {
-    return this.txCount < this.txRing.length;
+    return !this.txQueue.isFull();
   }
 
   /** True while encoded octets wait for the link or frames wait to be encoded. */
   get txPending(): boolean {
-    return this.txPos < this.txLen || this.txCount > 0;
+    return this.txPos < this.txLen || !this.txQueue.isEmpty();
   }
 
   /** Frames waiting in the TX queue (not yet encoded); `transmit` drops when this reaches the queue size. */
   get txQueued(): number {
-    return this.txCount;
+    return this.txQueue.length;
   }
 
   /** Frames decoded and waiting for `receive()`. */
   get rxQueued(): number {
-    return this.rxCount;
+    return this.rxQueue.length;
   }
 
   /** Gives back every slot the device holds (partial RX frame, both queues) and forgets pending octets. */
@@ -195,16 +190,8 @@ export class SlipDevice implements Device {
     }
     this.decoder.clearTarget();
     this.decoder.reset();
-    while (this.rxCount > 0) {
-      this.pool.free(this.rxRing[this.rxHead]!);
-      this.rxHead = this.rxHead + 1 === this.rxRing.length ? 0 : this.rxHead + 1;
-      this.rxCount--;
-    }
-    while (this.txCount > 0) {
-      this.pool.free(this.txRing[this.txHead]!);
-      this.txHead = this.txHead + 1 === this.txRing.length ? 0 : this.txHead + 1;
-      this.txCount--;
-    }
+    for (let slot = this.rxQueue.shift(); slot >= 0; slot = this.rxQueue.shift()) this.pool.free(slot);
+    for (let slot = this.txQueue.shift(); slot >= 0; slot = this.txQueue.shift()) this.pool.free(slot);
     this.txPos = this.txLen = 0;
     this.scratchPos = this.scratchLen = 0;
   }
@@ -218,10 +205,8 @@ export class SlipDevice implements Device {
         this.txPos += accepted;
         if (this.txPos < this.txLen) return;
       }
-      if (this.txCount === 0) return;
-      const slot = this.txRing[this.txHead]!;
-      this.txHead = this.txHead + 1 === this.txRing.length ? 0 : this.txHead + 1;
-      this.txCount--;
+      const slot = this.txQueue.shift();
+      if (slot < 0) return;
       const pool = this.pool;
       const len = pool.len[slot]!;
       const window = this.window;
@@ -246,7 +231,7 @@ export class SlipDevice implements Device {
       return;
     }
     const decoder = this.decoder;
-    while (this.rxCount < this.rxRing.length) {
+    while (!this.rxQueue.isFull()) {
       if (this.scratchPos === this.scratchLen) {
         const got = this.link.read(now, this.scratch, 0, this.scratch.length);
         if (got === 0) return;
@@ -264,7 +249,7 @@ export class SlipDevice implements Device {
     const decoder = this.decoder;
     const memory = window.rxMemory;
     const readChunk = this.readChunk;
-    while (this.rxCount < this.rxRing.length) {
+    while (!this.rxQueue.isFull()) {
       let run = window.rxWindow(now);
       if (run === 0) return;
       if (run > readChunk) run = readChunk;
@@ -293,11 +278,13 @@ export class SlipDevice implements Device {
       const slot = this.rxSlot;
       this.rxSlot = -1;
       pool.len[slot] = decoder.frameLen;
-      let tail = this.rxHead + this.rxCount;
-      if (tail >= this.rxRing.length) tail -= this.rxRing.length;
-      this.rxRing[tail] = slot;
-      this.rxCount++;
-      this.stats.rxFrames++;
+      // The pumps decode only while the queue has room, so this drop is a safety net.
+      if (this.rxQueue.push(slot)) {
+        this.stats.rxFrames++;
+      } else {
+        this.stats.rxDropQueueFull++;
+        pool.free(slot);
+      }
     }
   }
 }

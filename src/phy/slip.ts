@@ -6,9 +6,10 @@
  * slot), carrying a half-read escape or frame across calls, so it does not care where a serial
  * driver splits its reads. It holds no frame memory of its own.
  *
- * Promises: no allocation per frame or per octet once warm (a DataView is created only when a
- * caller switches to a different ArrayBuffer), nothing thrown on bad input: every irregularity is
- * a counter in `SlipDecoder.stats`.
+ * Promises: no allocation per frame or per octet once warm (the whole-buffer views it indexes
+ * through are made once per ArrayBuffer, on its first use, and cached by storage/views.ts, so
+ * switching between buffers allocates nothing), nothing thrown on bad input: every irregularity
+ * is a counter in `SlipDecoder.stats`.
  *
  * Fast path: a run of ordinary octets is found and copied eight octets per step: two 32-bit words
  * are read, tested for an END or ESC octet with a SWAR "has byte" test, and stored as words. This
@@ -161,9 +162,10 @@ function copyRun(src: BufferViews, i: number, limit: number, dst: BufferViews, j
 }
 
 /**
- * A SLIP encoder holding its own buffer views, so that encoding between the same two buffers
- * (a pool and a TX buffer or link ring) never allocates. Each SlipDevice owns one; `slipEncode`
- * uses a shared instance, which allocates views whenever consecutive calls switch buffers.
+ * A SLIP encoder holding its source and destination views; encoding between the same two
+ * buffers (a pool and a TX buffer or link ring) does not even look them up again. Each
+ * SlipDevice owns one; `slipEncode` uses a shared instance, which re-points its views from the
+ * storage/views.ts cache when consecutive calls switch buffers (a lookup, not an allocation).
  * Fastest when source and destination share one ArrayBuffer (an Arena): runs between special
  * octets are then found eight octets per step and moved with `copyWithin`.
  */

@@ -142,6 +142,11 @@ export interface UartOptions {
   fifo?: number;
 }
 
+/** Defaults of UartOptions. */
+export const DEFAULT_UART_OPTIONS: Readonly<Required<UartOptions>> = Object.freeze({
+  fifo: 4096,
+});
+
 /** One end of a UART line pair: writes into `tx`, reads from `rx`. */
 class UartEnd implements ByteLink {
   private readonly tx: UartLine;
@@ -178,7 +183,7 @@ export class UartLinkPair {
   readonly rate: number;
 
   constructor(baud: number, options: UartOptions = {}) {
-    const fifo = options.fifo ?? 4096;
+    const fifo = options.fifo ?? DEFAULT_UART_OPTIONS.fifo;
     const aToB = new UartLine(baud, fifo);
     const bToA = new UartLine(baud, fifo);
     this.a = new UartEnd(aToB, bToA);
@@ -194,7 +199,7 @@ export class UartLoopbackLink implements ByteLink {
   private readonly end: UartEnd;
 
   constructor(baud: number, options: UartOptions = {}) {
-    const line = new UartLine(baud, options.fifo ?? 4096);
+    const line = new UartLine(baud, options.fifo ?? DEFAULT_UART_OPTIONS.fifo);
     this.end = new UartEnd(line, line);
     this.rate = octetRate(baud);
   }
@@ -225,7 +230,7 @@ export class UartTimedLink implements ByteLink {
 
   constructor(inner: ByteLink, baud: number, options: UartOptions = {}) {
     this.inner = inner;
-    this.line = new UartLine(baud, options.fifo ?? 4096);
+    this.line = new UartLine(baud, options.fifo ?? DEFAULT_UART_OPTIONS.fifo);
     this.rate = octetRate(baud);
   }
 

@@ -30,6 +30,13 @@ export interface PacketPoolOptions {
 
 import type { Arena } from './arena.ts';
 
+/** Defaults of the optional PacketPoolOptions (`arena`: none, the pool has a buffer of its own). */
+export const DEFAULT_PACKET_POOL_OPTIONS: Readonly<Required<Omit<PacketPoolOptions, 'slots' | 'mtu' | 'arena'>>> = Object.freeze({
+  headroom: 0,
+  strict: false,
+  name: 'pbuf',
+});
+
 /** Usage statistics, lwIP memp style. */
 export interface PoolStats {
   /** Slots in use now. */
@@ -75,13 +82,13 @@ export class PacketPool {
     const { slots, mtu } = options;
     if (!Number.isInteger(slots) || slots < 1) throw new RangeError(`PacketPool: slots must be a positive integer, got ${slots}`);
     if (!Number.isInteger(mtu) || mtu < 68) throw new RangeError(`PacketPool: mtu must be an integer >= 68, got ${mtu}`);
-    const headroom = options.headroom ?? 0;
+    const headroom = options.headroom ?? DEFAULT_PACKET_POOL_OPTIONS.headroom;
     if (!Number.isInteger(headroom) || headroom < 0) throw new RangeError(`PacketPool: headroom must be an integer >= 0, got ${headroom}`);
-    this.name = options.name ?? 'pbuf';
+    this.name = options.name ?? DEFAULT_PACKET_POOL_OPTIONS.name;
     this.size = slots;
     this.mtu = mtu;
     this.headroom = headroom;
-    this.strict = options.strict ?? false;
+    this.strict = options.strict ?? DEFAULT_PACKET_POOL_OPTIONS.strict;
     this.slotSize = (this.headroom + mtu + 3) & ~3;
     if (options.arena !== undefined) {
       const region = options.arena.carve(this.slotSize * slots);

@@ -4,29 +4,18 @@
  * and honouring write back pressure. Resolves with what each side read.
  */
 import type { DriverLink } from '../../src/drivers/link.ts';
-import { HostLoop, type Steppable } from '../../src/drivers/host-loop.ts';
-import { NEVER } from '../../src/time.ts';
-
-/** Deterministic octets: xorshift32 from `seed`. */
-export function randomBytes(len: number, seed: number): Uint8Array {
-  const out = new Uint8Array(len);
-  let x = seed | 0 || 1;
-  for (let i = 0; i < len; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
+import { HostLoop } from '../../src/drivers/host-loop.ts';
+import { Xorshift32 } from '../../src/random.ts';
+import { NEVER, type Pollable } from '../../src/time.ts';
 
 /** One direction: writes `data` into `from` in random chunks, reads `to` into `received`. */
-class Direction implements Steppable {
+class Direction implements Pollable {
   readonly received: Uint8Array;
   sent = 0;
   got = 0;
   private blocked = false;
-  private rng: number;
+  /** Chunk sizes. */
+  private readonly random: Xorshift32;
   private readonly from: DriverLink;
   private readonly to: DriverLink;
   private readonly data: Uint8Array;
@@ -38,7 +27,7 @@ class Direction implements Steppable {
     this.data = data;
     this.maxChunk = maxChunk;
     this.received = new Uint8Array(data.length + 4096);
-    this.rng = seed | 0 || 7;
+    this.random = new Xorshift32(seed | 0 || 7);
   }
 
   get done(): boolean {
@@ -48,11 +37,8 @@ class Direction implements Steppable {
   poll(now: number): boolean {
     let progressed = false;
     if (this.sent < this.data.length) {
-      this.rng ^= this.rng << 13;
-      this.rng ^= this.rng >>> 17;
-      this.rng ^= this.rng << 5;
       const left = this.data.length - this.sent;
-      const chunk = Math.min(left, 1 + ((this.rng >>> 0) % this.maxChunk));
+      const chunk = Math.min(left, 1 + this.random.below(this.maxChunk));
       const accepted = this.from.write(now, this.data, this.sent, chunk);
       this.sent += accepted;
       this.blocked = accepted < chunk;
@@ -91,7 +77,7 @@ export async function exchange(
   const forward = new Direction(a, b, aToB, seed, maxChunk);
   const backward = new Direction(b, a, bToA, seed * 31 + 1, maxChunk);
   const loop = new HostLoop();
-  const finisher: Steppable = {
+  const finisher: Pollable = {
     poll: () => {
       if (forward.done && backward.done) void loop.stop();
       return false;

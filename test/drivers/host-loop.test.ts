@@ -1,11 +1,11 @@
 import { expect } from 'chai';
-import { HostLoop, type Steppable } from '../../src/drivers/host-loop.ts';
-import { NEVER } from '../../src/time.ts';
+import { HostLoop } from '../../src/drivers/host-loop.ts';
+import { NEVER, type Pollable } from '../../src/time.ts';
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A part with a periodic deadline: due every `period` ms after its last poll. */
-class Ticker implements Steppable {
+class Ticker implements Pollable {
   polls = 0;
   ticks = 0;
   nowSeen: number[] = [];
@@ -33,7 +33,7 @@ class Ticker implements Steppable {
 }
 
 /** A part with nothing to do until `work` is raised (by a "driver" that then calls wake). */
-class Inbox implements Steppable {
+class Inbox implements Pollable {
   polls = 0;
   work = 0;
   handled = 0;
@@ -98,7 +98,7 @@ describe('drivers/host-loop', () => {
     let mailbox = 0;
     let produced = 0;
     let consumed = 0;
-    const producer: Steppable = {
+    const producer: Pollable = {
       poll: () => {
         if (mailbox !== 0 || produced === 10) return false;
         mailbox = 1;
@@ -107,7 +107,7 @@ describe('drivers/host-loop', () => {
       },
       pollAt: (now) => (produced < 10 && mailbox === 0 ? now : NEVER),
     };
-    const consumer: Steppable = {
+    const consumer: Pollable = {
       poll: () => {
         if (mailbox === 0) return false;
         mailbox = 0;

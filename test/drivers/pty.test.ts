@@ -3,7 +3,8 @@ import { closeSync, existsSync, statSync } from 'node:fs';
 import { FdLink } from '../../src/drivers/fd-link.ts';
 import { openPtyPair, PtyPair } from '../../src/drivers/pty.ts';
 import { NEVER } from '../../src/time.ts';
-import { exchange, randomBytes } from './exchange.ts';
+import { randomBytes } from '../../support/pattern.ts';
+import { exchange } from './exchange.ts';
 
 const ALL_OCTETS = Uint8Array.from({ length: 256 }, (_, i) => i);
 /** Every octet value, then the SLIP and terminal specials again in a row. */

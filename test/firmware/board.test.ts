@@ -14,8 +14,8 @@ import { TcpState } from '../../src/socket/tcp/state.ts';
 import type { PacketPool } from '../../src/storage/packet-pool.ts';
 import { Board } from '../../firmware-bridge/board.ts';
 import { parseFirmwareArgs } from '../../firmware-bridge/cli.ts';
+import { HOST_A, HOST_B } from '../../support/addresses.ts';
 import { checkPools, testPool } from '../helpers/pools.ts';
-import { HOST_A, HOST_B } from '../helpers/packets.ts';
 import { VirtualClock, runUntil } from '../helpers/sim.ts';
 
 /** A device wrapper that loses the next `dropRx` received frames (the test sets it). */

@@ -11,12 +11,13 @@
  * every device socket CLOSED or in TIME-WAIT (read with the shell's `netstat`).
  */
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { expect } from 'chai';
 import { xferPattern } from '../../firmware-bridge/telnet/xfer.ts';
+import { sha256 } from '../../support/pattern.ts';
 import { missingTools, noteSkip } from './tools.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -507,9 +508,6 @@ export class TelnetClient {
   }
 }
 
-export function sha256(b: Uint8Array): string {
-  return createHash('sha256').update(b).digest('hex');
-}
 
 /**
  * The device connects out: `xfer 192.0.2.1 <port> <octets>` typed into a fresh session, against

@@ -2,9 +2,7 @@
  * Packet templates for tests, written independently of src/wire (a naive byte-by-byte
  * implementation), so the stack is checked against a second opinion.
  */
-
-export const HOST_A = 0xc0000201 | 0; // 192.0.2.1
-export const HOST_B = 0xc0000202 | 0; // 192.0.2.2
+import { HOST_A, HOST_B } from '../../support/addresses.ts';
 
 /** Naive RFC 1071 checksum. */
 export function naiveChecksum(bytes: Uint8Array, start = 0, end = bytes.length, initial = 0): number {
@@ -134,37 +132,4 @@ export function naiveReassemble(frames: Uint8Array[]): { protocol: number; src: 
   if (have.includes(0)) return null;
   const f0 = frames[0]!;
   return { protocol: f0[9]!, src: read32(f0, 12), dst: read32(f0, 16), payload };
-}
-
-/** Deterministic pseudo-random octets (xorshift32). */
-export function randomBytes(len: number, seed: number): Uint8Array {
-  const b = new Uint8Array(len);
-  let x = seed | 0 || 1;
-  for (let i = 0; i < len; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    b[i] = x & 0xff;
-  }
-  return b;
-}
-
-/** A seeded random source for tests. */
-export class Rng {
-  private x: number;
-  constructor(seed: number) {
-    this.x = seed | 0 || 1;
-  }
-  next(): number {
-    let x = this.x;
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    this.x = x;
-    return x >>> 0;
-  }
-  /** Integer in [0, n). */
-  below(n: number): number {
-    return this.next() % n;
-  }
 }

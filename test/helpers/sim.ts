@@ -3,13 +3,7 @@
  * the earliest deadline any of them reported, until a condition holds or a time limit passes.
  * Nothing here reads a real clock, so minutes of protocol time cost milliseconds.
  */
-import { NEVER } from '../../src/time.ts';
-
-/** Anything with the poll / pollAt contract: an Interface, a service, a test app. */
-export interface Steppable {
-  poll(now: number): boolean;
-  pollAt(now: number): number;
-}
+import { NEVER, type Pollable } from '../../src/time.ts';
 
 export class VirtualClock {
   now: number;
@@ -22,7 +16,7 @@ export class VirtualClock {
  * Runs `parts` in virtual time until `done()` is true or the clock passes `start + limitMs`.
  * Returns whether `done()` became true.
  */
-export function runUntil(clock: VirtualClock, parts: Steppable[], done: () => boolean, limitMs: number): boolean {
+export function runUntil(clock: VirtualClock, parts: Pollable[], done: () => boolean, limitMs: number): boolean {
   const limit = clock.now + limitMs;
   let spins = 0;
   while (!done()) {
@@ -51,6 +45,6 @@ export function runUntil(clock: VirtualClock, parts: Steppable[], done: () => bo
 }
 
 /** Runs until every participant is idle (no deadline before `limitMs` from now). */
-export function runIdle(clock: VirtualClock, parts: Steppable[], limitMs: number): void {
+export function runIdle(clock: VirtualClock, parts: Pollable[], limitMs: number): void {
   runUntil(clock, parts, () => false, limitMs);
 }

@@ -1,16 +1,11 @@
 /**
- * Two whole stacks (Interface + TcpStack) over a chosen link, and a bulk-transfer app that
- * moves deterministic data both ways at once and hashes what arrives. Virtual time throughout.
+ * Two whole stacks (Interface + TcpStack) over a chosen link, 192.0.2.1 and 192.0.2.2, for tests
+ * in virtual time. The bulk-transfer application they run is support/bulk.ts.
  */
-import { createHash } from 'node:crypto';
 import { Interface } from '../../src/iface/interface.ts';
 import type { Device } from '../../src/phy/device.ts';
 import { TcpStack, type TcpStackOptions } from '../../src/socket/tcp/stack.ts';
-import type { TcpSocket } from '../../src/socket/tcp/socket.ts';
-import { TcpState } from '../../src/socket/tcp/state.ts';
-import { NEVER } from '../../src/time.ts';
-import { HOST_A, HOST_B } from './packets.ts';
-import type { Steppable } from './sim.ts';
+import { HOST_A, HOST_B } from '../../support/addresses.ts';
 
 export interface StackPair {
   a: Interface;
@@ -25,104 +20,4 @@ export function stackPair(devA: Device, devB: Device, tcp: Partial<TcpStackOptio
   const a = new Interface({ device: devA, address: HOST_A, tcp: tcpA });
   const b = new Interface({ device: devB, address: HOST_B, tcp: tcpB });
   return { a, b, tcpA, tcpB };
-}
-
-/** Deterministic pseudo-random data (xorshift32). */
-export function pattern(len: number, seed: number): Uint8Array {
-  const out = new Uint8Array(len);
-  const words = new Uint32Array(out.buffer, 0, len >>> 2);
-  let x = seed | 0 || 1;
-  for (let i = 0; i < words.length; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    words[i] = x;
-  }
-  for (let i = words.length * 4; i < len; i++) out[i] = i & 0xff;
-  return out;
-}
-
-export function sha256(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
-}
-
-/**
- * One endpoint's application: sends `data` (in writes of at most `writeLen`), reads everything
- * the peer sends into `received`, and closes its socket once both are done.
- */
-export class BulkEndpoint implements Steppable {
-  sock: TcpSocket | null;
-  sent = 0;
-  readonly received: Uint8Array;
-  receivedLen = 0;
-  eof = false;
-  closed = false;
-  error = 0;
-
-  readonly data: Uint8Array;
-  readonly writeLen: number;
-  private readonly acceptFrom: (() => TcpSocket | null) | null;
-
-  constructor(sock: TcpSocket | null, data: Uint8Array, expectLen: number, writeLen = 65536,
-              acceptFrom: (() => TcpSocket | null) | null = null) {
-    this.sock = sock;
-    this.data = data;
-    this.writeLen = writeLen;
-    this.acceptFrom = acceptFrom;
-    this.received = new Uint8Array(expectLen);
-  }
-
-  get done(): boolean {
-    return this.closed;
-  }
-
-  poll(_now: number): boolean {
-    if (this.sock === null && this.acceptFrom !== null) this.sock = this.acceptFrom();
-    const s = this.sock;
-    if (s === null || this.closed) return false;
-    let progress = false;
-    while (this.sent < this.data.length) {
-      const n = s.send(this.data, this.sent, Math.min(this.writeLen, this.data.length - this.sent));
-      if (n <= 0) {
-        if (n < 0 && s.state === TcpState.Closed) this.error = s.error;
-        break;
-      }
-      this.sent += n;
-      progress = true;
-    }
-    if (this.sent === this.data.length && !s.finQueued && s.state !== TcpState.Closed) {
-      s.shutdown();
-      progress = true;
-    }
-    for (;;) {
-      const room = this.received.length - this.receivedLen;
-      const n = s.recv(this.received, this.receivedLen, room > 0 ? room : 0);
-      if (n > 0) {
-        this.receivedLen += n;
-        progress = true;
-        continue;
-      }
-      if (n === 0 && room > 0 && (s.remoteClosed || s.state === TcpState.Closed)) this.eof = true;
-      if (n === 0 && room === 0 && s.remoteClosed) this.eof = true;
-      if (n < 0 && s.state === TcpState.Closed) {
-        this.error = s.error !== 0 ? s.error : n;
-        this.eof = true;
-      }
-      break;
-    }
-    if (this.eof && (this.sent === this.data.length || this.error !== 0) && !this.closed) {
-      s.close();
-      this.closed = true;
-      progress = true;
-    }
-    return progress;
-  }
-
-  pollAt(_now: number): number {
-    return NEVER;
-  }
-
-  receivedBytes(): Uint8Array {
-    return this.received.subarray(0, this.receivedLen);
-  }
 }

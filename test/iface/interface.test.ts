@@ -5,11 +5,11 @@ import { TcpStack } from '../../src/socket/tcp/stack.ts';
 import { UdpSocket } from '../../src/socket/udp.ts';
 import { SocketError } from '../../src/socket/error.ts';
 import { UdpEchoService } from '../../firmware-bridge/services/udp-echo.ts';
+import { HOST_A, HOST_B } from '../../support/addresses.ts';
+import { randomBytes } from '../../support/pattern.ts';
 import { checkPools, testPool } from '../helpers/pools.ts';
 import { TestingDevice } from '../helpers/testing-device.ts';
-import {
-  HOST_A, HOST_B, echoRequest, fragment, ipv4, naiveChecksum, naiveReassemble, randomBytes, read16, read32, udp,
-} from '../helpers/packets.ts';
+import { echoRequest, fragment, ipv4, naiveChecksum, naiveReassemble, read16, read32, udp } from '../helpers/packets.ts';
 
 function setup(options: Partial<InterfaceOptions> = {}, mtu = 1500, checksum = true) {
   const pool = testPool({ slots: 16, mtu });

@@ -16,9 +16,10 @@ import { FaultInjector } from '../../src/phy/fault-injector.ts';
 import { PcapWriter } from '../../src/phy/pcap-writer.ts';
 import { PcapFileSink } from '../../src/drivers/pcap-file.ts';
 import type { PacketPool } from '../../src/storage/packet-pool.ts';
+import { HOST_A, HOST_B } from '../../support/addresses.ts';
+import { randomBytes } from '../../support/pattern.ts';
 import { checkPools, testPool } from '../helpers/pools.ts';
 import { skipWithout } from '../helpers/tools.ts';
-import { HOST_A, HOST_B, randomBytes } from '../helpers/packets.ts';
 import { VirtualClock, runIdle, runUntil } from '../helpers/sim.ts';
 
 interface LinkUnderTest {

@@ -17,7 +17,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { xferPattern } from '../../firmware-bridge/telnet/xfer.ts';
-import { HOST_IP, PROMPT, Rig, interopDescribe, sha256, sleep, waitListening, xferRoundTrip } from '../helpers/netns.ts';
+import { sha256 } from '../../support/pattern.ts';
+import { HOST_IP, PROMPT, Rig, interopDescribe, sleep, waitListening, xferRoundTrip } from '../helpers/netns.ts';
 
 const MiB = 1024 * 1024;
 

@@ -11,7 +11,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { DEVICE_IP, Rig, interopDescribe, sha256, xferRoundTrip } from '../helpers/netns.ts';
+import { sha256 } from '../../support/pattern.ts';
+import { DEVICE_IP, Rig, interopDescribe, xferRoundTrip } from '../helpers/netns.ts';
 
 const MiB = 1024 * 1024;
 

@@ -4,18 +4,15 @@
  * for 1 MiB. At the end the firmware is stopped with SIGTERM and the octet counts it prints
  * must match what was sent.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
+import { sha256 } from '../../support/pattern.ts';
 import { DEVICE_IP, Rig, interopDescribe } from '../helpers/netns.ts';
 
 const MiB = 1024 * 1024;
-
-function sha256(b: Uint8Array): string {
-  return createHash('sha256').update(b).digest('hex');
-}
 
 /**
  * Checks `data` against the RFC 864 character generator: lines of 72 characters and CR LF, cut

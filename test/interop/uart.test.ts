@@ -9,7 +9,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { DEVICE_IP, Rig, interopDescribe, sha256 } from '../helpers/netns.ts';
+import { sha256 } from '../../support/pattern.ts';
+import { DEVICE_IP, Rig, interopDescribe } from '../helpers/netns.ts';
 
 const BAUD = 115200;
 const LINE_RATE = BAUD / 10; // octets per second, 8N1

@@ -12,10 +12,12 @@ import { UartLinkPair } from '../../src/phy/uart.ts';
 import { TcpState } from '../../src/socket/tcp/state.ts';
 import { SocketError } from '../../src/socket/error.ts';
 import type { PacketPool } from '../../src/storage/packet-pool.ts';
+import { BulkEndpoint } from '../../support/bulk.ts';
+import { HOST_B } from '../../support/addresses.ts';
+import { randomBytes, sha256 } from '../../support/pattern.ts';
 import { checkPools, testPool } from '../helpers/pools.ts';
-import { HOST_B } from '../helpers/packets.ts';
 import { VirtualClock, runIdle, runUntil } from '../helpers/sim.ts';
-import { BulkEndpoint, pattern, sha256, stackPair, type StackPair } from '../helpers/tcp-sim.ts';
+import { stackPair, type StackPair } from '../helpers/tcp-sim.ts';
 
 const MiB = 1024 * 1024;
 
@@ -47,11 +49,11 @@ function faulty(options: FaultOptions): () => Link {
 function transfer(link: Link, size: number, limitMs: number, clock = new VirtualClock()): StackPair {
   const pair = stackPair(link.a, link.b, { sockets: 4 });
   const listener = pair.tcpB.listen(5001, 2);
-  const dataA = pattern(size, 0xa);
-  const dataB = pattern(size, 0xb);
+  const dataA = randomBytes(size, 0xa);
+  const dataB = randomBytes(size, 0xb);
   const client = pair.tcpA.connect(clock.now, HOST_B, 5001)!;
-  const appA = new BulkEndpoint(client, dataA, size);
-  const appB = new BulkEndpoint(null, dataB, size, 65536, () => pair.tcpB.accept(listener));
+  const appA = new BulkEndpoint(client, dataA, { keep: size });
+  const appB = new BulkEndpoint(null, dataB, { keep: size, accept: () => pair.tcpB.accept(listener) });
   const ok = runUntil(clock, [pair.a, pair.b, appA, appB], () => appA.done && appB.done, limitMs);
   expect(appA.error, 'A error').to.equal(0);
   expect(appB.error, 'B error').to.equal(0);
@@ -111,9 +113,9 @@ describe('TCP network simulation: 10 MiB each way at once', function () {
     pair.tcpB.isn = () => 0xfff00000 | 0;
     const listener = pair.tcpB.listen(5001, 2);
     const size = 2 * MiB;
-    const dataA = pattern(size, 3);
-    const appA = new BulkEndpoint(pair.tcpA.connect(0, HOST_B, 5001)!, dataA, 0);
-    const appB = new BulkEndpoint(null, new Uint8Array(0), size, 65536, () => pair.tcpB.accept(listener));
+    const dataA = randomBytes(size, 3);
+    const appA = new BulkEndpoint(pair.tcpA.connect(0, HOST_B, 5001)!, dataA);
+    const appB = new BulkEndpoint(null, new Uint8Array(0), { keep: size, accept: () => pair.tcpB.accept(listener) });
     expect(runUntil(clock, [pair.a, pair.b, appA, appB], () => appA.done && appB.done, 3_600_000)).to.equal(true);
     expect(sha256(appB.receivedBytes())).to.equal(sha256(dataA));
     const st = pair.tcpA.stats;
@@ -142,8 +144,8 @@ describe('TCP network simulation: 200 short connections', function () {
     let completed = 0;
     for (let i = 0; i < 200; i++) {
       const size = 1 + ((i * 7919) % 20000);
-      const dataA = pattern(size, i + 1);
-      const dataB = pattern(size >> 1, i + 1000);
+      const dataA = randomBytes(size, i + 1);
+      const dataB = randomBytes(size >> 1, i + 1000);
       // TIME-WAIT holds a socket for 60 s on each side, so with 16 sockets a burst is soon
       // refused (RST, counted synTableFull): retry after a pause, as a real client would.
       let appA: BulkEndpoint;
@@ -155,8 +157,8 @@ describe('TCP network simulation: 200 short connections', function () {
           runUntil(clock, [stacks.a, stacks.b], () => false, 5000);
           continue;
         }
-        appA = new BulkEndpoint(client, dataA, dataB.length);
-        appB = new BulkEndpoint(null, dataB, dataA.length, 65536, () => stacks.tcpB.accept(listener));
+        appA = new BulkEndpoint(client, dataA, { keep: dataB.length });
+        appB = new BulkEndpoint(null, dataB, { keep: dataA.length, accept: () => stacks.tcpB.accept(listener) });
         const ok = runUntil(clock, [stacks.a, stacks.b, appA, appB], () => appA.done && (appB.done || appA.error !== 0), 60_000);
         expect(ok, `connection ${i} finished`).to.equal(true);
         if (appA.error === SocketError.ConnectionRefused) {

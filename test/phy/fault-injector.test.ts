@@ -1,22 +1,9 @@
 import { expect } from 'chai';
 import { FaultInjector, type FaultOptions } from '../../src/phy/fault-injector.ts';
 import { MemoryDevicePair } from '../../src/phy/memory.ts';
-import type { PacketPool } from '../../src/storage/packet-pool.ts';
 import { NEVER } from '../../src/time.ts';
-import { checkPools, testPool } from '../helpers/pools.ts';
-
-function slotOf(pool: PacketPool, frame: number[]): number {
-  const slot = pool.alloc();
-  pool.bytes.set(frame, pool.start[slot]!);
-  pool.len[slot] = frame.length;
-  return slot;
-}
-
-function take(pool: PacketPool, slot: number): number[] {
-  const frame = [...pool.bytes.subarray(pool.start[slot]!, pool.start[slot]! + pool.len[slot]!)];
-  pool.free(slot);
-  return frame;
-}
+import { measureAlloc } from '../../support/alloc.ts';
+import { checkPools, receiveAll, slotOf, takeFrame, testPool } from '../helpers/pools.ts';
 
 /** A FaultInjector on the sending side of a memory device pair, and helpers to drive it. */
 function rig(options: FaultOptions, slots = 32) {
@@ -33,7 +20,7 @@ function rig(options: FaultOptions, slots = 32) {
     drain(now: number): number[][] {
       expect(faulty.receive(now)).to.equal(-1);
       const got: number[][] = [];
-      for (let s = pair.b.receive(now); s >= 0; s = pair.b.receive(now)) got.push(take(poolB, s));
+      for (let s = pair.b.receive(now); s >= 0; s = pair.b.receive(now)) got.push(takeFrame(poolB, s));
       return got;
     },
     close(): void {
@@ -165,10 +152,10 @@ describe('phy/fault-injector', () => {
     expect(faulty.receive(0)).to.equal(-1);
     expect(faulty.pollAt(0)).to.equal(20);
     expect(faulty.receive(19)).to.equal(-1);
-    expect(take(poolB, faulty.receive(20))).to.deep.equal(frame(1));
+    expect(takeFrame(poolB, faulty.receive(20))).to.deep.equal(frame(1));
     // TX is left alone with applyTo 'rx'.
     faulty.transmit(20, slotOf(poolB, frame(2)));
-    expect(take(poolA, pair.a.receive(20))).to.deep.equal(frame(2));
+    expect(takeFrame(poolA, pair.a.receive(20))).to.deep.equal(frame(2));
     faulty.close();
     pair.close();
   });
@@ -193,5 +180,42 @@ describe('phy/fault-injector', () => {
     for (let k = 0; k < 5; k++) r.send(0, frame(k));
     expect(r.faulty.held).to.equal(5);
     r.close();
+  });
+
+  it('allocates nothing per frame with every fault and the rate limit on, both directions', function () {
+    this.timeout(60_000);
+    const poolA = testPool({ name: 'A', slots: 128 });
+    const poolB = testPool({ name: 'B', slots: 128 });
+    const pair = new MemoryDevicePair(poolA, poolB);
+    const options: FaultOptions = {
+      seed: 3, dropPct: 5, duplicatePct: 5, reorderPct: 5, corruptPct: 5, truncatePct: 5, delayMs: 1, jitterMs: 2,
+      rateLimitBytesPerSec: 100_000, maxHeld: 16,
+    };
+    const a = new FaultInjector(pair.a, options);
+    const b = new FaultInjector(pair.b, { ...options, seed: 4 });
+    const counters = { received: 0 };
+    const step = (i: number): void => {
+      const sa = poolA.alloc();
+      if (sa >= 0) {
+        poolA.len[sa] = 40 + (i & 255);
+        a.transmit(i, sa);
+      }
+      const sb = poolB.alloc();
+      if (sb >= 0) {
+        poolB.len[sb] = 40 + ((i * 7) & 255);
+        b.transmit(i, sb);
+      }
+      counters.received += receiveAll(b, i) + receiveAll(a, i);
+      if (a.pollAt(i) < i) counters.received = -1; // never: pollAt runs per step too
+    };
+    const report = measureAlloc(step, 40_000, 20_000);
+    expect(counters.received).to.be.greaterThan(40_000);
+    for (const key of ['dropped', 'duplicated', 'reordered', 'delayed', 'corrupted', 'truncated', 'rateLimited'] as const) {
+      expect(a.stats[key] + b.stats[key], key).to.be.greaterThan(0);
+    }
+    expect(report.leastRoundBytes, JSON.stringify(report)).to.equal(0);
+    a.close();
+    b.close();
+    pair.close();
   });
 });

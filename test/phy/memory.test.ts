@@ -1,22 +1,9 @@
 import { expect } from 'chai';
 import { isWindowedByteLink } from '../../src/phy/byte-window.ts';
 import { MemoryDevicePair, MemoryLinkPair, MemoryLoopbackLink } from '../../src/phy/memory.ts';
-import type { PacketPool } from '../../src/storage/packet-pool.ts';
 import { NEVER } from '../../src/time.ts';
-import { checkPools, testPool } from '../helpers/pools.ts';
-
-function slotOf(pool: PacketPool, frame: number[]): number {
-  const slot = pool.alloc();
-  pool.bytes.set(frame, pool.start[slot]!);
-  pool.len[slot] = frame.length;
-  return slot;
-}
-
-function take(pool: PacketPool, slot: number): number[] {
-  const frame = [...pool.bytes.subarray(pool.start[slot]!, pool.start[slot]! + pool.len[slot]!)];
-  pool.free(slot);
-  return frame;
-}
+import { measureAlloc } from '../../support/alloc.ts';
+import { checkPools, slotOf, takeFrame, testPool } from '../helpers/pools.ts';
 
 describe('phy/memory: links', () => {
   it('MemoryLinkPair carries octets both ways and pushes back when a direction is full', () => {
@@ -88,6 +75,25 @@ describe('phy/memory: links', () => {
     expect(new Set(one).size).to.be.greaterThan(3);
   });
 
+  it('seeded reads and windows allocate nothing', function () {
+    this.timeout(60_000);
+    const pair = new MemoryLinkPair({ seed: 0xdeadbeef, maxReadChunk: 200, capacity: 4096 });
+    const src = new Uint8Array(1500);
+    const dst = new Uint8Array(1500);
+    const counters = { moved: 0 };
+    const report = measureAlloc((i) => {
+      pair.a.write(i, src, 0, 1000 + (i & 255));
+      for (let n = pair.b.read(i, dst, 0, dst.length); n > 0; n = pair.b.read(i, dst, 0, dst.length)) counters.moved += n;
+      pair.b.write(i, src, 0, 300);
+      for (let n = pair.a.rxWindow(i); n > 0; n = pair.a.rxWindow(i)) {
+        pair.a.rxRelease(i, n);
+        counters.moved += n;
+      }
+    }, 40_000, 20_000);
+    expect(counters.moved).to.be.greaterThan(40_000 * 1300);
+    expect(report.leastRoundBytes, JSON.stringify(report)).to.equal(0);
+  });
+
   it('MemoryLoopbackLink returns what was written', () => {
     const link = new MemoryLoopbackLink({ capacity: 4 });
     expect(link.write(0, Uint8Array.from([9, 8, 7, 6, 5]), 0, 5)).to.equal(4);
@@ -109,11 +115,11 @@ describe('phy/memory: MemoryDevicePair', () => {
     pair.a.transmit(0, slotOf(poolA, [1, 2, 3]));
     expect(poolA.stats.used).to.equal(0);
     expect(pair.b.pollAt(5)).to.equal(5);
-    expect(take(poolB, pair.b.receive(0))).to.deep.equal([1, 2, 3]);
+    expect(takeFrame(poolB, pair.b.receive(0))).to.deep.equal([1, 2, 3]);
     pair.b.transmit(0, slotOf(poolB, [4, 5]));
     const slot = pair.a.receive(0);
     expect(poolA.start[slot]).to.equal(poolA.base(slot) + 14);
-    expect(take(poolA, slot)).to.deep.equal([4, 5]);
+    expect(takeFrame(poolA, slot)).to.deep.equal([4, 5]);
     expect(pair.a.receive(0)).to.equal(-1);
   });
 

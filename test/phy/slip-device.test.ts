@@ -6,43 +6,17 @@ import { Arena } from '../../src/storage/arena.ts';
 import { PacketPool } from '../../src/storage/packet-pool.ts';
 import { MemoryLinkPair, MemoryLoopbackLink } from '../../src/phy/memory.ts';
 import { SLIP_END, SLIP_ESC } from '../../src/phy/slip.ts';
+import { Xorshift32 } from '../../src/random.ts';
 import { NEVER } from '../../src/time.ts';
-import { checkPools, testPool } from '../helpers/pools.ts';
-import { measureAlloc } from '../../bench/lib/alloc.ts';
-
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x;
-  };
-}
-
-/** Allocates a slot and fills it with `frame`. */
-function slotOf(pool: PacketPool, frame: ArrayLike<number>): number {
-  const slot = pool.alloc();
-  expect(slot).to.be.at.least(0);
-  pool.bytes.set(frame, pool.start[slot]!);
-  pool.len[slot] = frame.length;
-  return slot;
-}
-
-/** Copies a received slot's frame out and frees the slot. */
-function take(pool: PacketPool, slot: number): number[] {
-  const frame = [...pool.bytes.subarray(pool.start[slot]!, pool.start[slot]! + pool.len[slot]!)];
-  pool.free(slot);
-  return frame;
-}
+import { measureAlloc } from '../../support/alloc.ts';
+import { checkPools, receiveAll, slotOf, takeFrame, testPool } from '../helpers/pools.ts';
 
 /** A frame of `len` octets, a third of them END or ESC. */
-function frameOf(next: () => number, len: number, id: number): number[] {
+function frameOf(random: Xorshift32, len: number, id: number): number[] {
   const f: number[] = [];
   for (let i = 0; i < len; i++) {
-    const r = next() % 6;
-    f.push(r === 0 ? SLIP_END : r === 1 ? SLIP_ESC : next() & 0xff);
+    const r = random.below(6);
+    f.push(r === 0 ? SLIP_END : r === 1 ? SLIP_ESC : random.next() & 0xff);
   }
   f[0] = id & 0xff; // tell frames apart in failure output
   return f;
@@ -69,7 +43,7 @@ describe('phy/slip-device', () => {
     expect(dev.stats.txBytes).to.equal(8);
     expect(dev.pollAt(0)).to.equal(0);
     const slot = dev.receive(0);
-    expect(take(pool, slot)).to.deep.equal([0x45, SLIP_END, 2, SLIP_ESC]);
+    expect(takeFrame(pool, slot)).to.deep.equal([0x45, SLIP_END, 2, SLIP_ESC]);
     expect(dev.receive(0)).to.equal(-1);
     expect(dev.stats).to.include({ rxFrames: 1, rxBytes: 8, txFrames: 1, txBytes: 8 });
     expect(dev.pollAt(0)).to.equal(NEVER);
@@ -81,13 +55,13 @@ describe('phy/slip-device', () => {
     const pair = new MemoryLinkPair({ capacity: 97, seed: 3, maxReadChunk: 50 });
     const a = new SlipDevice(pair.a, poolA, { readChunk: 64 });
     const b = new SlipDevice(pair.b, poolB, { readChunk: 33, txQueue: 2, rxQueue: 2 });
-    const next = rng(11);
+    const random = new Xorshift32(11);
     const N = 300;
     const toB: number[][] = [];
     const toA: number[][] = [];
     for (let k = 0; k < N; k++) {
-      toB.push(frameOf(next, 3 + (next() % 1498), k));
-      toA.push(frameOf(next, 3 + (next() % 200), k));
+      toB.push(frameOf(random, 3 + random.below(1498), k));
+      toA.push(frameOf(random, 3 + random.below(200), k));
     }
     const gotB: number[][] = [];
     const gotA: number[][] = [];
@@ -96,8 +70,8 @@ describe('phy/slip-device', () => {
     for (let now = 0; now < 1_000_000 && (gotB.length < N || gotA.length < N); now++) {
       if (sentB < N && a.txQueued < 8) a.transmit(now, slotOf(poolA, toB[sentB++]!));
       if (sentA < N && b.txQueued < 2) b.transmit(now, slotOf(poolB, toA[sentA++]!));
-      for (let s = b.receive(now); s >= 0; s = b.receive(now)) gotB.push(take(poolB, s));
-      for (let s = a.receive(now); s >= 0; s = a.receive(now)) gotA.push(take(poolA, s));
+      for (let s = b.receive(now); s >= 0; s = b.receive(now)) gotB.push(takeFrame(poolB, s));
+      for (let s = a.receive(now); s >= 0; s = a.receive(now)) gotA.push(takeFrame(poolA, s));
     }
     expect(gotB).to.deep.equal(toB);
     expect(gotA).to.deep.equal(toA);
@@ -129,16 +103,16 @@ describe('phy/slip-device', () => {
       expect(isWindowedByteLink(linkA)).to.equal(mode !== 'staging');
       const a = new SlipDevice(linkA, poolA, inArena);
       const b = new SlipDevice(linkB, poolB, { ...inArena, readChunk: 999 });
-      const next = rng(mode.length);
+      const random = new Xorshift32(mode.length);
       const N = 200;
       const toB: number[][] = [];
       const toA: number[][] = [];
       for (let k = 0; k < N; k++) {
         // Mostly random octets (runs between specials of any length), some frames dense with them.
         const dense = k % 5 === 0;
-        const len = 3 + (next() % 1498);
+        const len = 3 + random.below(1498);
         const f: number[] = [];
-        for (let i = 0; i < len; i++) f.push(dense ? [SLIP_END, SLIP_ESC, next() & 0xff][next() % 3]! : next() & 0xff);
+        for (let i = 0; i < len; i++) f.push(dense ? [SLIP_END, SLIP_ESC, random.next() & 0xff][random.below(3)]! : random.next() & 0xff);
         (k % 2 === 0 ? toB : toA).push(f);
       }
       const gotB: number[][] = [];
@@ -148,8 +122,8 @@ describe('phy/slip-device', () => {
       for (let now = 0; now < 100_000 && (gotB.length < toB.length || gotA.length < toA.length); now++) {
         if (sentB < toB.length && a.canTransmit(now)) a.transmit(now, slotOf(poolA, toB[sentB++]!));
         if (sentA < toA.length && b.canTransmit(now)) b.transmit(now, slotOf(poolB, toA[sentA++]!));
-        for (let s = b.receive(now); s >= 0; s = b.receive(now)) gotB.push(take(poolB, s));
-        for (let s = a.receive(now); s >= 0; s = a.receive(now)) gotA.push(take(poolA, s));
+        for (let s = b.receive(now); s >= 0; s = b.receive(now)) gotB.push(takeFrame(poolB, s));
+        for (let s = a.receive(now); s >= 0; s = a.receive(now)) gotA.push(takeFrame(poolA, s));
       }
       expect(gotB).to.deep.equal(toB);
       expect(gotA).to.deep.equal(toA);
@@ -172,12 +146,12 @@ describe('phy/slip-device', () => {
     expect(b.stats.rxDropNoSlot).to.equal(3);
     expect(b.stats.rxFrames).to.equal(2);
     expect(poolB.stats.err).to.equal(3);
-    expect(take(poolB, held[0]!)).to.deep.equal([0, 1, 2, 3]);
-    expect(take(poolB, held[1]!)).to.deep.equal([1, 1, 2, 3]);
+    expect(takeFrame(poolB, held[0]!)).to.deep.equal([0, 1, 2, 3]);
+    expect(takeFrame(poolB, held[1]!)).to.deep.equal([1, 1, 2, 3]);
     const got: number[][] = [];
     for (let k = 5; k < 9; k++) {
       a.transmit(1, slotOf(poolA, [k, 1, 2, 3]));
-      got.push(take(poolB, b.receive(1)));
+      got.push(takeFrame(poolB, b.receive(1)));
     }
     expect(got).to.deep.equal([[5, 1, 2, 3], [6, 1, 2, 3], [7, 1, 2, 3], [8, 1, 2, 3]]);
     expect(b.stats.rxDropNoSlot).to.equal(3);
@@ -194,8 +168,8 @@ describe('phy/slip-device', () => {
     expect(b.rxQueued).to.equal(1);
     expect(poolB.stats.used).to.equal(2);
     expect(b.pollAt(0)).to.equal(0);
-    const got = [take(poolB, first)];
-    for (let s = b.receive(0); s >= 0; s = b.receive(0)) got.push(take(poolB, s));
+    const got = [takeFrame(poolB, first)];
+    for (let s = b.receive(0); s >= 0; s = b.receive(0)) got.push(takeFrame(poolB, s));
     expect(got.map((f) => f[0])).to.deep.equal([0, 1, 2, 3, 4, 5]);
     expect(b.stats.rxDropQueueFull).to.equal(0);
   });
@@ -235,11 +209,11 @@ describe('phy/slip-device', () => {
     const pair = new MemoryLinkPair({ capacity: 8192 });
     const a = new SlipDevice(pair.a, poolA);
     const b = new SlipDevice(pair.b, poolB);
-    const next = rng(5);
+    const random = new Xorshift32(5);
     const template = new Uint8Array(1500);
-    for (let i = 0; i < template.length; i++) template[i] = next() & 0xff;
+    for (let i = 0; i < template.length; i++) template[i] = random.next() & 0xff;
     const lengths = new Int32Array(64);
-    for (let k = 0; k < lengths.length; k++) lengths[k] = 20 + (next() % 1481);
+    for (let k = 0; k < lengths.length; k++) lengths[k] = 20 + random.below(1481);
     const counters = { received: 0 };
     const step = (i: number): void => {
       const len = lengths[i & 63]!;
@@ -251,14 +225,7 @@ describe('phy/slip-device', () => {
       poolB.bytes.set(template, poolB.start[sb]!);
       poolB.len[sb] = len;
       b.transmit(i, sb);
-      for (let s = b.receive(i); s >= 0; s = b.receive(i)) {
-        counters.received++;
-        poolB.free(s);
-      }
-      for (let s = a.receive(i); s >= 0; s = a.receive(i)) {
-        counters.received++;
-        poolA.free(s);
-      }
+      counters.received += receiveAll(b, i) + receiveAll(a, i);
     };
     const report = measureAlloc(step, 20_000, 5_000);
     expect(counters.received).to.equal(2 * 25_000);

@@ -4,25 +4,14 @@ import {
   SLIP_END as END, SLIP_ESC as ESC, SLIP_ESC_END as ESC_END, SLIP_ESC_ESC as ESC_ESC,
   SlipDecoder, slipEncode, slipEncodedMaxLen,
 } from '../../src/phy/slip.ts';
-
-/** Deterministic test randomness (xorshift32). */
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x;
-  };
-}
+import { Xorshift32 } from '../../src/random.ts';
 
 /** A frame full of SLIP specials: END, ESC, ESC_END, ESC_ESC and random octets. */
-function nastyFrame(next: () => number, len: number): Uint8Array {
+function nastyFrame(random: Xorshift32, len: number): Uint8Array {
   const f = new Uint8Array(len);
   for (let i = 0; i < len; i++) {
-    const r = next() % 10;
-    f[i] = r < 3 ? END : r < 6 ? ESC : r === 6 ? ESC_END : r === 7 ? ESC_ESC : next() & 0xff;
+    const r = random.below(10);
+    f[i] = r < 3 ? END : r < 6 ? ESC : r === 6 ? ESC_END : r === 7 ? ESC_ESC : random.next() & 0xff;
   }
   return f;
 }
@@ -99,7 +88,7 @@ describe('phy/slip: encoder', () => {
   });
 
   it('matches the reference encoder at every length and alignment (word fast path edges)', () => {
-    const next = rng(7);
+    const random = new Xorshift32(7);
     const backing = new Uint8Array(4096);
     const out = new Uint8Array(8192);
     for (let len = 0; len <= 80; len++) {
@@ -108,8 +97,8 @@ describe('phy/slip: encoder', () => {
           // Mostly plain octets with a few specials at random places, so runs of every length occur.
           const frame = new Uint8Array(len);
           for (let i = 0; i < len; i++) {
-            const r = next() % 64;
-            frame[i] = r === 0 ? END : r === 1 ? ESC : 0x20 + (next() % 0x80);
+            const r = random.below(64);
+            frame[i] = r === 0 ? END : r === 1 ? ESC : 0x20 + random.below(0x80);
           }
           const src = new Uint8Array(backing.buffer, srcAlign, 1024);
           src.fill(END); // specials right after the frame must not leak in
@@ -234,9 +223,9 @@ describe('phy/slip: decoder vectors', () => {
 describe('phy/slip: random frames, both ways against @serialport/parser-slip-encoder', function () {
   this.timeout(120_000);
   const COUNT = 10_000;
-  const next = rng(0x5eed);
+  const random = new Xorshift32(0x5eed);
   const frames: Uint8Array[] = [];
-  for (let k = 0; k < COUNT; k++) frames.push(nastyFrame(next, next() % 301));
+  for (let k = 0; k < COUNT; k++) frames.push(nastyFrame(random, random.below(301)));
   const longer = (min: number) => frames.filter((f) => f.length >= min).map((f) => [...f]);
 
   /** Runs `wire` through the library decoder (object mode keeps frame boundaries). */
@@ -283,10 +272,10 @@ describe('phy/slip: random frames, both ways against @serialport/parser-slip-enc
   it('our encoder -> our decoder in random chunk sizes gives the same frames', () => {
     const wire = concat(frames.map(encode));
     const expected = longer(3);
-    const cut = rng(99);
+    const cut = new Xorshift32(99);
     for (const max of [1, 2, 7, 64, 1500]) {
       const dec = new SlipDecoder();
-      expect(decodeAll(dec, wire, () => 1 + (cut() % max)), `chunks up to ${max}`).to.deep.equal(expected);
+      expect(decodeAll(dec, wire, () => 1 + cut.below(max)), `chunks up to ${max}`).to.deep.equal(expected);
       expect(dec.stats.frames).to.equal(expected.length);
     }
   });

@@ -1,20 +1,21 @@
 /**
  * The services' per-octet and per-segment paths allocate nothing (design.md "Memory"): echo,
  * discard and chargen moving data, and a telnet session taking typed characters (decoder, line
- * editor, echo, outbox), measured with v8.GCProfiler (bench/lib/alloc.ts) after warm-up. The
+ * editor, echo, outbox), measured with v8.GCProfiler (support/alloc.ts) after warm-up. The
  * stacks and links run in the measured loop too, so this also holds the core to its promise.
  */
 import { expect } from 'chai';
-import { measureAlloc } from '../../bench/lib/alloc.ts';
+import { measureAlloc } from '../../support/alloc.ts';
 import { ChargenService } from '../../firmware-bridge/services/chargen.ts';
 import { DiscardService } from '../../firmware-bridge/services/discard.ts';
 import { TcpEchoService } from '../../firmware-bridge/services/tcp-echo.ts';
 import { TelnetServer } from '../../firmware-bridge/telnet/server.ts';
 import { MemoryDevicePair } from '../../src/phy/memory.ts';
 import type { TcpSocket } from '../../src/socket/tcp/socket.ts';
-import { HOST_B } from '../helpers/packets.ts';
+import type { Pollable } from '../../src/time.ts';
+import { HOST_B } from '../../support/addresses.ts';
 import { checkPools, testPool } from '../helpers/pools.ts';
-import { VirtualClock, runIdle, runUntil, type Steppable } from '../helpers/sim.ts';
+import { VirtualClock, runIdle, runUntil } from '../helpers/sim.ts';
 import { stackPair, type StackPair } from '../helpers/tcp-sim.ts';
 
 class Sink {
@@ -32,7 +33,7 @@ class Loop {
   readonly clock = new VirtualClock();
   readonly link: MemoryDevicePair;
   readonly pair: StackPair;
-  service: Steppable | null = null;
+  service: Pollable | null = null;
 
   constructor() {
     this.link = new MemoryDevicePair(testPool({ slots: 64 }), testPool({ slots: 64 }));

@@ -11,11 +11,13 @@ import { MemoryDevicePair } from '../../src/phy/memory.ts';
 import { SocketError } from '../../src/socket/error.ts';
 import type { TcpSocket } from '../../src/socket/tcp/socket.ts';
 import { TcpState } from '../../src/socket/tcp/state.ts';
-import { NEVER } from '../../src/time.ts';
-import { HOST_B, randomBytes } from '../helpers/packets.ts';
+import { NEVER, type Pollable } from '../../src/time.ts';
+import { randomBytes, sha256 } from '../../support/pattern.ts';
+import { HOST_B } from '../../support/addresses.ts';
+import { BulkEndpoint } from '../../support/bulk.ts';
 import { checkPools, testPool } from '../helpers/pools.ts';
-import { VirtualClock, runIdle, runUntil, type Steppable } from '../helpers/sim.ts';
-import { BulkEndpoint, sha256, stackPair, type StackPair } from '../helpers/tcp-sim.ts';
+import { VirtualClock, runIdle, runUntil } from '../helpers/sim.ts';
+import { stackPair, type StackPair } from '../helpers/tcp-sim.ts';
 
 const MiB = 1024 * 1024;
 
@@ -53,7 +55,7 @@ function naiveChargen(len: number): Uint8Array {
 }
 
 /** Reads a chargen stream into `received` until it holds `want` octets, then does `then`. */
-class ChargenClient implements Steppable {
+class ChargenClient implements Pollable {
   readonly received: Uint8Array;
   receivedLen = 0;
   eof = false;
@@ -125,7 +127,7 @@ describe('TCP echo service (RFC 862)', function () {
     expect(echo.port).to.equal(7);
     const data = randomBytes(MiB, 0x5eed);
     const sock = w.pair.tcpA.connect(w.clock.now, HOST_B, 7)!;
-    const client = new BulkEndpoint(sock, data, data.length, 10_000);
+    const client = new BulkEndpoint(sock, data, { keep: data.length, writeLen: 10_000 });
     const ok = runUntil(w.clock, [w.pair.a, w.pair.b, echo, client], () => client.done, 120_000);
     expect(ok, `echo finished (got ${client.receivedLen})`).to.equal(true);
     expect(client.error).to.equal(0);
@@ -146,7 +148,7 @@ describe('TCP echo service (RFC 862)', function () {
     expect(runUntil(w.clock, [w.pair.a, w.pair.b, echo], () => echo.active === 8, 5000)).to.equal(true);
     expect(w.pair.tcpB.used).to.equal(8);
     const datas = socks.map((_, i) => randomBytes(100_000 + i * 777, 100 + i));
-    const clients = socks.map((sock, i) => new BulkEndpoint(sock, datas[i]!, datas[i]!.length, 3000));
+    const clients = socks.map((sock, i) => new BulkEndpoint(sock, datas[i]!, { keep: datas[i]!.length, writeLen: 3000 }));
     const ok = runUntil(w.clock, [w.pair.a, w.pair.b, echo, ...clients], () => clients.every((c) => c.done), 120_000);
     expect(ok).to.equal(true);
     for (let i = 0; i < 8; i++) expect(sha256(clients[i]!.receivedBytes()), `client ${i}`).to.equal(sha256(datas[i]!));
@@ -167,7 +169,7 @@ describe('TCP echo service (RFC 862)', function () {
     expect(echo.stats.errors).to.equal(1);
     const data = randomBytes(5000, 9);
     const sock = w.pair.tcpA.connect(w.clock.now, HOST_B, 7)!;
-    const client = new BulkEndpoint(sock, data, data.length);
+    const client = new BulkEndpoint(sock, data, { keep: data.length });
     expect(runUntil(w.clock, [...parts, client], () => client.done, 30_000)).to.equal(true);
     expect(sha256(client.receivedBytes())).to.equal(sha256(data));
     finish(w, echo);
@@ -185,7 +187,7 @@ describe('TCP discard service (RFC 863)', function () {
     const sizes = [MiB + 3, 12_345, 1];
     const clients = sizes.map((size, i) => {
       const sock = w.pair.tcpA.connect(w.clock.now, HOST_B, 9)!;
-      return new BulkEndpoint(sock, randomBytes(size, 7 + i), 0, 4096);
+      return new BulkEndpoint(sock, randomBytes(size, 7 + i), { writeLen: 4096 });
     });
     const ok = runUntil(w.clock, [w.pair.a, w.pair.b, discard, ...clients], () => clients.every((c) => c.done), 120_000);
     expect(ok).to.equal(true);

@@ -4,99 +4,29 @@
  * client that types the command and a server on the target port that reads to EOF and answers
  * with data of its own. Then the pattern's definition and the argument parser.
  */
-import { createHash } from 'node:crypto';
 import { expect } from 'chai';
 import { parseXferArgs } from '../../firmware-bridge/telnet/format.ts';
-import { TelnetServer } from '../../firmware-bridge/telnet/server.ts';
+import { Telnet } from '../../firmware-bridge/telnet/protocol.ts';
 import { SessionState } from '../../firmware-bridge/telnet/session.ts';
 import { XFER_SEED, xferPattern } from '../../firmware-bridge/telnet/xfer.ts';
-import { MemoryDevicePair } from '../../src/phy/memory.ts';
 import { SocketError } from '../../src/socket/error.ts';
 import type { TcpSocket } from '../../src/socket/tcp/socket.ts';
 import { TcpState } from '../../src/socket/tcp/state.ts';
-import { NEVER } from '../../src/time.ts';
-import { HOST_A, HOST_B } from '../helpers/packets.ts';
-import { checkPools, testPool } from '../helpers/pools.ts';
-import { VirtualClock, runIdle, runUntil, type Steppable } from '../helpers/sim.ts';
-import { BulkEndpoint, pattern, sha256, stackPair, type StackPair } from '../helpers/tcp-sim.ts';
+import { NEVER, type Pollable } from '../../src/time.ts';
+import { HOST_A } from '../../support/addresses.ts';
+import { BulkEndpoint } from '../../support/bulk.ts';
+import { randomBytes, sha256 } from '../../support/pattern.ts';
+import type { TelnetClient } from '../../support/telnet-client.ts';
+import { checkPools } from '../helpers/pools.ts';
+import { runUntil } from '../helpers/sim.ts';
+import type { StackPair } from '../helpers/tcp-sim.ts';
+import { command, expectText, finish as finishWorld, login, telnetWorld, type TelnetWorld } from '../helpers/telnet-world.ts';
 
 const PASSWORD = 'xfer-pass';
-const IAC = 255;
-const IP = 244;
-
-/** A bare telnet client: sends what it is given, keeps the data octets as text, answers no options. */
-class Client implements Steppable {
-  text = '';
-  private cursor = 0;
-  private readonly out: number[] = [];
-  private readonly buf = new Uint8Array(4096);
-  private iac = 0;
-  closed = false;
-
-  readonly sock: TcpSocket;
-
-  constructor(sock: TcpSocket) {
-    this.sock = sock;
-  }
-
-  send(bytes: ArrayLike<number>): void {
-    for (let i = 0; i < bytes.length; i++) this.out.push(bytes[i]!);
-  }
-
-  line(text: string): void {
-    for (let i = 0; i < text.length; i++) this.out.push(text.charCodeAt(i));
-    this.out.push(0x0d, 0x0a);
-  }
-
-  has(p: string): boolean {
-    return this.text.indexOf(p, this.cursor) >= 0;
-  }
-
-  take(p: string): string {
-    const at = this.text.indexOf(p, this.cursor);
-    if (at < 0) throw new Error(`expected ${JSON.stringify(p)} in ${JSON.stringify(this.text.slice(this.cursor))}`);
-    const chunk = this.text.slice(this.cursor, at + p.length);
-    this.cursor = at + p.length;
-    return chunk;
-  }
-
-  poll(_now: number): boolean {
-    if (this.closed) return false;
-    let progress = false;
-    while (this.out.length > 0) {
-      const chunk = Uint8Array.from(this.out.slice(0, 1024));
-      const n = this.sock.send(chunk, 0, chunk.length);
-      if (n <= 0) break;
-      this.out.splice(0, n);
-      progress = true;
-    }
-    for (;;) {
-      const n = this.sock.recv(this.buf, 0, this.buf.length);
-      if (n <= 0) break;
-      for (let i = 0; i < n; i++) {
-        const b = this.buf[i]!;
-        // Skip IAC <verb> <option> (the server's offers; it sends no subnegotiation).
-        if (this.iac > 0) this.iac--;
-        else if (b === IAC) this.iac = 2;
-        else this.text += String.fromCharCode(b);
-      }
-      progress = true;
-    }
-    return progress;
-  }
-
-  pollAt(now: number): number {
-    return this.out.length > 0 && this.sock.sendSpace > 0 ? now : NEVER;
-  }
-
-  close(): void {
-    this.sock.close();
-    this.closed = true;
-  }
-}
+const { IAC, IP } = Telnet;
 
 /** A peer app that accepts one connection and never reads from it (so the device's sending stalls). */
-class Sink implements Steppable {
+class Sink implements Pollable {
   sock: TcpSocket | null = null;
   private readonly tcp: StackPair['tcpA'];
   private readonly listener: number;
@@ -116,47 +46,14 @@ class Sink implements Steppable {
   }
 }
 
-interface World {
-  clock: VirtualClock;
-  pair: StackPair;
-  link: MemoryDevicePair;
-  telnet: TelnetServer;
-  parts: Steppable[];
+/** The telnet world with the bare client xfer needs (it answers no options) and room for long transfers. */
+function world(): TelnetWorld {
+  return telnetWorld({ server: { password: PASSWORD }, client: { autoNegotiate: false }, limitMs: 120_000 });
 }
 
-function world(): World {
-  const link = new MemoryDevicePair(testPool({ slots: 128 }), testPool({ slots: 128 }));
-  const pair = stackPair(link.a, link.b, { sockets: 8 });
-  const telnet = new TelnetServer(pair.b, pair.tcpB, { password: PASSWORD, startedAt: 0 });
-  return { clock: new VirtualClock(), pair, link, telnet, parts: [pair.a, pair.b, telnet] };
-}
-
-function expectText(w: World, c: Client, p: string, limitMs = 120_000): string {
-  runUntil(w.clock, w.parts, () => c.has(p), limitMs);
-  return c.take(p);
-}
-
-function login(w: World): Client {
-  const c = new Client(w.pair.tcpA.connect(w.clock.now, HOST_B, 23)!);
-  w.parts.push(c);
-  expectText(w, c, 'Password: ');
-  c.line(PASSWORD);
-  expectText(w, c, 'slipstack> ');
-  return c;
-}
-
-function command(w: World, c: Client, line: string): string {
-  c.line(line);
-  return expectText(w, c, 'slipstack> ').slice(0, -'slipstack> '.length);
-}
-
-function finish(w: World, c: Client): void {
+function finish(w: TelnetWorld, c: TelnetClient): void {
   c.close();
-  w.telnet.close();
-  runIdle(w.clock, w.parts, 10 * 60_000);
-  expect(w.pair.tcpA.used, 'peer sockets in use').to.equal(0);
-  expect(w.pair.tcpB.used, 'device sockets in use').to.equal(0);
-  w.link.close();
+  finishWorld(w);
 }
 
 describe('telnet shell: xfer (the device connects out)', function () {
@@ -167,8 +64,8 @@ describe('telnet shell: xfer (the device connects out)', function () {
     const w = world();
     const c = login(w);
     const listener = w.pair.tcpA.listen(5555);
-    const reply = pattern(70_001, 77);
-    const peer = new BulkEndpoint(null, reply, 200_000, 65536, () => w.pair.tcpA.accept(listener));
+    const reply = randomBytes(70_001, 77);
+    const peer = new BulkEndpoint(null, reply, { keep: 200_000, accept: () => w.pair.tcpA.accept(listener) });
     w.parts.push(peer);
     const out = command(w, c, 'xfer 192.0.2.1 5555 100003');
     const lines = out.split('\r\n');
@@ -191,10 +88,10 @@ describe('telnet shell: xfer (the device connects out)', function () {
     const w = world();
     const c = login(w);
     const listener = w.pair.tcpA.listen(7000);
-    const peer = new BulkEndpoint(null, new Uint8Array(3), 10, 65536, () => w.pair.tcpA.accept(listener));
+    const peer = new BulkEndpoint(null, new Uint8Array(3), { keep: 10, accept: () => w.pair.tcpA.accept(listener) });
     w.parts.push(peer);
     const out = command(w, c, 'xfer 192.0.2.1 7000 0');
-    const empty = createHash('sha256').digest('hex');
+    const empty = sha256(new Uint8Array(0));
     expect(out).to.contain(`\r\nsent 0 octets sha256 ${empty}\r\n`);
     expect(out).to.contain(`\r\nreceived 3 octets sha256 ${sha256(new Uint8Array(3))}\r\n`);
     w.pair.tcpA.unlisten(listener);

@@ -1,12 +1,12 @@
 import { expect } from 'chai';
-import { measureAlloc } from '../../bench/lib/alloc.ts';
+import { measureAlloc } from '../../support/alloc.ts';
 import { MemoryDevicePair } from '../../src/phy/memory.ts';
 import type { TcpTracer } from '../../src/socket/tcp/config.ts';
 import { TextTcpTracer, formatSegment } from '../../src/socket/tcp/trace.ts';
 import { TcpStack } from '../../src/socket/tcp/stack.ts';
 import { TcpState } from '../../src/socket/tcp/state.ts';
 import { TcpFlag, TcpRepr } from '../../src/wire/tcp.ts';
-import { HOST_B } from '../helpers/packets.ts';
+import { HOST_B } from '../../support/addresses.ts';
 import { checkPools, testPool } from '../helpers/pools.ts';
 import { VirtualClock, runIdle, runUntil } from '../helpers/sim.ts';
 import { stackPair } from '../helpers/tcp-sim.ts';

@@ -1,13 +1,14 @@
 /**
  * Storage on the packet path allocates nothing (design.md "Memory"): measured with the same
- * v8.GCProfiler method as the benches (bench/lib/alloc.ts), after warm-up.
+ * v8.GCProfiler method as the benches (support/alloc.ts), after warm-up.
  */
 import { expect } from 'chai';
-import { measureAlloc } from '../../bench/lib/alloc.ts';
+import { measureAlloc } from '../../support/alloc.ts';
 import { Assembler } from '../../src/storage/assembler.ts';
 import { copyBytes } from '../../src/storage/copy.ts';
 import { PacketPool } from '../../src/storage/packet-pool.ts';
 import { RingBuffer } from '../../src/storage/ring-buffer.ts';
+import { SlotFifo } from '../../src/storage/slot-fifo.ts';
 
 class Sink {
   value = 0;
@@ -57,6 +58,18 @@ describe('storage allocation', function () {
       ring.writeAt(0, src, 0, 10);
       ring.commit(210);
       sink.value ^= ring.dequeue(dst, 0, len + 210) + ring.contiguousReadLength + ring.contiguousWriteLength;
+    }, N);
+    expect(report.leastRoundBytes, JSON.stringify(report)).to.equal(0);
+  });
+
+  it('SlotFifo push, peek, shift and a refused push allocate nothing, wrapping', () => {
+    const fifo = new SlotFifo(5);
+    const report = measureAlloc((i) => {
+      fifo.push(i & 31);
+      fifo.push((i + 1) & 31);
+      sink.value ^= fifo.peek() + fifo.shift() + fifo.length;
+      if (fifo.isFull()) sink.value ^= fifo.push(0) ? 1 : 0;
+      if (fifo.length > 3) fifo.shift();
     }, N);
     expect(report.leastRoundBytes, JSON.stringify(report)).to.equal(0);
   });

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { Assembler } from '../../src/storage/assembler.ts';
+import { Xorshift32 } from '../../src/random.ts';
 
 function ranges(asm: Assembler): Array<[number, number]> {
   const out: Array<[number, number]> = [];
@@ -16,14 +17,6 @@ function recent(asm: Assembler): Array<[number, number]> {
     out.push([asm.rangeStart(i), asm.rangeEnd(i)]);
   }
   return out;
-}
-
-function rng(seed: number): (n: number) => number {
-  let state = seed >>> 0;
-  return (n: number): number => {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    return Math.floor((state / 0x1_0000_0000) * n);
-  };
 }
 
 describe('Assembler', () => {
@@ -200,7 +193,7 @@ describe('Assembler', () => {
   });
 
   it('matches a boolean-array model over random operations', () => {
-    const rand = rng(7);
+    const random = new Xorshift32(7);
     const span = 200;
     for (const maxRanges of [1, 2, 3, 4, 8]) {
       const asm = new Assembler(maxRanges);
@@ -208,10 +201,10 @@ describe('Assembler', () => {
       // Recency model: per octet, the number of the add that last grew the run holding it.
       let stamp = new Array<number>(span * 3).fill(0);
       for (let op = 0; op < 20_000; op++) {
-        const kind = rand(10);
+        const kind = random.below(10);
         if (kind < 7) {
-          const start = rand(span);
-          const end = start + rand(40);
+          const start = random.below(span);
+          const end = start + random.below(40);
           // Would the add need a new range beyond maxRanges?
           const next = model.slice();
           for (let i = start; i < end; i++) next[i] = true;
@@ -231,7 +224,7 @@ describe('Assembler', () => {
           let want = 0;
           while (model[want]) want++;
           if (front !== want) expect.fail(`max ${maxRanges} op ${op}: frontLength ${front}, want ${want}`);
-          const n = kind === 7 ? asm.removeFront() : rand(30);
+          const n = kind === 7 ? asm.removeFront() : random.below(30);
           if (kind === 8) asm.advance(n);
           if (kind === 7 && n !== want) expect.fail(`removeFront ${n}, want ${want}`);
           model = model.slice(n).concat(new Array<boolean>(n).fill(false));

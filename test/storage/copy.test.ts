@@ -1,13 +1,6 @@
 import { expect } from 'chai';
 import { copyBytes } from '../../src/storage/copy.ts';
-
-function rng(seed: number): (n: number) => number {
-  let state = seed >>> 0;
-  return (n: number): number => {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    return Math.floor((state / 0x1_0000_0000) * n);
-  };
-}
+import { Xorshift32 } from '../../src/random.ts';
 
 function pattern(len: number): Uint8Array {
   const b = new Uint8Array(len);
@@ -97,27 +90,27 @@ describe('copyBytes', () => {
   });
 
   it('agrees with a reference memmove on random cases', () => {
-    const rand = rng(99);
+    const random = new Xorshift32(99);
     const size = 256;
     for (let t = 0; t < 5000; t++) {
       const buf = new ArrayBuffer(size);
       const mem = new Uint8Array(buf);
-      for (let i = 0; i < size; i++) mem[i] = rand(256);
+      for (let i = 0; i < size; i++) mem[i] = random.below(256);
       const want = mem.slice();
-      const same = rand(2) === 0;
+      const same = random.below(2) === 0;
       // Views: random windows of the buffer (or a separate buffer for the source).
-      const dStart = rand(size);
-      const dLen = rand(size - dStart + 1);
+      const dStart = random.below(size);
+      const dLen = random.below(size - dStart + 1);
       const other = new Uint8Array(size);
-      for (let i = 0; i < size; i++) other[i] = rand(256);
-      const sStart = rand(size);
-      const sLen = rand(size - sStart + 1);
+      for (let i = 0; i < size; i++) other[i] = random.below(256);
+      const sStart = random.below(size);
+      const sLen = random.below(size - sStart + 1);
       const dst = new Uint8Array(buf, dStart, dLen);
       const src = same ? new Uint8Array(buf, sStart, sLen) : new Uint8Array(other.buffer, sStart, sLen);
-      const dstOff = rand(dLen + 1);
-      const srcOff = rand(sLen + 1);
-      const len = rand(Math.min(dLen - dstOff, sLen - srcOff) + 1);
-      const whole = rand(4) === 0 && !same && sLen <= dLen;
+      const dstOff = random.below(dLen + 1);
+      const srcOff = random.below(sLen + 1);
+      const len = random.below(Math.min(dLen - dstOff, sLen - srcOff) + 1);
+      const whole = random.below(4) === 0 && !same && sLen <= dLen;
       if (whole) {
         copyBytes(dst, 0, src, 0, sLen);
         for (let i = 0; i < sLen; i++) want[dStart + i] = other[sStart + i]!;

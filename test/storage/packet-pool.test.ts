@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { Xorshift32 } from '../../src/random.ts';
 import { PacketPool } from '../../src/storage/packet-pool.ts';
 import { checkPools, testPool } from '../helpers/pools.ts';
 
@@ -183,15 +184,11 @@ describe('PacketPool', () => {
   it('survives a random alloc/free workload with consistent statistics', () => {
     const pool = testPool({ slots: 16, mtu: 68 });
     const held: number[] = [];
-    let seed = 12345;
-    const rand = (n: number): number => {
-      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-      return (seed >>> 8) % n;
-    };
+    const random = new Xorshift32(12345);
     let err = 0;
     let max = 0;
     for (let i = 0; i < 20_000; i++) {
-      if (rand(2) === 0) {
+      if (random.below(2) === 0) {
         const s = pool.alloc();
         if (held.length === 16) {
           expect(s).to.equal(-1);
@@ -203,7 +200,7 @@ describe('PacketPool', () => {
           if (held.length > max) max = held.length;
         }
       } else if (held.length > 0) {
-        const k = rand(held.length);
+        const k = random.below(held.length);
         pool.free(held[k]!);
         held.splice(k, 1);
       }

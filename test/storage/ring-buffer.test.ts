@@ -1,14 +1,6 @@
 import { expect } from 'chai';
 import { RingBuffer } from '../../src/storage/ring-buffer.ts';
-
-/** Deterministic PRNG (LCG), so a failing random test reproduces. */
-function rng(seed: number): (n: number) => number {
-  let state = seed >>> 0;
-  return (n: number): number => {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    return Math.floor((state / 0x1_0000_0000) * n);
-  };
-}
+import { Xorshift32 } from '../../src/random.ts';
 
 function bytes(from: number, len: number): Uint8Array {
   const b = new Uint8Array(len);
@@ -238,7 +230,7 @@ describe('RingBuffer', () => {
   });
 
   it('matches a plain array model over 100 000 random operations', () => {
-    const rand = rng(20240601);
+    const random = new Xorshift32(20240601);
     const cap = 37;
     const ring = new RingBuffer(new Uint8Array(cap));
     let model: number[] = []; // readable octets
@@ -248,8 +240,8 @@ describe('RingBuffer', () => {
     const src = new Uint8Array(cap * 2);
     const out = new Uint8Array(cap * 2 + 4);
     for (let op = 0; op < 100_000; op++) {
-      const kind = rand(7);
-      const len = rand(cap + 5);
+      const kind = random.below(7);
+      const len = random.below(cap + 5);
       if (kind === 0) {
         // enqueue
         for (let i = 0; i < len; i++) src[3 + i] = (next + i) & 0xff;
@@ -271,14 +263,14 @@ describe('RingBuffer', () => {
         model = model.slice(n);
       } else if (kind === 2) {
         // readAt
-        const offset = rand(cap + 2);
+        const offset = random.below(cap + 2);
         const n = ring.readAt(offset, out, 1, len);
         const expectN = Math.max(0, Math.min(len, model.length - offset));
         if (n !== expectN) expect.fail(`op ${op}: readAt(${offset}, ${len}) gave ${n}, want ${expectN}`);
         for (let i = 0; i < n; i++) if (out[1 + i] !== model[offset + i]) expect.fail(`op ${op}: readAt octet ${i}`);
       } else if (kind === 3) {
         // writeAt past the tail
-        const offset = rand(cap + 2);
+        const offset = random.below(cap + 2);
         for (let i = 0; i < len; i++) src[i] = (0x80 + op + i) & 0xff;
         const n = ring.writeAt(offset, src, 0, len);
         const expectN = Math.max(0, Math.min(len, cap - model.length - offset));
@@ -288,7 +280,7 @@ describe('RingBuffer', () => {
         // commit what was written past the tail (only the positions the model knows)
         let known = 0;
         while (pending.has(known)) known++;
-        const n = Math.min(rand(known + 1), cap - model.length);
+        const n = Math.min(random.below(known + 1), cap - model.length);
         ring.commit(n);
         for (let i = 0; i < n; i++) model.push(pending.get(i)!);
         const moved = new Map<number, number>();

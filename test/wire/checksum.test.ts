@@ -2,17 +2,7 @@ import { expect } from 'chai';
 import {
   checksum, fold, pseudoHeaderSum, sumWords, updateChecksum16, updateChecksum32,
 } from '../../src/wire/checksum.ts';
-
-/** Deterministic PRNG (xorshift32), so a failure can be replayed. */
-function rng(seed: number): () => number {
-  let x = seed | 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return x >>> 0;
-  };
-}
+import { Xorshift32 } from '../../src/random.ts';
 
 /** The obvious RFC 1071 loop: big-endian 16-bit words, odd tail padded, folded at the end. */
 function naiveSum(b: Uint8Array, off: number, len: number): number {
@@ -28,9 +18,10 @@ function naiveChecksum(b: Uint8Array, off: number, len: number): number {
   return ~naiveSum(b, off, len) & 0xffff;
 }
 
-function randomBytes(n: number, next: () => number): Uint8Array {
+/** The generator's next `n` low octets (continuing its sequence, unlike support/pattern.ts randomBytes). */
+function randomBytes(n: number, random: Xorshift32): Uint8Array {
   const b = new Uint8Array(n);
-  for (let i = 0; i < n; i++) b[i] = next() & 0xff;
+  random.fill(b);
   return b;
 }
 
@@ -70,18 +61,18 @@ describe('wire/checksum', () => {
   });
 
   it('equals a naive byte loop on 20 000 random (offset, length) cases, any alignment', () => {
-    const next = rng(0x5eed1071);
+    const random = new Xorshift32(0x5eed1071);
     const buffer = new ArrayBuffer(4099);
     const whole = new Uint8Array(buffer);
-    for (let i = 0; i < whole.length; i++) whole[i] = next() & 0xff;
+    for (let i = 0; i < whole.length; i++) whole[i] = random.next() & 0xff;
     // Three views over one buffer: aligned, and starting at odd and at 2-mod-4 byte offsets.
     const views = [whole, new Uint8Array(buffer, 1, 4000), new Uint8Array(buffer, 2, 4001), new Uint8Array(buffer, 3)];
     for (let n = 0; n < 20_000; n++) {
       const view = views[n & 3]!;
-      const off = next() % view.length;
+      const off = random.below(view.length);
       const maxLen = view.length - off;
       // Half the cases up to a full segment, half short (heads and tails matter most there).
-      const len = (n & 4) !== 0 ? next() % Math.min(maxLen + 1, 1501) : next() % Math.min(maxLen + 1, 130);
+      const len = (n & 4) !== 0 ? random.below(Math.min(maxLen + 1, 1501)) : random.below(Math.min(maxLen + 1, 130));
       const got = checksum(view, off, len);
       const want = naiveChecksum(view, off, len);
       if (got !== want) {
@@ -91,8 +82,8 @@ describe('wire/checksum', () => {
   });
 
   it('stays correct past the internal fold interval (ranges up to 200 000 octets)', () => {
-    const next = rng(42);
-    const b = randomBytes(200_003, next);
+    const random = new Xorshift32(42);
+    const b = randomBytes(200_003, random);
     for (const [off, len] of [[0, 200_000], [1, 200_001], [2, 70_000], [3, 65_535], [5, 131_073]] as const) {
       expect(checksum(b, off, len), `off ${off} len ${len}`).to.equal(naiveChecksum(b, off, len));
     }
@@ -101,22 +92,22 @@ describe('wire/checksum', () => {
   });
 
   it('adds the partial sum to acc, so a range can be summed in pieces (even split points)', () => {
-    const next = rng(7);
-    const b = randomBytes(1500, next);
+    const random = new Xorshift32(7);
+    const b = randomBytes(1500, random);
     for (let n = 0; n < 200; n++) {
-      const split = (next() % 750) * 2;
+      const split = random.below(750) * 2;
       const parts = sumWords(b, split, 1500 - split, sumWords(b, 0, split, 0));
       expect(fold(parts)).to.equal(fold(sumWords(b, 0, 1500, 0)));
     }
   });
 
   it('sums the pseudo-header like its 12 octets (RFC 9293 §3.1)', () => {
-    const next = rng(99);
+    const random = new Xorshift32(99);
     for (let n = 0; n < 1000; n++) {
-      const src = next() | 0;
-      const dst = next() | 0;
-      const proto = next() & 0xff;
-      const length = next() & 0xffff;
+      const src = random.next() | 0;
+      const dst = random.next() | 0;
+      const proto = random.next() & 0xff;
+      const length = random.next() & 0xffff;
       const b = new Uint8Array(12);
       const dv = new DataView(b.buffer);
       dv.setInt32(0, src);
@@ -141,19 +132,19 @@ describe('wire/checksum', () => {
     });
 
     it('equals recomputation for random 16-bit field changes, 0x0000 and 0xffff included', () => {
-      const next = rng(1624);
+      const random = new Xorshift32(1624);
       const edge = [0x0000, 0xffff];
       for (let n = 0; n < 5000; n++) {
-        const b = randomBytes(20, next);
+        const b = randomBytes(20, random);
         b[10] = b[11] = 0;
-        const field = 2 * (next() % 10);
+        const field = 2 * random.below(10);
         if (field === 10) continue; // the checksum field itself
         if ((n & 3) === 0) {
           b[field] = b[field + 1] = (n & 4) !== 0 ? 0xff : 0x00;
         }
         const check = checksum(b, 0, 20);
         const oldWord = (b[field]! << 8) | b[field + 1]!;
-        const newWord = (n & 3) === 1 ? edge[(n >>> 2) & 1]! : next() & 0xffff;
+        const newWord = (n & 3) === 1 ? edge[(n >>> 2) & 1]! : random.next() & 0xffff;
         b[field] = newWord >>> 8;
         b[field + 1] = newWord & 0xff;
         const want = checksum(b, 0, 20);
@@ -162,10 +153,10 @@ describe('wire/checksum', () => {
     });
 
     it('hits new checksum 0x0000 exactly where recomputation does', () => {
-      const next = rng(11);
+      const random = new Xorshift32(11);
       let zeros = 0;
       for (let n = 0; n < 2000; n++) {
-        const b = randomBytes(20, next);
+        const b = randomBytes(20, random);
         b[10] = b[11] = 0;
         const check = checksum(b, 0, 20);
         const oldWord = (b[0]! << 8) | b[1]!;
@@ -182,15 +173,15 @@ describe('wire/checksum', () => {
     });
 
     it('updates a 32-bit field (an address) like recomputation', () => {
-      const next = rng(32);
+      const random = new Xorshift32(32);
       for (let n = 0; n < 5000; n++) {
-        const b = randomBytes(20, next);
+        const b = randomBytes(20, random);
         b[10] = b[11] = 0;
         const dv = new DataView(b.buffer);
         const check = checksum(b, 0, 20);
         const at = (n & 1) !== 0 ? 12 : 16;
         const oldValue = dv.getInt32(at);
-        const newValue = (n & 6) === 0 ? ((n & 8) !== 0 ? -1 : 0) : next() | 0;
+        const newValue = (n & 6) === 0 ? ((n & 8) !== 0 ? -1 : 0) : random.next() | 0;
         dv.setInt32(at, newValue);
         expect(updateChecksum32(check, oldValue, newValue), `case ${n}`).to.equal(checksum(b, 0, 20));
         expect(updateChecksum32(check, oldValue >>> 0, newValue >>> 0)).to.equal(checksum(b, 0, 20));

@@ -3,9 +3,8 @@
  * into a 0xa5-filled buffer (so stray writes show) and read octets back.
  */
 
-/** 192.0.2.1 and 192.0.2.2 as int32, as the core keeps addresses. */
-export const HOST = 0xc0000201 | 0;
-export const DEVICE = 0xc0000202 | 0;
+/** 192.0.2.1 and 192.0.2.2 as int32, as the core keeps addresses (support/addresses.ts), named for the header tests. */
+export { HOST_A as HOST, HOST_B as DEVICE } from '../../support/addresses.ts';
 
 /** The fixture at `off` in a buffer of 0xa5 with `tail` spare octets after it. */
 export function place(fixture: readonly number[], off = 0, tail = 0): Uint8Array {

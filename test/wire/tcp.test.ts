@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { measureAlloc } from '../../bench/lib/alloc.ts';
+import { measureAlloc } from '../../support/alloc.ts';
+import { Xorshift32 } from '../../src/random.ts';
 import { WireError } from '../../src/wire/error.ts';
 import { IpProtocol, Ipv4Packet, Ipv4Repr } from '../../src/wire/ipv4.ts';
 import {
@@ -444,13 +445,8 @@ describe('wire/tcp', () => {
     });
 
     it('round-trips random Reprs through emit and parse', () => {
-      let x = 0x7323;
-      const next = (): number => {
-        x ^= x << 13;
-        x ^= x >>> 17;
-        x ^= x << 5;
-        return x | 0;
-      };
+      const random = new Xorshift32(0x7323);
+      const next = (): number => random.next() | 0;
       const r = new TcpRepr();
       const back = new TcpRepr();
       const b = new Uint8Array(200);

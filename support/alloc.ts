@@ -29,6 +29,9 @@
  *
  * Needs `gc()`: node's `--expose-gc` (set in .mocharc.json and `npm run bench`); without the
  * flag it is switched on at run time.
+ *
+ * Harness code (support/): the allocation tests and the benches share it; src/ and
+ * firmware-bridge/ never import it.
  */
 import v8 from 'node:v8';
 import vm from 'node:vm';

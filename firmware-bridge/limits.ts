@@ -1,0 +1,80 @@
+/**
+ * The firmware's limits in one place: every fixed size and count the board, its services and
+ * the shell preallocate or enforce, and the defaults and ranges of the flags that size the rest
+ * (--mtu, --sockets, --baud). All memory the firmware holds is carved from these at start-up;
+ * nothing grows later, so this file and the flags say how much memory a board needs. The few
+ * sizes of host connect, the other end of the line, are at the end.
+ */
+
+// Packet memory (board.ts): one Arena holds the pool and every TCP ring.
+
+/** Packet pool slots: frames in flight in both directions, plus fragments waiting for reassembly. */
+export const POOL_SLOTS = 64;
+/** Each TCP socket's send ring and receive ring, octets each. */
+export const TCP_RING_LEN = 16 * 1024;
+/** Arena octets beyond the regions carved from it: room for their alignment (8 octets each). */
+export const ARENA_SLACK = 64;
+/** Frames the SLIP device queues in each direction (decoded and waiting; waiting to be encoded). */
+export const SLIP_QUEUE_FRAMES = 16;
+/**
+ * Largest IPv4 datagram reassembled from fragments or fragmented on the way out, octets: the
+ * size of each of the interface's reassembly buffers and of its one fragmentation scratch buffer.
+ */
+export const REASSEMBLY_SIZE = 16 * 1024;
+
+// Flags (cli.ts): default, smallest and largest accepted.
+
+/** --mtu, octets (Linux SLIP's own default is 296; IPv4 needs 68). */
+export const MTU_FLAG = Object.freeze({ default: 1006, min: 68, max: 65535 });
+/** --sockets: TCP sockets in the table; telnet, echo, discard and chargen each serve this many connections at once. */
+export const SOCKETS_FLAG = Object.freeze({ default: 64, min: 2, max: 1024 });
+/** --baud, bits per second, 8N1. */
+export const BAUD_FLAG = Object.freeze({ default: 115200, min: 50, max: 20_000_000 });
+
+// Telnet (telnet/server.ts, telnet/session.ts): one session per connection slot.
+
+/** Longest command line, octets; a longer one rings the bell. */
+export const TELNET_LINE_LEN = 256;
+/** Output buffered per session, octets; what does not fit is dropped and counted. */
+export const TELNET_OUTBOX_LEN = 16 * 1024;
+/** Octets a session reads from its socket at a time. */
+export const TELNET_INPUT_LEN = 512;
+/** Longest subnegotiation kept (RFC 855), octets; a longer one is dropped. */
+export const TELNET_SUBNEGOTIATION_LEN = 64;
+/** Wrong passwords before the connection is closed. */
+export const TELNET_MAX_LOGIN_ATTEMPTS = 3;
+/** Pause after a wrong password, ms. */
+export const TELNET_LOGIN_DELAY_MS = 1000;
+/** Time allowed to log in, ms. */
+export const TELNET_LOGIN_TIMEOUT_MS = 60_000;
+/** After exit, longest wait for the client to take the last output, ms. */
+export const TELNET_CLOSE_TIMEOUT_MS = 10_000;
+
+// Services and shell commands.
+
+/** TCP echo and discard: octets moved per recv/send call. */
+export const SERVICE_SCRATCH_LEN = 4096;
+/** UDP echo: each of the socket's receive and send rings, octets. */
+export const UDP_ECHO_BUFFER_LEN = 16 * 1024;
+/** chargen: octets queued per send call. */
+export const CHARGEN_SCRATCH_LEN = 512;
+/** ping: sequence numbers remembered for duplicate detection. */
+export const PING_SEEN_WINDOW = 1024;
+/** xfer: octets of pattern generated at a time (a multiple of 4). */
+export const XFER_CHUNK_LEN = 1024;
+/** xfer: octets read from the peer per recv call. */
+export const XFER_RX_LEN = 2048;
+/** Largest `xfer` size: 2^40 octets (a terabyte; the limit only keeps the counters exact). */
+export const XFER_MAX_OCTETS = 2 ** 40;
+
+/** How long a shutdown (SIGINT, SIGTERM) waits at most for connections to settle, ms. */
+export const SHUTDOWN_GRACE_MS = 3000;
+
+// Host connect (host-connect.ts): the host end of the line, SLIP <-> TUN.
+
+/** Packet pool slots of the host end. */
+export const HOST_POOL_SLOTS = 64;
+/** Frames its SLIP device queues in each direction (a TUN delivers bursts). */
+export const HOST_SLIP_QUEUE_FRAMES = 32;
+/** Smallest TUN read buffer, octets (the MTU when that is larger). */
+export const HOST_TUN_MIN_PACKET = 2048;
