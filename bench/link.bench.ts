@@ -1,5 +1,5 @@
 /**
- * The serial line against its physical limit, in virtual time (design.md "Link speed"):
+ * The serial line against its physical limit, in virtual time (docs/interop-linux-slip.md, "Link speed"):
  *
  * - link_eff_<baud>_<mtu>: bulk TCP goodput between two stacks over the UART-timed SLIP link,
  *   each direction, as a fraction of the limit computed in the same run:

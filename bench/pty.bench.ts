@@ -6,7 +6,7 @@
  * other end.
  *
  * - link_eff_pty_115200_1006: bulk TCP to the firmware's discard service, goodput against the
- *   line limit (design.md formula, escapes counted in the data sent).
+ *   line limit (the formula in docs/interop-linux-slip.md, escapes counted in the data sent).
  * - ping_rtt_ms_pty_115200_median: ping RTT in real time over that line, beside its floor.
  * - cpu_pct_3000000: CPU the firmware process uses (from /proc/<pid>/stat) while this process
  *   saturates a 3 000 000 baud line toward it.

@@ -3,7 +3,7 @@
  * and decoded back into a pool slot, as SlipDevice does (RFC 1055 framing, src/phy/slip.ts).
  * The same frames go through @serialport/parser-slip-encoder (SlipEncoder piped into
  * SlipDecoder) in the same run for the ratio. That decoder concatenates a Buffer per octet
- * (research/toolchain.md §3: about 2.5 MB/s, 406 KB allocated per frame), so it gets few frames.
+ * (measured earlier on this machine kind: about 2.5 MB/s, 406 KB allocated per frame), so it gets few frames.
  */
 import { SlipDecoder as SerialportSlipDecoder, SlipEncoder as SerialportSlipEncoder } from '@serialport/parser-slip-encoder';
 import { SlipDecoder, SlipEncoder, slipEncodedMaxLen } from '../src/phy/slip.ts';
@@ -221,7 +221,7 @@ export async function run(ctx: BenchContext): Promise<Figure[]> {
       value: oursMbps,
       unit: 'MB/s',
       target: '>= 1000',
-      note: `payload MB/s, encode + decode of random ${FRAME_LEN} B frames into a pool slot, ${n} frames per run, median of ${ours.samplesMs.length} (${range(oursSamples, 0)}); toolchain.md §3 hand-written codec: ~210`,
+      note: `payload MB/s, encode + decode of random ${FRAME_LEN} B frames into a pool slot, ${n} frames per run, median of ${ours.samplesMs.length} (${range(oursSamples, 0)}); a first hand-written codec: ~210`,
     },
     {
       key: 'slip_codec_arena_mb_s',
@@ -233,26 +233,26 @@ export async function run(ctx: BenchContext): Promise<Figure[]> {
       key: 'slip_encode_mb_s',
       value: encodeOnly.mbps,
       unit: 'MB/s',
-      note: `SlipEncoder.encode alone, same frames, median (${range(encodeOnly.samples, 0)}); toolchain.md §3: ~300-420`,
+      note: `SlipEncoder.encode alone, same frames, median (${range(encodeOnly.samples, 0)}); a first hand-written encoder: ~300-420`,
     },
     {
       key: 'slip_decode_mb_s',
       value: decodeOnly.mbps,
       unit: 'MB/s',
-      note: `SlipDecoder.decode alone, pre-encoded frames into a pool slot, median (${range(decodeOnly.samples, 0)}); toolchain.md §3: ~185-297`,
+      note: `SlipDecoder.decode alone, pre-encoded frames into a pool slot, median (${range(decodeOnly.samples, 0)}); a first hand-written decoder: ~185-297`,
     },
     {
       key: 'slip_codec_vs_serialport_ratio',
       value: oursMbps / theirMbps,
       unit: 'x',
-      note: `@serialport/parser-slip-encoder SlipEncoder | SlipDecoder on the same frames: ${theirMbps.toFixed(2)} MB/s (${theirFrames} frames per run, median of ${theirs.samplesMs.length}, ${range(theirSamples, 2)}); toolchain.md §3: ~2.5`,
+      note: `@serialport/parser-slip-encoder SlipEncoder | SlipDecoder on the same frames: ${theirMbps.toFixed(2)} MB/s (${theirFrames} frames per run, median of ${theirs.samplesMs.length}, ${range(theirSamples, 2)}); earlier: ~2.5`,
     },
     {
       key: 'slip_codec_alloc_bytes',
       value: roundAlloc(alloc.bytesPerIteration),
       unit: 'B/frame',
       target: '== 0',
-      note: `v8.GCProfiler over ${alloc.iterations} round trips, steady state, ${alloc.minorGcs} minor GCs; serialport's decoder: ~406 KB/frame (toolchain.md §3)`,
+      note: `v8.GCProfiler over ${alloc.iterations} round trips, steady state, ${alloc.minorGcs} minor GCs; serialport's decoder: ~406 KB/frame`,
     },
   ];
 }

@@ -1,6 +1,6 @@
 /**
- * The two addresses of the serial link in tests and benchmarks (TEST-NET-1, design.md
- * "Addresses and isolation"), as int32 as the core keeps them: 192.0.2.1 is the host or peer
+ * The two addresses of the serial link in tests and benchmarks (TEST-NET-1, RFC 5737; tests
+ * that give them to a kernel do it inside a network namespace of their own), as int32 as the core keeps them: 192.0.2.1 is the host or peer
  * end, 192.0.2.2 the device. Harness code: the firmware takes its addresses from flags.
  */
 

@@ -20,7 +20,7 @@
  * then fills and, with `rtscts`, the UART holds the sender off; without it the kernel drops
  * (as a UART FIFO overruns). `rxOverflow` therefore stays 0 here.
  *
- * Gotchas (research/toolchain.md §1-§2): the binding calls tcflush(TCIOFLUSH) on open, so
+ * Gotchas (found while choosing the serial library): the binding calls tcflush(TCIOFLUSH) on open, so
  * octets the peer sent before `open` resolved are lost; `SerialPort.list()` needs udevadm.
  * `lock` is flock(LOCK_EX|LOCK_NB): it holds for root too, but only against other lockers.
  */

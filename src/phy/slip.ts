@@ -274,11 +274,6 @@ export class SlipDecoder {
     return this.target !== null;
   }
 
-  /** Octets of the frame in progress already written to the target. */
-  get partialLen(): number {
-    return this.count;
-  }
-
   /**
    * Sets where the next frame's octets go: up to `capacity` octets at `dst[dstOff..]`. Call it
    * between frames (initially, or after `frameReady` / `needTarget`). Resets nothing else.

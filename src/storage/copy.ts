@@ -10,7 +10,7 @@
  * - A copy of a whole source array uses `set` (35 GB/s); anything else an unrolled byte loop
  *   (about 1.9 GB/s).
  * Whole-buffer views come from storage/views.ts (made once per ArrayBuffer), so steady state
- * allocates nothing (see shared/research/toolchain.md §4).
+ * allocates nothing (docs/memory-and-time.md).
  */
 import { wholeViews } from './views.ts';
 

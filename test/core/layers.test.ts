@@ -1,6 +1,6 @@
 /**
  * The harness stays out of the product: nothing in src/ or firmware-bridge/ imports support/,
- * test/, hw/ or bench/ (design.md "Layers"; support/ is shared by the harnesses only), and
+ * test/, hw/ or bench/ (docs/architecture.md; support/ is shared by the harnesses only), and
  * support/ imports none of the harnesses it serves.
  */
 import { readdirSync, readFileSync } from 'node:fs';

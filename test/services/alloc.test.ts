@@ -1,5 +1,5 @@
 /**
- * The services' per-octet and per-segment paths allocate nothing (design.md "Memory"): echo,
+ * The services' per-octet and per-segment paths allocate nothing (docs/memory-and-time.md): echo,
  * discard and chargen moving data, and a telnet session taking typed characters (decoder, line
  * editor, echo, outbox), measured with v8.GCProfiler (support/alloc.ts) after warm-up. The
  * stacks and links run in the measured loop too, so this also holds the core to its promise.

@@ -1,5 +1,5 @@
 /**
- * Storage on the packet path allocates nothing (design.md "Memory"): measured with the same
+ * Storage on the packet path allocates nothing (docs/memory-and-time.md): measured with the same
  * v8.GCProfiler method as the benches (support/alloc.ts), after warm-up.
  */
 import { expect } from 'chai';
