@@ -1,7 +1,10 @@
 /**
- * The harness stays out of the product: nothing in src/ or firmware-bridge/ imports support/,
- * test/, hw/ or bench/ (docs/architecture.md; support/ is shared by the harnesses only), and
- * support/ imports none of the harnesses it serves.
+ * The layer rule (docs/architecture.md), checked on every import: inside src/ each layer imports
+ * only the layers below it; the harness stays out of the product (nothing in src/ or
+ * firmware-bridge/ imports support/, test/, hw/ or bench/; support/ is shared by the harnesses
+ * only) and support/ imports none of the harnesses it serves. The Node half of the rule (only
+ * src/drivers/ touches Node) is the compiler's: `npm run typecheck` compiles the core a second
+ * time without Node's types.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -21,18 +24,69 @@ function sources(dir: string): string[] {
   return out;
 }
 
-/** The top-level folders `file` imports from (static imports and re-exports, relative specifiers only). */
-function importedFolders(file: string): string[] {
+/** The files `file` imports (static imports and re-exports, relative specifiers only), relative to the root. */
+function importedFiles(file: string): string[] {
   const text = readFileSync(join(ROOT, file), 'utf8');
-  const folders: string[] = [];
+  const files: string[] = [];
   for (const m of text.matchAll(/^\s*(?:import|export)\b[^'"]*?\bfrom\s+'(\.[^']*)'/gm)) {
-    const target = relative(ROOT, resolve(ROOT, dirname(file), m[1]!));
-    folders.push(target.split('/')[0]!);
+    files.push(relative(ROOT, resolve(ROOT, dirname(file), m[1]!)));
   }
-  return folders;
+  return files;
 }
 
+/** The top-level folders `file` imports from. */
+function importedFolders(file: string): string[] {
+  return importedFiles(file).map((target) => target.split('/')[0]!);
+}
+
+/** The layer of a file in src/: its folder, or the file's own name for time.ts and random.ts. */
+function layerOf(file: string): string {
+  const parts = file.split('/');
+  return parts.length === 2 ? parts[1]!.replace(/\.ts$/, '') : parts[1]!;
+}
+
+/** What each layer of src/ may import besides itself (docs/architecture.md). */
+const MAY_IMPORT: Record<string, readonly string[]> = {
+  time: [],
+  random: [],
+  storage: [],
+  wire: ['storage'],
+  phy: ['storage', 'time', 'random'],
+  socket: ['wire', 'storage', 'time', 'random'],
+  iface: ['socket', 'phy', 'wire', 'storage', 'time', 'random'],
+  drivers: ['iface', 'socket', 'phy', 'wire', 'storage', 'time', 'random'],
+};
+
 describe('layers', () => {
+  it('inside src/ every layer imports only the layers below it', () => {
+    const offenders: string[] = [];
+    for (const file of sources('src')) {
+      const layer = layerOf(file);
+      const allowed = MAY_IMPORT[layer];
+      if (allowed === undefined) {
+        offenders.push(`${file}: layer ${layer} has no place in the rule (add it to docs/architecture.md and here)`);
+        continue;
+      }
+      for (const target of importedFiles(file)) {
+        if (!target.startsWith('src/')) continue;
+        const to = layerOf(target);
+        if (to !== layer && !allowed.includes(to)) offenders.push(`${file} imports ${target} (${layer} may not import ${to})`);
+      }
+    }
+    expect(offenders).to.deep.equal([]);
+  });
+
+  it('the core (src/ but drivers/) imports no package and no node: module', () => {
+    const offenders: string[] = [];
+    for (const file of sources('src')) {
+      if (layerOf(file) === 'drivers') continue;
+      const text = readFileSync(join(ROOT, file), 'utf8');
+      for (const m of text.matchAll(/^\s*(?:import|export)\b[^'"]*?\bfrom\s+'([^.'][^']*)'/gm)) offenders.push(`${file} imports ${m[1]}`);
+      for (const m of text.matchAll(/\bimport\(\s*'([^.'][^']*)'/g)) offenders.push(`${file} imports ${m[1]}`);
+    }
+    expect(offenders).to.deep.equal([]);
+  });
+
   it('src/ and firmware-bridge/ import none of support/, test/, hw/, bench/', () => {
     const offenders: string[] = [];
     for (const file of [...sources('src'), ...sources('firmware-bridge')]) {
