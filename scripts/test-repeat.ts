@@ -6,11 +6,12 @@
  *   npm run test:repeat -- 10                  # ten full runs
  *   npm run test:repeat -- 5 test/interop      # five runs of the interop suites only
  *
- * Each run's JSON report is kept in .tmp/test-repeat/run-K.json (mocha's json reporter), and
- * the first error message of every failing test is printed with its count.
+ * Each run's JSON report is kept in .tmp/test-repeat/run-K.json (mocha's json reporter) and
+ * what the run printed besides in run-K.log; the first error message of every failing test is
+ * printed with its count.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, openSync, readFileSync, rmSync, closeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -31,13 +32,15 @@ const USAGE = 'usage: npm run test:repeat -- N [mocha args, e.g. a folder or --g
 function runOnce(k: number, extra: readonly string[]): Promise<MochaReport | null> {
   const file = join(OUT, `run-${k}.json`);
   rmSync(file, { force: true });
+  const log = openSync(join(OUT, `run-${k}.log`), 'w');
   const mocha = join(ROOT, 'node_modules', 'mocha', 'bin', 'mocha.js');
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [mocha, '--reporter', 'json', '--reporter-option', `output=${file}`, ...extra], {
       cwd: ROOT,
-      stdio: ['ignore', 'ignore', 'inherit'],
+      stdio: ['ignore', log, log],
     });
     child.on('exit', () => {
+      closeSync(log);
       try {
         resolve(JSON.parse(readFileSync(file, 'utf8')) as MochaReport);
       } catch {
