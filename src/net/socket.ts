@@ -9,14 +9,13 @@
  * - Reading: octets are copied out of the receive ring only while the Readable wants more
  *   (`_read`); when `push()` says stop, they stay in the ring, the advertised window closes,
  *   and a slow reader slows the peer. Nothing is dropped.
- * - `end()` sends a FIN after the queued data; `destroy()` sends a RST unless this side had
- *   already ended (then the connection closes gracefully in the core, as after close(2));
- *   `resetAndDestroy()` always resets.
+ * - `end()` sends a FIN after the queued data. `destroy()` gives the connection back as close(2)
+ *   does on Linux: what is queued goes out, then a FIN, or a RST at once when received data was
+ *   left unread. `resetAndDestroy()` always sends a RST (node:net's, for the same purpose).
  * - Errors carry Node's codes: ECONNREFUSED, ECONNRESET, ETIMEDOUT (connect and read),
  *   ENOBUFS when the socket table is full, ENOTFOUND for a host that is not an IPv4 address.
  *
- * Where it differs from node:net: `destroy()` resets (the kernel would send a FIN when nothing
- * is unread); there is no name lookup (`host` must be an IPv4 address) and no IPv6;
+ * Where it differs from node:net: there is no name lookup (`host` must be an IPv4 address) and no IPv6;
  * `setKeepAlive`'s initial delay is the stack's keepalive idle time; `ref()`/`unref()` do
  * nothing (the host loop keeps the process alive); `onread` and `fd` are not supported.
  */
@@ -280,6 +279,11 @@ export class Socket extends Duplex implements Pumped {
       callback(netError('EPIPE', 'write'));
       return;
     }
+    if (chunk.length === 0) {
+      // node:http ends a message with an empty write and waits for its callback.
+      callback();
+      return;
+    }
     this.handed += chunk.length;
     this.pendingChunk = chunk;
     this.pendingOff = 0;
@@ -307,15 +311,10 @@ export class Socket extends Duplex implements Pumped {
     this.handle = null;
     this.connecting = false;
     if (h !== null) {
-      if (B.isClosed(h)) B.close(h);
-      else if (this.resetOnDestroy || error !== null || !B.finQueued(h)) {
-        // destroy() before end(): RST, and the socket goes back to the table.
-        B.abort(h);
-        B.close(h);
-      } else {
-        // Our FIN is queued: the core finishes the close (close() still resets if data is unread).
-        B.close(h);
-      }
+      // As close(2) on Linux: the core sends what is queued, then a FIN; a RST instead when received
+      // data is left unread. resetAndDestroy(): a RST now.
+      if (this.resetOnDestroy && !B.isClosed(h)) B.abort(h);
+      B.close(h);
       this.net?.wake();
     }
     const pending = this.pendingCb;
