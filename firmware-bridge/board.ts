@@ -21,12 +21,14 @@ import { Arena } from '../src/storage/arena.ts';
 import { PacketPool } from '../src/storage/packet-pool.ts';
 import type { Pollable } from '../src/time.ts';
 import type { FirmwareConfig } from './cli.ts';
-import { ARENA_SLACK, POOL_SLOTS, REASSEMBLY_SIZE, SLIP_QUEUE_FRAMES, TCP_RING_LEN } from './limits.ts';
+import { ARENA_SLACK, NET_STAGING_LEN, POOL_SLOTS, REASSEMBLY_SIZE, SLIP_QUEUE_FRAMES, TCP_RING_LEN } from './limits.ts';
 import { ChargenService } from './services/chargen.ts';
 import { DiscardService } from './services/discard.ts';
 import { TcpEchoService } from './services/tcp-echo.ts';
 import { UdpEchoService } from './services/udp-echo.ts';
 import { TelnetServer } from './telnet/server.ts';
+import { Network } from '../src/net/network.ts';
+import { WebConsole } from './web/console.ts';
 
 export interface BoardOptions {
   /** The serial line (or its in-memory twin). */
@@ -65,6 +67,10 @@ export class Board implements Pollable {
   /** Null when no password was given (and not --insecure-no-login): `telnetOffReason` says why. */
   readonly telnet: TelnetServer | null;
   readonly telnetOffReason: string | null;
+  /** The streams API over this board's stack (slipstack/net), when the web console runs; its loop is attached by the firmware. */
+  readonly network: Network | null;
+  /** The web console (port 80), or null: off without a password or with --no-http. */
+  readonly web: WebConsole | null;
   private readonly services: Service[];
   private shuttingDown = false;
 
@@ -73,7 +79,8 @@ export class Board implements Pollable {
     this.config = config;
     const slotLen = (config.mtu + 3) & ~3;
     const tcpSize = { sockets: config.sockets, txBufferLen: TCP_RING_LEN, rxBufferLen: TCP_RING_LEN };
-    this.arena = new Arena(POOL_SLOTS * slotLen + tcpRingBytes(tcpSize) + ARENA_SLACK);
+    const web = config.http === true && config.password !== null;
+    this.arena = new Arena(POOL_SLOTS * slotLen + tcpRingBytes(tcpSize) + (web ? NET_STAGING_LEN : 0) + ARENA_SLACK);
     this.pool = new PacketPool({ slots: POOL_SLOTS, mtu: config.mtu, arena: this.arena, name: 'pbuf' });
     // A pty has no baud: pace output to the line rate when asked (--uart-timing).
     const link = config.uartTiming ? new UartTimedLink(options.link, config.baud) : options.link;
@@ -109,6 +116,28 @@ export class Board implements Pollable {
     } else {
       this.telnet = null;
       this.telnetOffReason = 'telnet is off: no password (give --password or SLIPSTACK_PASSWORD, or --insecure-no-login)';
+    }
+    if (web) {
+      // The staging buffer from the arena too, so its copies to and from the rings are copyWithin.
+      this.network = new Network({ iface: this.iface, tcp: this.tcp, staging: this.arena.carve(NET_STAGING_LEN) });
+      const telnet = this.telnet;
+      let startedAt = -1;
+      this.web = new WebConsole({
+        network: this.network,
+        password: config.password!,
+        port: config.httpPort ?? 80,
+        status: {
+          iface: this.iface, tcp: this.tcp, link: this.slip.stats, version: options.version, imageSha256: options.imageSha256,
+          ifname: 'sl0', peer: config.peer,
+          listenPorts: () => telnet?.listenPorts() ?? [],
+          uptimeMs: (now) => telnet !== null ? telnet.uptimeMs(now) : (startedAt < 0 ? (startedAt = now, 0) : now - startedAt),
+          extraStats: () => ({ ...(telnet !== null ? { telnet: telnet.extraStats() } : {}), http: this.web!.stats }),
+        },
+      });
+      this.services.push(this.network, this.web);
+    } else {
+      this.network = null;
+      this.web = null;
     }
   }
 

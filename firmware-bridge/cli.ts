@@ -5,7 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { formatIpv4, ipv4Address } from '../src/wire/ipv4.ts';
-import { BAUD_FLAG, MTU_FLAG, SOCKETS_FLAG } from './limits.ts';
+import { BAUD_FLAG, HTTP_PORT_DEFAULT, MTU_FLAG, SOCKETS_FLAG } from './limits.ts';
 
 /** A user mistake on the command line: print `message` and exit 2. */
 export class CliError extends Error {}
@@ -33,6 +33,10 @@ export interface FirmwareConfig {
   seed: number;
   /** TCP sockets in the table. */
   sockets: number;
+  /** The web console (on by default where a password is set; --no-http turns it off). Off when absent. */
+  http?: boolean;
+  /** The web console's TCP port. Defaults to 80. */
+  httpPort?: number;
 }
 
 export interface HostConnectConfig {
@@ -70,6 +74,8 @@ discard 9, chargen 19) on one SLIP serial line.
   --reorder PCT          reorder PCT % of frames at the device (testing)
   --seed N               seed for --drop/--reorder (default 1)
   --sockets N            TCP sockets, ${SOCKETS_FLAG.min}..${SOCKETS_FLAG.max} (default ${SOCKETS_FLAG.default})
+  --http / --no-http     the web console, password-protected (default: on when a password is set)
+  --http-port N          the web console's TCP port (default ${HTTP_PORT_DEFAULT})
   --help                 this text
 `;
 
@@ -132,6 +138,7 @@ export function parseFirmwareArgs(args: readonly string[], env: Record<string, s
     'insecure-no-login': { type: 'boolean' }, pcap: { type: 'string' }, verbose: { type: 'boolean' },
     'uart-timing': { type: 'boolean' }, drop: { type: 'string' }, reorder: { type: 'string' }, seed: { type: 'string' },
     sockets: { type: 'string' }, help: { type: 'boolean' },
+    http: { type: 'boolean' }, 'no-http': { type: 'boolean' }, 'http-port': { type: 'string' },
   });
   if (v['help'] === true) return null;
   const port = v['port'];
@@ -143,6 +150,8 @@ export function parseFirmwareArgs(args: readonly string[], env: Record<string, s
   const fromEnv = env['SLIPSTACK_PASSWORD'];
   const password = (v['password'] as string | undefined) ?? (fromEnv !== undefined && fromEnv !== '' ? fromEnv : null);
   if (password !== null && password.length === 0) throw new CliError('the telnet password is empty: give a real one, or --insecure-no-login');
+  if (v['http'] === true && v['no-http'] === true) throw new CliError('--http and --no-http contradict each other');
+  if (v['http'] === true && password === null) throw new CliError('--http needs the device password (--password or SLIPSTACK_PASSWORD): the web console is never open without one');
   return {
     port,
     baud: int('baud', v['baud'] as string | undefined, BAUD_FLAG.default, BAUD_FLAG.min, BAUD_FLAG.max),
@@ -159,6 +168,8 @@ export function parseFirmwareArgs(args: readonly string[], env: Record<string, s
     reorderPct: pct('reorder', v['reorder'] as string | undefined),
     seed: int('seed', v['seed'] as string | undefined, 1, 0, 0xffffffff),
     sockets: int('sockets', v['sockets'] as string | undefined, SOCKETS_FLAG.default, SOCKETS_FLAG.min, SOCKETS_FLAG.max),
+    http: password !== null && v['no-http'] !== true,
+    httpPort: int('http-port', v['http-port'] as string | undefined, HTTP_PORT_DEFAULT, 1, 65535),
   };
 }
 

@@ -88,12 +88,14 @@ export async function main(argv: readonly string[]): Promise<number> {
   });
   const loop = new HostLoop([board]);
   link.onActivity(() => loop.wake());
+  // The web console's sockets take the time from the loop and wake it when they write.
+  board.network?.attach(loop);
 
   say(`slipstack ${version} on ${config.port} at ${config.baud} baud${config.uartTiming ? ' (UART timing)' : ''}, ` +
     `${formatIpv4(config.ip)} peer ${formatIpv4(config.peer)}, MTU ${config.mtu}`);
   if (board.telnet === null) say(board.telnetOffReason!);
   else if (config.insecureNoLogin && config.password === null) say('telnet has NO PASSWORD (--insecure-no-login)');
-  say(`listening: ${board.telnet !== null ? 'telnet 23, ' : ''}echo 7 (TCP and UDP), discard 9, chargen 19; ping answered`);
+  say(`listening: ${board.telnet !== null ? 'telnet 23, ' : ''}echo 7 (TCP and UDP), discard 9, chargen 19${board.web !== null ? `, web console ${board.web.port} (HTTP)` : ''}; ping answered`);
   say(`preallocated ${board.preallocatedBytes} octets for packets and TCP rings; ready`);
 
   let exitCode = 0;

@@ -21,6 +21,10 @@ export const SLIP_QUEUE_FRAMES = 16;
  * size of each of the interface's reassembly buffers and of its one fragmentation scratch buffer.
  */
 export const REASSEMBLY_SIZE = 16 * 1024;
+/** The net API's staging buffer (between Node streams and the TCP rings; the web console), octets. */
+export const NET_STAGING_LEN = 16 * 1024;
+/** The web console's TCP port unless --http-port says otherwise. */
+export const HTTP_PORT_DEFAULT = 80;
 
 // Flags (cli.ts): default, smallest and largest accepted.
 

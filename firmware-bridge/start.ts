@@ -93,6 +93,7 @@ async function main(): Promise<number> {
           say('  ping 192.0.2.2');
           say('  telnet 192.0.2.2' + (generated ? `        (password for this run: ${password})` : ''));
           say('  nc 192.0.2.2 7            (echo; also discard 9, chargen 19)');
+          say('  http://192.0.2.2/         (the web console: any user name, the same password)');
           say('Ctrl-C stops both.');
         }
       });

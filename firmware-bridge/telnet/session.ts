@@ -19,6 +19,7 @@ import type { Interface } from '../../src/iface/interface.ts';
 import type { TcpStack } from '../../src/socket/tcp/stack.ts';
 import type { TcpSocket } from '../../src/socket/tcp/socket.ts';
 import { NEVER } from '../../src/time.ts';
+import { LoginAttempts, type LoginStats } from '../login.ts';
 import {
   formatHelp, formatIfconfig, formatNetstat, formatPool, formatStats, formatUnknownCommand, formatUptime, formatVersion,
   parseCommandLine, parsePingArgs, parseXferArgs,
@@ -76,16 +77,8 @@ export interface TelnetSettings {
   pingIdentBase: number;
 }
 
-export interface TelnetLoginStats {
-  /** Successful logins. */
-  logins: number;
-  /** Wrong passwords. */
-  failures: number;
-  /** Connections closed after too many wrong passwords. */
-  lockouts: number;
-  /** Connections closed because nobody logged in in time. */
-  timeouts: number;
-}
+/** Login counters (shared with the web console's: firmware-bridge/login.ts). */
+export type TelnetLoginStats = LoginStats;
 
 // Session states.
 export const SessionState = {
@@ -113,14 +106,13 @@ export class TelnetSession implements TelnetHandler, TextSink {
   /** Terminal size from NAWS (RFC 1073); 0 when the client did not say. */
   width = 0;
   height = 0;
-  /** Wrong passwords in this connection. */
-  failures = 0;
   /** Output octets dropped because the outbox was full. */
   outputDropped = 0;
   /** Set when the session has finished and its socket may be closed. */
   done = false;
 
   private readonly ctx: ShellContext;
+  private readonly login: LoginAttempts;
   private readonly options = new TelnetOptions([TelnetOption.ECHO, TelnetOption.SGA], [TelnetOption.NAWS, TelnetOption.SGA]);
   private readonly decoder = new TelnetDecoder(TELNET_SUBNEGOTIATION_LEN);
   private readonly input = new Uint8Array(TELNET_INPUT_LEN);
@@ -145,10 +137,16 @@ export class TelnetSession implements TelnetHandler, TextSink {
   constructor(ctx: ShellContext, index: number) {
     this.ctx = ctx;
     this.index = index;
+    this.login = new LoginAttempts(ctx.settings, ctx.loginStats);
     this.line = new Uint8Array(ctx.settings.lineLen);
     this.outbox = new Uint8Array(ctx.settings.outboxLen);
     this.ping = new PingRun(ctx.iface, ((ctx.settings.pingIdentBase + index - 1) % 0xffff) + 1, ctx.settings.ping);
     this.xfer = new XferRun(ctx.tcp);
+  }
+
+  /** Wrong passwords in this connection. */
+  get failures(): number {
+    return this.login.failures;
   }
 
   /** True once the right password was given in this connection. */
@@ -192,7 +190,7 @@ export class TelnetSession implements TelnetHandler, TextSink {
     this.done = false;
     this.width = 0;
     this.height = 0;
-    this.failures = 0;
+    this.login.reset();
     this.outputDropped = 0;
     this.wasLoggedIn = false;
     this.options.reset();
@@ -457,32 +455,26 @@ export class TelnetSession implements TelnetHandler, TextSink {
   private checkPassword(): void {
     const pw = this.ctx.settings.password;
     if (pw === null) return;
-    // Compare every octet whatever the outcome, so the time taken says nothing about the password.
-    let diff = this.lineLen ^ pw.length;
-    for (let i = 0; i < pw.length; i++) diff |= (i < this.lineLen ? this.line[i]! : 0) ^ pw[i]!;
+    // Every octet compared whatever the outcome; a failure is counted and answered after a pause.
+    const right = this.login.attempt(this.now, this.line, this.lineLen);
     this.line.fill(0, 0, this.lineLen);
     this.lineLen = 0;
-    if (diff === 0) {
-      this.ctx.loginStats.logins++;
-      this.failures = 0;
+    if (right) {
       this.wasLoggedIn = true;
       this.state = SessionState.Shell;
       this.writeText('Logged in. Type help for the list of commands.\n');
       this.prompt();
       return;
     }
-    // A wrong password: count it and answer only after a pause (a deadline, not a timer).
-    this.failures++;
-    this.ctx.loginStats.failures++;
+    // A wrong password: answer only after the pause (a deadline, not a timer).
     this.state = SessionState.LoginDelay;
-    this.delayUntil = this.now + this.ctx.settings.loginDelayMs;
+    this.delayUntil = this.login.answerAt;
   }
 
   private afterWrongPassword(): void {
     this.delayUntil = NEVER;
     this.writeText('Login incorrect\n');
-    if (this.failures >= this.ctx.settings.maxLoginAttempts) {
-      this.ctx.loginStats.lockouts++;
+    if (this.login.exhausted()) {
       this.writeText('Too many failed logins.\n');
       this.startClosing(this.now);
       return;

@@ -152,6 +152,12 @@ export class TcpStack implements TcpContext {
     return this.listenPort[listener] ?? 0;
   }
 
+  /** True when `accept(listener)` would return a connection. */
+  hasAcceptable(listener: number): boolean {
+    for (const s of this.sockets) if (s.owner === TcpOwner.AcceptQueue && s.listener === listener) return true;
+    return false;
+  }
+
   /** Takes the oldest established connection from a listener's queue, or null. The caller owns it and must `close()` it. */
   accept(listener: number): TcpSocket | null {
     for (const s of this.sockets) {
