@@ -9,7 +9,7 @@
  * - `rtt` (rtt.ts): RFC 6298 RTO with Karn's rule and RFC 7323 RTTM;
  * - `recovery` (recovery.ts) and `cc` (congestion.ts, newreno.ts): loss recovery and the
  *   congestion controller behind one interface;
- * - `timers` (timers.ts): every deadline as data, `tick` and `pollAt`.
+ * - `timers` (deadlines.ts): every deadline as data, fired by `tick` (timers.ts).
  * The fields declared here are the rest of the transmission control block: the connection's
  * identity, the sequence variables as RFC 9293 names them (int32, computed only with seqAdd and
  * seqDiff and compared only with seqLt and its kin, all mod 2^32), negotiated options, close
@@ -39,13 +39,14 @@ import { type TcpRepr, seqAdd, seqDiff } from '../../wire/tcp.ts';
 import { SocketError } from '../error.ts';
 import { DEFAULT_MSS, type TcpContext } from './config.ts';
 import type { CongestionController } from './congestion.ts';
+import { TcpTimers } from './deadlines.ts';
 import { processSegment, takeSynOptions } from './input.ts';
 import { NewRenoController } from './newreno.ts';
 import { dispatchSegment, wantsToSend } from './output.ts';
 import { LossRecovery } from './recovery.ts';
 import { RttEstimator } from './rtt.ts';
 import { TCP_STATE_NAMES, TcpState, assertNever, isOpening, isSynchronized, isWritable, receivesData } from './state.ts';
-import { TcpTimers, pollAt, tick } from './timers.ts';
+import { pollAt, tick } from './timers.ts';
 import { TcpWindow } from './window.ts';
 
 /**
