@@ -14,8 +14,9 @@ import { NEVER } from '../../time.ts';
 import { TcpFlag, type TcpRepr, seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt } from '../../wire/tcp.ts';
 import { SocketError } from '../error.ts';
 import { DEFAULT_MSS, TS_OPTION_LEN } from './config.ts';
+import { TcpOwner } from './connection.ts';
 import { countOut, fillHeader, noteAckSent } from './output.ts';
-import { type TcpSocket, TcpOwner } from './socket.ts';
+import type { TcpSocket } from './socket.ts';
 import { TcpState, assertNever, isSynchronized, receivesData } from './state.ts';
 
 /**
