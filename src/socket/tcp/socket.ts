@@ -7,7 +7,9 @@
  * TCP code shares: `setState`, `becomeClosed`, `abort`, `reset`, `armPersistIfBlocked`), extended
  * here with what an application uses (`send`, `recv`, `shutdown`, `close`, the getters; `abort`
  * is inherited), the opens (`connect`, `acceptSyn`), and the entry points the stack and the
- * interface call, which hand the control block to input.ts, output.ts and timers.ts.
+ * interface call, which hand the control block to input.ts, output.ts and timers.ts. Those
+ * modules know only the TcpConnection, so the imports run one way: socket.ts above them, they
+ * above connection.ts.
  *
  * The socket never sends by itself and never reads a clock:
  * - `process(now, seg, bytes, reply)` handles one arriving segment (input.ts);

@@ -3,28 +3,30 @@
  * deadlines.ts: retransmission, persist, delayed ACK, keepalive, the close deadline); nothing
  * registers a callback with a clock. `tick(sock, now)` fires what is due (RFC 6298 back-off and
  * go-back-N, the zero-window probe, the delayed ACK, keepalive probes, the end of TIME-WAIT or
- * FIN-WAIT-2) and `pollAt(sock, now)` reports the next deadline (smoltcp `poll_at`, lwIP's
- * tcp_slowtmr as a pure function of `now`).
+ * FIN-WAIT-2) and `pollAt(sock, now)` reports the next deadline, or `now` when output.ts's
+ * `wantsToSend` has a segment waiting (smoltcp `poll_at`, lwIP's tcp_slowtmr as a pure function
+ * of `now`). Both are functions over the control block (TcpConnection, connection.ts).
  *
  * Neither function allocates; anything to send is left to dispatch.
  */
 import { NEVER } from '../../time.ts';
 import { SocketError } from '../error.ts';
-import type { TcpSocket } from './socket.ts';
+import type { TcpConnection } from './connection.ts';
+import { wantsToSend } from './output.ts';
 import { TcpState, isOpening } from './state.ts';
 
 /**
  * Earliest deadline of `sock`: `now` when a segment is waiting (and `canSend`), else the first
  * timer; NEVER when idle.
  */
-export function pollAt(sock: TcpSocket, now: number, canSend: boolean): number {
+export function pollAt(sock: TcpConnection, now: number, canSend: boolean): number {
   if (sock.state === TcpState.Closed || sock.state === TcpState.Listen) return NEVER;
-  if (canSend && sock.wantsToSend()) return now;
+  if (canSend && wantsToSend(sock)) return now;
   return sock.timers.next();
 }
 
 /** Fires the expired timers of `sock` at `now` (call before dispatch). */
-export function tick(sock: TcpSocket, now: number): void {
+export function tick(sock: TcpConnection, now: number): void {
   if (sock.state === TcpState.Closed) return;
   const timers = sock.timers;
   const cfg = sock.ctx.config;
