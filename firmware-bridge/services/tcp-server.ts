@@ -11,7 +11,8 @@
 import type { Interface } from '../../src/iface/interface.ts';
 import { socketErrorName } from '../../src/socket/error.ts';
 import type { TcpStack } from '../../src/socket/tcp/stack.ts';
-import { type TcpSocket, TcpOwner } from '../../src/socket/tcp/socket.ts';
+import { TcpOwner } from '../../src/socket/tcp/connection.ts';
+import type { TcpSocket } from '../../src/socket/tcp/socket.ts';
 import { TcpState } from '../../src/socket/tcp/state.ts';
 import { NEVER } from '../../src/time.ts';
 

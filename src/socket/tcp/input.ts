@@ -3,8 +3,9 @@
  * §3.10.7.4 (every other state), in the RFC's order: acceptability (with PAWS, RFC 7323 §5),
  * RST (RFC 5961 §3), SYN (RFC 5961 §4), the ACK field (window update, RFC 5961 §5 ACK range,
  * RTT, loss recovery), URG, the segment text (in order into the receive ring, out of order into
- * the Assembler), FIN. Like lwIP's tcp_in.c, these are functions over the socket's control
- * block; the socket's parts (window, rtt, recovery, timers) do the arithmetic.
+ * the Assembler), FIN. Like lwIP's tcp_in.c, these are functions over the connection's control
+ * block (TcpConnection, connection.ts); its parts (window, rtt, recovery, timers) do the
+ * arithmetic.
  *
  * An immediate answer (a RST, a challenge ACK, an ACK for an unacceptable segment) is written
  * into the caller's `reply`, never sent from here; ordinary ACKs are left to dispatch. Nothing
@@ -14,8 +15,8 @@ import { NEVER } from '../../time.ts';
 import { TcpFlag, type TcpRepr, seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt } from '../../wire/tcp.ts';
 import { SocketError } from '../error.ts';
 import { DEFAULT_MSS, TS_OPTION_LEN } from './config.ts';
+import { type TcpConnection, TcpOwner } from './connection.ts';
 import { countOut, fillHeader, noteAckSent } from './output.ts';
-import { type TcpSocket, TcpOwner } from './socket.ts';
 import { TcpState, assertNever, isSynchronized, receivesData } from './state.ts';
 
 /**
@@ -23,7 +24,7 @@ import { TcpState, assertNever, isSynchronized, receivesData } from './state.ts'
  * holds the payload at `seg.payloadOff`. Returns true when `reply` was filled with a segment
  * to send at once.
  */
-export function processSegment(sock: TcpSocket, now: number, seg: TcpRepr, bytes: Uint8Array, reply: TcpRepr): boolean {
+export function processSegment(sock: TcpConnection, now: number, seg: TcpRepr, bytes: Uint8Array, reply: TcpRepr): boolean {
   const stats = sock.ctx.stats;
   sock.lastNow = now;
   if (sock.ctx.tracer !== null) sock.ctx.tracer.segment(sock.index, false, seg);
@@ -150,7 +151,7 @@ export function processSegment(sock: TcpSocket, now: number, seg: TcpRepr, bytes
 }
 
 /** SYN-RECEIVED -> ESTABLISHED on an acceptable ACK of our SYN. */
-function establishFromSynReceived(sock: TcpSocket, now: number, seg: TcpRepr): void {
+function establishFromSynReceived(sock: TcpConnection, now: number, seg: TcpRepr): void {
   sock.window.takeHandshakeAck(seg);
   afterHandshake(sock, now);
   sock.setState(TcpState.Established);
@@ -158,13 +159,13 @@ function establishFromSynReceived(sock: TcpSocket, now: number, seg: TcpRepr): v
 }
 
 /** The handshake is over: the RTO after a timed-out SYN (RFC 6298 §5.7), retries, keepalive. */
-function afterHandshake(sock: TcpSocket, now: number): void {
+function afterHandshake(sock: TcpConnection, now: number): void {
   sock.rtt.afterHandshake();
   sock.timers.established(now);
 }
 
 /** RFC 9293 §3.10.7.3: SYN-SENT. */
-function processSynSent(sock: TcpSocket, now: number, seg: TcpRepr, reply: TcpRepr): boolean {
+function processSynSent(sock: TcpConnection, now: number, seg: TcpRepr, reply: TcpRepr): boolean {
   const flags = seg.flags;
   const hasAck = (flags & TcpFlag.Ack) !== 0;
   // First: an ACK outside ISS < SEG.ACK =< SND.NXT is answered with a RST (unless it is one).
@@ -206,7 +207,7 @@ function processSynSent(sock: TcpSocket, now: number, seg: TcpRepr, reply: TcpRe
 }
 
 /** RFC 9293 §3.10.7.4 acceptability test (the four cases). */
-function acceptable4(sock: TcpSocket, seq: number, segLen: number, wnd: number): boolean {
+function acceptable4(sock: TcpConnection, seq: number, segLen: number, wnd: number): boolean {
   const rcvNxt = sock.rcvNxt;
   if (segLen === 0) {
     if (wnd === 0) return seq === rcvNxt;
@@ -219,7 +220,7 @@ function acceptable4(sock: TcpSocket, seq: number, segLen: number, wnd: number):
 }
 
 /** The ACK field of an acceptable segment (RFC 9293 §3.10.7.4 fifth; RFC 5681; RFC 6582; RFC 6675). */
-function processAck(sock: TcpSocket, now: number, seg: TcpRepr): void {
+function processAck(sock: TcpConnection, now: number, seg: TcpRepr): void {
   const ack = seg.ack;
   const win = sock.window;
   const oldWnd = win.sndWnd;
@@ -277,7 +278,7 @@ function processAck(sock: TcpSocket, now: number, seg: TcpRepr): void {
 }
 
 /** An ACK that advances SND.UNA. */
-function onNewAck(sock: TcpSocket, now: number, seg: TcpRepr, ack: number): void {
+function onNewAck(sock: TcpConnection, now: number, seg: TcpRepr, ack: number): void {
   const acked = seqDiff(ack, sock.sndUna);
   sock.rtt.onAck(now, seg, ack, sock.tsOk);
   // Remove acknowledged octets from the send ring (the SYN and FIN occupy no ring space).
@@ -303,7 +304,7 @@ function onNewAck(sock: TcpSocket, now: number, seg: TcpRepr, ack: number): void
 }
 
 /** A duplicate ACK (or one with new SACK information): fast retransmit when loss is detected. */
-function onDupAck(sock: TcpSocket, now: number, newSack: boolean): void {
+function onDupAck(sock: TcpConnection, now: number, newSack: boolean): void {
   if (!sock.recovery.onDupAck(now, newSack, sock.sndUna, sock.sndMax)) return;
   const stats = sock.ctx.stats;
   sock.rtt.cancelTiming(); // Karn: the timed segment may be retransmitted
@@ -313,7 +314,7 @@ function onDupAck(sock: TcpSocket, now: number, newSack: boolean): void {
 }
 
 /** Places segment text in the receive ring (in order, or out of order tracked by the Assembler). */
-function receiveText(sock: TcpSocket, now: number, seg: TcpRepr, bytes: Uint8Array): void {
+function receiveText(sock: TcpConnection, now: number, seg: TcpRepr, bytes: Uint8Array): void {
   let seq = seg.seq;
   let off = seg.payloadOff;
   let len = seg.payloadLen;
@@ -369,13 +370,13 @@ function receiveText(sock: TcpSocket, now: number, seg: TcpRepr, bytes: Uint8Arr
   sock.rx.writeAt(start, bytes, off, len);
 }
 
-function sendMssForAck(sock: TcpSocket): number {
+function sendMssForAck(sock: TcpConnection): number {
   // A "full-sized" segment for delayed-ACK purposes: our advertised MSS less options.
   return sock.localMss - (sock.tsOk ? TS_OPTION_LEN : 0);
 }
 
 /** The FIN bit (RFC 9293 §3.10.7.4 eighth). `finSeq` is the sequence number the FIN occupies. */
-function receiveFin(sock: TcpSocket, now: number, finSeq: number): void {
+function receiveFin(sock: TcpConnection, now: number, finSeq: number): void {
   if (finSeq !== sock.rcvNxt) {
     // FIN past a hole: remember it until the data before it arrives.
     if (seqGt(finSeq, sock.rcvNxt)) {
@@ -422,13 +423,13 @@ function receiveFin(sock: TcpSocket, now: number, finSeq: number): void {
   }
 }
 
-function enterTimeWait(sock: TcpSocket, now: number): void {
+function enterTimeWait(sock: TcpConnection, now: number): void {
   sock.setState(TcpState.TimeWait);
   sock.timers.timeWait(now);
 }
 
 /** A RST for this connection was accepted (RFC 9293 §3.10.7.4 second). */
-function onReset(sock: TcpSocket): void {
+function onReset(sock: TcpConnection): void {
   const stats = sock.ctx.stats;
   const state = sock.state;
   switch (state) {
@@ -460,7 +461,7 @@ function onReset(sock: TcpSocket): void {
 }
 
 /** <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> into `reply`. */
-function fillAck(sock: TcpSocket, now: number, reply: TcpRepr): boolean {
+function fillAck(sock: TcpConnection, now: number, reply: TcpRepr): boolean {
   fillHeader(sock, now, reply, sock.sndNxt, TcpFlag.Ack);
   noteAckSent(sock);
   countOut(sock, reply);
@@ -468,7 +469,7 @@ function fillAck(sock: TcpSocket, now: number, reply: TcpRepr): boolean {
 }
 
 /** RFC 5961 §3.2, §4.2, §5.2: a rate-limited challenge ACK. */
-function challengeAck(sock: TcpSocket, now: number, reply: TcpRepr): boolean {
+function challengeAck(sock: TcpConnection, now: number, reply: TcpRepr): boolean {
   if (!sock.ctx.takeChallengeAck(now)) {
     sock.ctx.stats.challengeAcksLimited++;
     return false;
@@ -478,7 +479,7 @@ function challengeAck(sock: TcpSocket, now: number, reply: TcpRepr): boolean {
 }
 
 /** <SEQ=SEG.ACK><CTL=RST> for an unacceptable ACK. */
-function fillRstForAck(sock: TcpSocket, seg: TcpRepr, reply: TcpRepr): boolean {
+function fillRstForAck(sock: TcpConnection, seg: TcpRepr, reply: TcpRepr): boolean {
   reply.clear();
   reply.srcPort = sock.localPort;
   reply.dstPort = sock.remotePort;
@@ -490,7 +491,7 @@ function fillRstForAck(sock: TcpSocket, seg: TcpRepr, reply: TcpRepr): boolean {
 }
 
 /** Reads MSS, window scale, SACK-permitted and timestamps from a SYN (RFC 9293 §3.7.1, RFC 7323, RFC 2018). */
-export function takeSynOptions(sock: TcpSocket, syn: TcpRepr): void {
+export function takeSynOptions(sock: TcpConnection, syn: TcpRepr): void {
   const cfg = sock.ctx.config;
   let mss = syn.mss > 0 ? syn.mss : DEFAULT_MSS;
   if (mss > sock.localMss) mss = sock.localMss;

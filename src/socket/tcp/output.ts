@@ -5,7 +5,7 @@
  * congestion window, the peer's window, Nagle and SWS avoidance, a zero-window probe (RFC 9293
  * §3.8.6.1), a keepalive probe (RFC 1122 §4.2.3.6), a bare ACK. `wantsToSend` answers the same
  * question without committing anything, so the two never disagree. Like lwIP's tcp_out.c,
- * functions over the socket's control block.
+ * functions over the connection's control block (TcpConnection, connection.ts).
  *
  * The payload is never copied here: it stays in the send ring (`sock.tx`), and `out.payloadOff`
  * says where, for the interface to copy into its slot. Nothing here allocates.
@@ -13,11 +13,11 @@
 import { NEVER } from '../../time.ts';
 import { TcpFlag, type TcpRepr, seqAdd, seqDiff, seqGt, seqLt } from '../../wire/tcp.ts';
 import { SocketError } from '../error.ts';
-import type { TcpSocket } from './socket.ts';
+import type { TcpConnection } from './connection.ts';
 import { TcpState, isOpening, sendsData } from './state.ts';
 
 /** True if dispatch would produce a segment now. */
-export function wantsToSend(sock: TcpSocket): boolean {
+export function wantsToSend(sock: TcpConnection): boolean {
   const s = sock.state;
   if (s === TcpState.Closed || s === TcpState.Listen) return false;
   if (sock.rstPending || sock.ackNow || sock.timers.probeDue || sock.timers.keepaliveDue) return true;
@@ -32,7 +32,7 @@ export function wantsToSend(sock: TcpSocket): boolean {
  * nothing to send. The payload is `out.payloadLen` octets at offset `out.payloadOff` of the
  * send ring `sock.tx` (it may wrap: copy it with `tx.readAt`).
  */
-export function dispatchSegment(sock: TcpSocket, now: number, out: TcpRepr): boolean {
+export function dispatchSegment(sock: TcpConnection, now: number, out: TcpRepr): boolean {
   sock.lastNow = now;
   const s = sock.state;
   if (s === TcpState.Closed || s === TcpState.Listen) return false;
@@ -153,7 +153,7 @@ export function dispatchSegment(sock: TcpSocket, now: number, out: TcpRepr): boo
 }
 
 /** Octets of new data (from SND.NXT) that may go out now under window, cwnd, Nagle and SWS. */
-function newDataLen(sock: TcpSocket): number {
+function newDataLen(sock: TcpConnection): number {
   if (!sendsData(sock.state)) return 0;
   const offset = seqDiff(sock.sndNxt, sock.txBase);
   const unsent = sock.tx.length - offset;
@@ -176,7 +176,7 @@ function newDataLen(sock: TcpSocket): number {
  * Payload octets that fit one segment now: the send MSS less any SACK blocks this segment
  * will carry (RFC 2018 §3: options share the MSS; Linux shrinks segments the same way).
  */
-function segmentCap(sock: TcpSocket): number {
+function segmentCap(sock: TcpConnection): number {
   if (!sock.sackOk || sock.ooo.isEmpty()) return sock.sendMss;
   const max = sock.tsOk ? 3 : 4;
   const n = sock.ooo.rangeCount < max ? sock.ooo.rangeCount : max;
@@ -184,14 +184,14 @@ function segmentCap(sock: TcpSocket): number {
 }
 
 /** True if the FIN can follow the `len` octets about to be sent from SND.NXT. */
-function finReady(sock: TcpSocket, len: number): boolean {
+function finReady(sock: TcpConnection, len: number): boolean {
   if (!sock.finQueued) return false;
   if (!sendsData(sock.state)) return false;
   const end = seqAdd(sock.sndNxt, len);
   return end === sock.finSeq;
 }
 
-function sendData(sock: TcpSocket, now: number, out: TcpRepr, seq: number, len: number, fin: boolean): void {
+function sendData(sock: TcpConnection, now: number, out: TcpRepr, seq: number, len: number, fin: boolean): void {
   const stats = sock.ctx.stats;
   let flags = TcpFlag.Ack;
   const offset = seqDiff(seq, sock.txBase);
@@ -218,7 +218,7 @@ function sendData(sock: TcpSocket, now: number, out: TcpRepr, seq: number, len: 
   countOut(sock, out);
 }
 
-function sendRetransmission(sock: TcpSocket, now: number, out: TcpRepr, holeSeq: number): void {
+function sendRetransmission(sock: TcpConnection, now: number, out: TcpRepr, holeSeq: number): void {
   const stats = sock.ctx.stats;
   const offset = seqDiff(holeSeq, sock.txBase);
   let len = sock.tx.length - offset;
@@ -245,7 +245,7 @@ function sendRetransmission(sock: TcpSocket, now: number, out: TcpRepr, holeSeq:
 }
 
 /** Header fields common to every segment we send: ports, ACK, window, timestamps, SACK. */
-export function fillHeader(sock: TcpSocket, now: number, out: TcpRepr, seq: number, flags: number): void {
+export function fillHeader(sock: TcpConnection, now: number, out: TcpRepr, seq: number, flags: number): void {
   out.clear();
   out.srcPort = sock.localPort;
   out.dstPort = sock.remotePort;
@@ -275,7 +275,7 @@ export function fillHeader(sock: TcpSocket, now: number, out: TcpRepr, seq: numb
 }
 
 /** Any segment we send acknowledges RCV.NXT: no ACK is owed any more (RFC 7323 §4.3 Last.ACK.sent). */
-export function noteAckSent(sock: TcpSocket): void {
+export function noteAckSent(sock: TcpConnection): void {
   sock.lastAckSent = sock.rcvNxt;
   sock.ackNow = false;
   sock.unackedSegs = 0;
@@ -283,7 +283,7 @@ export function noteAckSent(sock: TcpSocket): void {
 }
 
 /** Counts a segment going out (outSegs) and shows it to the tracer, if one is installed. */
-export function countOut(sock: TcpSocket, out: TcpRepr): void {
+export function countOut(sock: TcpConnection, out: TcpRepr): void {
   sock.ctx.stats.outSegs++;
   if (sock.ctx.tracer !== null) sock.ctx.tracer.segment(sock.index, true, out);
 }

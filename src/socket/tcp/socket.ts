@@ -2,20 +2,14 @@
  * TcpSocket: one TCP connection (RFC 9293) on fixed memory, as the application and the stack
  * see it.
  *
- * One socket is one connection (or one entry of a listener's backlog). It owns a send ring and
- * a receive ring handed in at construction, an Assembler for out-of-order data placed in the
- * receive ring past RCV.NXT, and its parts, each created once here and reset by `reset()`:
- * - `window` (window.ts): send and receive windows, scaling, SWS avoidance, the probe octet;
- * - `rtt` (rtt.ts): RFC 6298 RTO with Karn's rule and RFC 7323 RTTM;
- * - `recovery` (recovery.ts) and `cc` (congestion.ts, newreno.ts): loss recovery and the
- *   congestion controller behind one interface;
- * - `timers` (timers.ts): every deadline as data, `tick` and `pollAt`.
- * The fields declared here are the rest of the transmission control block: the connection's
- * identity, the sequence variables as RFC 9293 names them (int32, computed only with seqAdd and
- * seqDiff and compared only with seqLt and its kin, all mod 2^32), negotiated options, close
- * and ACK state. input.ts and
- * output.ts read and write them (functions over the socket, as lwIP's tcp_in.c and tcp_out.c
- * work on a pcb); an application uses the methods and getters.
+ * One socket is one connection (or one entry of a listener's backlog). It is a TcpConnection
+ * (connection.ts: the control block with its rings and parts, and the helpers every part of the
+ * TCP code shares: `setState`, `becomeClosed`, `abort`, `reset`, `armPersistIfBlocked`), extended
+ * here with what an application uses (`send`, `recv`, `shutdown`, `close`, the getters; `abort`
+ * is inherited), the opens (`connect`, `acceptSyn`), and the entry points the stack and the
+ * interface call, which hand the control block to input.ts, output.ts and timers.ts. Those
+ * modules know only the TcpConnection, so the imports run one way: socket.ts above them, they
+ * above connection.ts.
  *
  * The socket never sends by itself and never reads a clock:
  * - `process(now, seg, bytes, reply)` handles one arriving segment (input.ts);
@@ -32,170 +26,16 @@
  * segment), receiver SWS avoidance, window scaling and timestamps with PAWS (RFC 7323), urgent
  * pointer, RFC 5961 challenge ACKs. Nothing on these paths allocates or throws.
  */
-import { Assembler } from '../../storage/assembler.ts';
-import { RingBuffer } from '../../storage/ring-buffer.ts';
-import { NEVER } from '../../time.ts';
-import { type TcpRepr, seqAdd, seqDiff } from '../../wire/tcp.ts';
+import { type TcpRepr, seqAdd } from '../../wire/tcp.ts';
 import { SocketError } from '../error.ts';
-import { DEFAULT_MSS, type TcpContext } from './config.ts';
-import type { CongestionController } from './congestion.ts';
+import { TcpConnection, TcpOwner } from './connection.ts';
 import { processSegment, takeSynOptions } from './input.ts';
-import { NewRenoController } from './newreno.ts';
 import { dispatchSegment, wantsToSend } from './output.ts';
-import { LossRecovery } from './recovery.ts';
-import { RttEstimator } from './rtt.ts';
-import { TCP_STATE_NAMES, TcpState, assertNever, isOpening, isSynchronized, isWritable, receivesData } from './state.ts';
-import { TcpTimers, pollAt, tick } from './timers.ts';
-import { TcpWindow } from './window.ts';
+import { TCP_STATE_NAMES, TcpState, assertNever, isOpening, isWritable, receivesData } from './state.ts';
+import { pollAt, tick } from './timers.ts';
 
-/**
- * Who holds a socket of the stack's table. One value replaces what were four booleans (in use,
- * orphan, closed by the application, acceptable).
- */
-export const TcpOwner = {
-  /** Free in the table: `connect` or a SYN for a listener may take it. */
-  Free: 0,
-  /** A passive open in its listener's backlog, handshake not complete; nobody holds it yet. */
-  Backlog: 1,
-  /** Established (or further) and waiting in its listener's accept queue; nobody holds it yet. */
-  AcceptQueue: 2,
-  /** Held by the application (it connected, or accepted the socket); freed only by `close()`. */
-  Application: 3,
-  /** Given back by the application (`close()`): the stack finishes the connection, then frees it. */
-  Orphan: 4,
-} as const;
-
-/** One of the TcpOwner values. */
-export type TcpOwner = (typeof TcpOwner)[keyof typeof TcpOwner];
-
-/** Memory and parts of one TcpSocket, handed in by its stack at construction. */
-export interface TcpSocketOptions {
-  /** Send ring storage; its length is the send buffer size in octets. */
-  txBuffer: Uint8Array;
-  /** Receive ring storage; its length bounds the receive window, octets. */
-  rxBuffer: Uint8Array;
-  /** Holes tracked in out-of-order data (and SACK ranges in the scoreboard). Defaults to 8. */
-  oooRanges?: number;
-  /** The congestion controller. Defaults to a NewRenoController. */
-  congestion?: CongestionController;
-}
-
-/** One TCP connection: the application interface, the control block and its parts (see the module header). */
-export class TcpSocket {
-  /** Index in the stack's socket table (used in traces). */
-  readonly index: number;
-  /** The stack's configuration, counters, ISN generator, challenge-ACK budget and tracer. */
-  readonly ctx: TcpContext;
-  readonly tx: RingBuffer;
-  readonly rx: RingBuffer;
-  /** Out-of-order data in `rx` past RCV.NXT, offsets relative to RCV.NXT. */
-  readonly ooo: Assembler;
-
-  // --- Parts, created once ---
-  /** Send and receive windows, scaling, SWS avoidance, the zero-window probe octet. */
-  readonly window: TcpWindow;
-  /** RTT estimator and RTO (RFC 6298, Karn, RFC 7323 RTTM); owns our timestamp clock. */
-  readonly rtt: RttEstimator;
-  /** Congestion window and slow-start threshold (RFC 5681; NewReno unless the stack was given another). */
-  readonly cc: CongestionController;
-  /** Duplicate ACKs, limited transmit, fast retransmit, NewReno and SACK recovery (RFC 5681, 3042, 6582, 6675). */
-  readonly recovery: LossRecovery;
-  /** Retransmission, persist, delayed-ACK, keepalive and close deadlines (ms, NEVER when idle). */
-  readonly timers: TcpTimers;
-
-  state: TcpState = TcpState.Closed;
-  /** Last error (a SocketError), 0 if none. Set when the connection fails or is reset. */
-  error = 0;
-
-  localAddr = 0;
-  localPort = 0;
-  remoteAddr = 0;
-  remotePort = 0;
-
-  // --- Ownership ---
-  /**
-   * Who holds the socket. Anything but Application means no application will read or close it:
-   * the socket returns to the table (Free) when its connection ends.
-   */
-  owner: TcpOwner = TcpOwner.Free;
-  /** Listener this socket was created for (a passive open), or -1. */
-  listener = -1;
-
-  // --- Per-socket options ---
-  /** Nagle's algorithm (RFC 896). */
-  nagle = true;
-  /**
-   * The `now` of the last process / tick / dispatch: application calls, which take no time
-   * argument, start their timers from it (at most one poll interval early).
-   */
-  lastNow = 0;
-
-  // --- Send sequence space (RFC 9293 §3.3.1) ---
-  iss = 0;
-  /** Oldest unacknowledged sequence number. */
-  sndUna = 0;
-  /** Next sequence number to send. Rewinds to SND.UNA on a retransmission timeout. */
-  sndNxt = 0;
-  /** Highest sequence number sent so far (SND.NXT before any rewind). */
-  sndMax = 0;
-  /** Sequence number of the first octet in the send ring. */
-  txBase = 0;
-  /** Effective send MSS, octets: peer MSS, our MTU, less the timestamp option. */
-  sendMss = DEFAULT_MSS;
-
-  // --- Receive sequence space ---
-  irs = 0;
-  rcvNxt = 0;
-  /** MSS we advertise, octets. */
-  localMss = DEFAULT_MSS;
-
-  // --- Options negotiated ---
-  sackOk = false;
-  tsOk = false;
-  /** Peer's timestamp to echo (RFC 7323 §4.3). */
-  tsRecent = 0;
-  /** RCV.NXT carried by the last ACK we sent (RFC 7323 §4.3 update rule). */
-  lastAckSent = 0;
-
-  // --- Close ---
-  /** The application asked for a FIN after the queued data. */
-  finQueued = false;
-  /** Sequence number our FIN occupies (valid when finQueued). */
-  finSeq = 0;
-  /** Peer's FIN seen out of order: its sequence number. */
-  remoteFinPending = false;
-  remoteFinSeq = 0;
-  /** The peer's FIN has been received in order (no more data will come). */
-  remoteClosed = false;
-  /** A RST is to be sent by the next dispatch (abort), then the socket closes. */
-  rstPending = false;
-
-  // --- ACK generation ---
-  /** An ACK must go out at the next dispatch. */
-  ackNow = false;
-  /** Full-sized segments received since our last ACK. */
-  unackedSegs = 0;
-
-  // --- Urgent data (RFC 9293 §3.8.5) ---
-  /** Octets from the front of the receive ring to just past the urgent data (meaningful while `urgentPending`). */
-  rcvUp = 0;
-  /** Urgent data is in the receive ring, not yet read past (`urgentMark` is -1 otherwise). */
-  urgentPending = false;
-
-  constructor(index: number, ctx: TcpContext, options: TcpSocketOptions) {
-    this.index = index;
-    this.ctx = ctx;
-    this.tx = new RingBuffer(options.txBuffer);
-    this.rx = new RingBuffer(options.rxBuffer);
-    this.ooo = new Assembler(options.oooRanges ?? 8);
-    this.window = new TcpWindow(this.rx, ctx.config);
-    this.rtt = new RttEstimator(ctx.config);
-    this.cc = options.congestion ?? new NewRenoController();
-    this.recovery = new LossRecovery(this.cc, options.oooRanges ?? 8);
-    this.timers = new TcpTimers(ctx.config);
-    this.nagle = ctx.config.nagle;
-  }
-
+/** One TCP connection: the control block (TcpConnection) with the application interface and the segment entry points (see the module header). */
+export class TcpSocket extends TcpConnection {
   // ===============================================================================================
   // Application interface
 
@@ -344,17 +184,6 @@ export class TcpSocket {
     if (this.state === TcpState.FinWait2) this.timers.finWait2(this.lastNow);
   }
 
-  /** Resets the connection: a RST is sent (when synchronized) and the socket is CLOSED. */
-  abort(): void {
-    const s = this.state;
-    if (s === TcpState.SynReceived || s === TcpState.Established || s === TcpState.FinWait1 ||
-        s === TcpState.FinWait2 || s === TcpState.CloseWait) {
-      this.rstPending = true;
-      return;
-    }
-    this.becomeClosed(this.error);
-  }
-
   // ===============================================================================================
   // Opening
 
@@ -413,32 +242,6 @@ export class TcpSocket {
     this.recovery.open(iss);
   }
 
-  /** Back to a blank CLOSED socket (rings emptied, timers off): every part resets itself. */
-  reset(): void {
-    this.tx.clear();
-    this.rx.clear();
-    this.ooo.clear();
-    this.window.reset();
-    this.rtt.reset();
-    this.cc.reset();
-    this.recovery.reset();
-    this.timers.reset();
-    this.error = 0;
-    this.listener = -1;
-    this.nagle = this.ctx.config.nagle;
-    this.sendMss = DEFAULT_MSS;
-    this.sackOk = false;
-    this.tsOk = false;
-    this.tsRecent = 0;
-    this.finQueued = false;
-    this.remoteFinPending = false;
-    this.remoteClosed = false;
-    this.rstPending = false;
-    this.ackNow = false;
-    this.unackedSegs = 0;
-    this.urgentPending = false;
-  }
-
   // ===============================================================================================
   // Segments: input.ts, output.ts, timers.ts
 
@@ -486,50 +289,9 @@ export class TcpSocket {
     return this.timers.lastFinAt;
   }
 
-  /**
-   * RFC 9293 §3.8.6.1: data waiting, a zero window and nothing in flight (so no retransmission
-   * timer to wake us): the persist timer must run or the connection deadlocks.
-   */
-  armPersistIfBlocked(now: number): void {
-    const timers = this.timers;
-    if (this.window.sndWnd !== 0 || timers.persistAt !== NEVER || timers.retransmitAt !== NEVER) return;
-    if (!isSynchronized(this.state) || this.state === TcpState.TimeWait) return;
-    const offset = seqDiff(this.sndNxt, this.txBase);
-    if (offset < this.tx.length) timers.armPersist(now, this.rtt.rto);
-  }
-
   /** After the application read: ACK at once if the window opened enough to matter (no delayed ACK). */
   private windowOpened(before: number): void {
     if (!receivesData(this.state)) return;
     if (this.window.openedEnough(before, this.rcvNxt, this.localMss)) this.ackNow = true;
-  }
-
-  // ===============================================================================================
-  // State
-
-  /** Every transition goes through here, so a tracer sees `A => B`. */
-  setState(state: TcpState): void {
-    const from = this.state;
-    if (from === state) return;
-    this.state = state;
-    if (this.ctx.tracer !== null) this.ctx.tracer.state(this.index, from, state);
-  }
-
-  /**
-   * CLOSED with `error` (a SocketError, or 0) for the application: every timer stops, nothing is
-   * owed to the peer. A socket no application holds goes back to the table's free list.
-   */
-  becomeClosed(error: number): void {
-    this.error = error;
-    this.timers.stop();
-    this.ackNow = false;
-    this.rstPending = false;
-    this.setState(TcpState.Closed);
-    if (this.owner !== TcpOwner.Application) {
-      // Nobody holds this socket any more: back to the table's free list.
-      this.owner = TcpOwner.Free;
-      this.tx.clear();
-      this.rx.clear();
-    }
   }
 }

@@ -14,7 +14,8 @@ import { NEVER, TokenBucket } from '../../time.ts';
 import { TcpFlag, type TcpRepr, seqAdd } from '../../wire/tcp.ts';
 import { SocketError } from '../error.ts';
 import type { CongestionFactory } from './congestion.ts';
-import { TcpOwner, TcpSocket, type TcpSocketOptions } from './socket.ts';
+import { TcpOwner, type TcpSocketOptions } from './connection.ts';
+import { TcpSocket } from './socket.ts';
 import { TcpState } from './state.ts';
 import { DEFAULT_MSS, DEFAULT_TCP_CONFIG, newTcpStats, type TcpConfig, type TcpContext, type TcpStats, type TcpTracer } from './config.ts';
 

@@ -1,0 +1,159 @@
+/**
+ * TcpTimers, the timers of one connection as data: deadlines in ms (NEVER when idle) for
+ * retransmission (RFC 6298), the persist timer (RFC 9293 §3.8.6.1), the delayed ACK (RFC 9293
+ * §3.8.6.3), keepalive (RFC 1122 §4.2.3.6), and the close deadline (TIME-WAIT's 2·MSL, or the
+ * FIN-WAIT-2 timeout of an orphaned socket), with their retry and probe counters.
+ *
+ * A part of the control block like window.ts and rtt.ts: it knows only the configuration, and
+ * nothing registers a callback with a clock. The methods arm, restart and clear deadlines from
+ * a `now` handed in; timers.ts fires what is due. Numbers only, created once per socket; no
+ * method allocates.
+ */
+import { NEVER } from '../../time.ts';
+import type { TcpConfig } from './config.ts';
+
+/** The deadlines (ms, NEVER when off) and timer counters of one connection. */
+export class TcpTimers {
+  private readonly config: TcpConfig;
+  /** Retransmission timeout deadline, ms. */
+  retransmitAt = NEVER;
+  /** Persist timer (zero-window probe) deadline, ms. */
+  persistAt = NEVER;
+  /** Delayed ACK deadline, ms. */
+  ackDelayAt = NEVER;
+  /** Next keepalive probe, ms. */
+  keepaliveAt = NEVER;
+  /** TIME-WAIT end, or FIN-WAIT-2 / connect give-up deadline, ms. */
+  closeAt = NEVER;
+  /** Consecutive RTO expirations without progress. */
+  retries = 0;
+  /** Zero-window probes sent without the window opening (the persist timer's backoff exponent). */
+  private persistBackoff = 0;
+  /** Keepalive probes sent without an answer. */
+  keepaliveProbes = 0;
+  /** A zero-window probe is due (the persist timer fired). */
+  probeDue = false;
+  /** A keepalive probe is due. */
+  keepaliveDue = false;
+  /** Keepalive probes when idle (RFC 1122 §4.2.3.6). */
+  keepalive: boolean;
+
+  constructor(config: TcpConfig) {
+    this.config = config;
+    this.keepalive = config.keepalive;
+  }
+
+  /** Every timer off, counters zero, keepalive as configured (a blank socket). */
+  reset(): void {
+    this.keepalive = this.config.keepalive;
+    this.retransmitAt = NEVER;
+    this.persistAt = NEVER;
+    this.ackDelayAt = NEVER;
+    this.keepaliveAt = NEVER;
+    this.closeAt = NEVER;
+    this.retries = 0;
+    this.persistBackoff = 0;
+    this.keepaliveProbes = 0;
+    this.probeDue = false;
+    this.keepaliveDue = false;
+  }
+
+  /** The connection is CLOSED: every deadline off, nothing due. */
+  stop(): void {
+    this.retransmitAt = NEVER;
+    this.persistAt = NEVER;
+    this.ackDelayAt = NEVER;
+    this.keepaliveAt = NEVER;
+    this.closeAt = NEVER;
+    this.probeDue = false;
+    this.keepaliveDue = false;
+  }
+
+  /** Earliest deadline, ms (NEVER if none). */
+  next(): number {
+    let t = this.retransmitAt;
+    if (this.persistAt < t) t = this.persistAt;
+    if (this.ackDelayAt < t) t = this.ackDelayAt;
+    if (this.keepaliveAt < t) t = this.keepaliveAt;
+    if (this.closeAt < t) t = this.closeAt;
+    return t;
+  }
+
+  /** RFC 6298 §5.1: a segment went out at `now`; start the timer (RTO `rto` ms) unless it runs. */
+  armRetransmit(now: number, rto: number): void {
+    if (this.retransmitAt === NEVER) this.retransmitAt = now + rto;
+  }
+
+  /** SND.UNA advanced: the peer is alive, so the retry count and the probe backoff start over. */
+  progress(): void {
+    this.retries = 0;
+    this.persistBackoff = 0;
+  }
+
+  /** RFC 9293 §3.8.6.1: the peer opened its window; no more probes. */
+  windowOpened(): void {
+    this.persistAt = NEVER;
+    this.persistBackoff = 0;
+  }
+
+  /** RFC 9293 §3.8.6.1: the persist timer, RTO `rto` ms backed off exponentially, within [200 ms, rtoMaxMs]. */
+  armPersist(now: number, rto: number): void {
+    let t = rto << (this.persistBackoff < 6 ? this.persistBackoff : 6);
+    if (t > this.config.rtoMaxMs) t = this.config.rtoMaxMs;
+    if (t < 200) t = 200;
+    this.persistAt = now + t;
+  }
+
+  /** A zero-window probe went out at `now`: back off and wait for the next one. */
+  probeSent(now: number, rto: number): void {
+    this.persistBackoff++;
+    this.armPersist(now, rto);
+  }
+
+  /** The peer answered at `now`: keepalive probing starts over, idle time counts from now. */
+  heard(now: number): void {
+    this.keepaliveProbes = 0;
+    if (this.keepalive) this.keepaliveAt = now + this.config.keepaliveIdleMs;
+  }
+
+  /** Keepalive switched on (the idle time counts from `now`, if `open`) or off. */
+  setKeepalive(on: boolean, now: number, open: boolean): void {
+    this.keepalive = on;
+    if (on && open) this.keepaliveAt = now + this.config.keepaliveIdleMs;
+    else if (!on) this.keepaliveAt = NEVER;
+  }
+
+  /** The handshake completed at `now`: no retries pending, keepalive idle time starts. */
+  established(now: number): void {
+    this.retries = 0;
+    if (this.keepalive) this.keepaliveAt = now + this.config.keepaliveIdleMs;
+  }
+
+  /** Data arrived at `now` that need not be acknowledged at once: ACK within delayedAckMs (RFC 9293 §3.8.6.3). */
+  delayAck(now: number): void {
+    if (this.ackDelayAt === NEVER) this.ackDelayAt = now + this.config.delayedAckMs;
+  }
+
+  /** TIME-WAIT entered (or the peer's FIN came again) at `now`: 2·MSL from now, nothing else runs. */
+  timeWait(now: number): void {
+    this.retransmitAt = NEVER;
+    this.persistAt = NEVER;
+    this.keepaliveAt = NEVER;
+    this.closeAt = now + 2 * this.config.mslMs;
+  }
+
+  /** A retransmitted FIN in TIME-WAIT at `now`: 2·MSL start again (RFC 9293 §3.10.7.4). */
+  restartTimeWait(now: number): void {
+    this.closeAt = now + 2 * this.config.mslMs;
+  }
+
+  /** An orphaned socket in FIN-WAIT-2 since `now`: give up on the peer's FIN after finWait2TimeoutMs. */
+  finWait2(now: number): void {
+    this.closeAt = now + this.config.finWait2TimeoutMs;
+  }
+
+  /** In TIME-WAIT: when the peer's FIN last arrived, ms. */
+  get lastFinAt(): number {
+    return this.closeAt - 2 * this.config.mslMs;
+  }
+}
