@@ -10,15 +10,14 @@
  *   on the wire in both directions; the time runs from the SYN to the last octet of the JSON.
  * - net_alloc_bytes_per_mb: octets the core allocates per MB moved by the streams API (a
  *   Socket writing 64 KiB Buffers, another reading them with 'data' events), counted in the
- *   core only: each core step (both interfaces polled until quiet) is bracketed by two forced
- *   scavenges and only those windows are summed; the streams' own allocations between them
- *   (Buffers, stream bookkeeping) are left out by design (design.md: the Node-facing layer may
- *   allocate). Steady state: the last third of a 96 MiB transfer.
+ *   core only: each core step (both interfaces polled until quiet) is measured alone between
+ *   two forced scavenges (support/alloc.ts `allocatedBy`, the method of every other allocation
+ *   figure) and only those windows are summed; the streams' own allocations between them
+ *   (Buffers, stream bookkeeping) are left out by design (the Node-facing layer may allocate).
+ *   Steady state: the last third of a 96 MiB transfer.
  */
 import http from 'node:http';
 import { once } from 'node:events';
-import v8 from 'node:v8';
-import vm from 'node:vm';
 import { Board } from '../firmware-bridge/board.ts';
 import { parseFirmwareArgs } from '../firmware-bridge/cli.ts';
 import { HostLoop } from '../src/drivers/host-loop.ts';
@@ -30,6 +29,7 @@ import { SlipDevice } from '../src/phy/slip-device.ts';
 import { UartLinkPair } from '../src/phy/uart.ts';
 import { TcpStack } from '../src/socket/tcp/stack.ts';
 import { PacketPool } from '../src/storage/packet-pool.ts';
+import { allocatedBy } from '../support/alloc.ts';
 import type { BenchContext, Figure } from './lib/types.ts';
 
 export const name = 'net';
@@ -134,19 +134,7 @@ async function consoleLoad(): Promise<{ octets: number; ms: number; page: number
   return { octets, ms, page, json };
 }
 
-type Gc = (options?: { type: 'minor' | 'major' }) => void;
-interface GcRecord {
-  beforeGC: { heapSpaceStatistics: Array<{ spaceName: string; spaceUsedSize: number }> };
-  afterGC: { heapSpaceStatistics: Array<{ spaceName: string; spaceUsedSize: number }> };
-}
-const young = (r: GcRecord['beforeGC']): number => {
-  let n = 0;
-  for (const s of r.heapSpaceStatistics) if (s.spaceName === 'new_space' || s.spaceName === 'new_large_object_space') n += s.spaceUsedSize;
-  return n;
-};
-
 async function coreAllocPerMb(ctx: BenchContext, raw: boolean): Promise<{ perMb: number; moved: number; perWindow: number }> {
-  const gc: Gc = (globalThis as { gc?: Gc }).gc ?? (v8.setFlagsFromString('--expose-gc'), vm.runInNewContext('gc') as Gc);
   const links = new MemoryLinkPair({ capacity: 256 * 1024 });
   const device = stack(links.a, B, 256 * 1024, 2);
   const peer = stack(links.b, A, 256 * 1024, 2);
@@ -200,28 +188,13 @@ async function coreAllocPerMb(ctx: BenchContext, raw: boolean): Promise<{ perMb:
     coreStep();
     await nodeStep();
   }
-  // Measured: core windows between forced scavenges.
-  const profiler = new v8.GCProfiler();
+  // Measured: each core turn alone, between forced scavenges (support/alloc.ts).
   let coreBytes = 0;
   const windows: number[] = [];
   const startRead = read;
-  let overhead = Infinity;
-  for (let k = 0; k < 16; k++) {
-    profiler.start();
-    gc({ type: 'minor' });
-    gc({ type: 'minor' });
-    const recs = (profiler.stop()?.statistics ?? []) as unknown as GcRecord[];
-    if (recs.length >= 2) overhead = Math.min(overhead, young(recs[recs.length - 1]!.beforeGC) - young(recs[recs.length - 2]!.afterGC));
-  }
   while (read < total && written <= total) {
     now.t++;
-    profiler.start();
-    gc({ type: 'minor' });
-    coreStep();
-    gc({ type: 'minor' });
-    const recs = (profiler.stop()?.statistics ?? []) as unknown as GcRecord[];
-    let w = 0;
-    for (let i = 1; i < recs.length; i++) w += Math.max(0, young(recs[i]!.beforeGC) - young(recs[i - 1]!.afterGC) - (i === recs.length - 1 ? overhead : 0));
+    const w = allocatedBy(coreStep);
     coreBytes += w;
     windows.push(w);
     await nodeStep();

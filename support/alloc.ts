@@ -188,6 +188,17 @@ export function measureAlloc(fn: (i: number) => void, n: number, warmup = Math.m
 }
 
 /**
+ * Octets JavaScript allocated while `fn(0)` ran once, between two forced scavenges, less the
+ * fixed cost of the window: the same exact method as `measureAlloc`, for a step that cannot run
+ * in a loop of its own (one turn of a system that also does asynchronous work between turns).
+ */
+export function allocatedBy(fn: (i: number) => void): number {
+  const gc = gcFunction();
+  const base = windowOverhead(gc);
+  return Math.max(0, window(gc, fn, 0, 1).young - base);
+}
+
+/**
  * An octets-per-iteration figure for a table, to 0.01 octet. The measurement itself is exact
  * (see `leastRoundBytes`); this only keeps the printed figure short.
  */
