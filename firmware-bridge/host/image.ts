@@ -114,7 +114,10 @@ export function launcherScript(version: string): string {
 # arm64 and x64 with glibc; no npm install, no network.
 #   ./slipstack --port /dev/ttymxc2 --baud 115200      (--help lists every flag)
 # SLIPSTACK_NODE names the node to use; SLIPSTACK_PASSWORD_FILE a file holding the telnet password.
-here=$(dirname "$0")
+case "$0" in
+  */*) here=\${0%/*} ;;
+  *) here=. ;;
+esac
 node=\${SLIPSTACK_NODE:-}
 if [ -z "$node" ]; then
   for candidate in node nodejs; do
