@@ -236,7 +236,9 @@ export class BoardShell {
     const shell = new BoardShell(line);
     let loggedIn = false;
     let sentTerminator = false;
-    for (let attempt = 0; attempt < 4; attempt++) {
+    // Two wakes that show neither a login prompt nor a shell end it; a login in progress gets more.
+    let fruitless = 0;
+    for (let attempt = 0; attempt < 5 && fruitless < 2; attempt++) {
       const start = line.text.length;
       // Ctrl-U discards a half-sent line (the kill character, for the tty and for line editors).
       await line.write('\x15\n');
@@ -249,18 +251,20 @@ export class BoardShell {
         // A login someone else began: let it fail, then start ours at the next `login:`.
         await line.write('\n');
         await line.waitFor((t) => (/login:\s*$/i.test(plain(t.slice(start))) ? true : null), 10_000);
+        fruitless = 0;
         continue;
       } else if (seen.trim() === '' && !sentTerminator) {
         // Silence: maybe a shell left inside an upload's here-document, echo off. End it.
         sentTerminator = true;
         await line.write(`${HEREDOC_END}\n`);
       }
-      const probe = await shell.probe(loggedIn ? 20_000 : 3000);
+      const probe = await shell.probe(loggedIn ? 20_000 : 2500);
       if (probe !== null) {
         shell.entry = probe === 'no' ? (loggedIn ? 'login' : 'shell') : (probe as Entry);
         if (probe === 'no') await shell.enterChild();
         return shell;
       }
+      fruitless = loggedIn ? 0 : fruitless + 1;
     }
     const saw = line.text.trim() === '' ? 'nothing at all: check the cable (TX and RX crossed, GND), the baud rate, and that this UART is the console'
       : `'${visible(line.text)}'`;
