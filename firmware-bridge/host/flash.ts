@@ -137,7 +137,7 @@ function say(line: string): void {
 }
 
 function describeImage(image: Image): void {
-  say(`${relative(ROOT, image.dir)}/  (the image: firmware-bridge.mjs, the launcher, serialport and koffi for linux ${ARCHES.join(', ')})`);
+  say(`${relative(ROOT, image.dir)}/  (the image, ${image.files.length + 1} files: firmware-bridge.mjs, the launcher, serialport and koffi for linux ${ARCHES.join(', ')})`);
   for (const t of image.tarballs) {
     say(`${relative(ROOT, t.path)}  ${t.bytes} octets  sha256 ${t.sha256}${t.arch === null ? '  (all CPUs)' : ''}`);
   }

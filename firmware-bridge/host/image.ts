@@ -26,7 +26,7 @@
  */
 import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join } from 'node:path';
 import { build } from 'esbuild';
 import { packageFiles, type LockEntry, type Lockfile } from './npm-packs.ts';
 import { tarGz, type TarEntry } from './tar.ts';
@@ -312,8 +312,8 @@ export async function buildImage(options: BuildOptions): Promise<Image> {
     if (installed) {
       sources = walk(local).map((f) => ({ rel: f.rel, data: () => readFileSync(f.abs), mode: statSync(f.abs).mode }));
     } else if (entry.optional === true && entry.integrity !== undefined && entry.version !== undefined) {
-      log(`fetching ${name}@${entry.version} (not installed on this ${process.arch} host)`);
-      sources = packageFiles(name, entry.version, entry.integrity, cacheDir).filter((e) => e.data !== null)
+      const fetching = (): void => log(`fetching ${name}@${entry.version} from the npm registry (npm installs it only on ${name.slice(name.lastIndexOf('-') + 1)} hosts)`);
+      sources = packageFiles(name, entry.version, entry.integrity, cacheDir, fetching).filter((e) => e.data !== null)
         .map((e) => ({ rel: e.path, data: () => e.data!, mode: e.mode }));
     } else {
       throw new Error(`${lockPath} is not installed: run npm ci`);
@@ -357,7 +357,6 @@ export async function buildImage(options: BuildOptions): Promise<Image> {
   }
   const manifest = join(outDir, `${dirName}.sha256`);
   writeFileSync(manifest, tarballs.map((t) => `${t.sha256}  ${t.name}\n`).join(''));
-  log(`${relative(root, dir)}/  ${files.length + 1} files`);
   return { version, dirName, dir, files, tarballs, manifest, bundle };
 }
 

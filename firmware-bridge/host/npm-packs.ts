@@ -41,7 +41,7 @@ export class FetchError extends Error {}
  * `cacheDir` or fetched with `npm pack`. Throws FetchError when it cannot be fetched or its
  * integrity differs from `integrity`.
  */
-export function packageFiles(name: string, version: string, integrity: string, cacheDir: string): TarEntry[] {
+export function packageFiles(name: string, version: string, integrity: string, cacheDir: string, onFetch: () => void = () => {}): TarEntry[] {
   mkdirSync(cacheDir, { recursive: true });
   const file = join(cacheDir, `${name.replace(/^@/, '').replace('/', '-')}-${version}.tgz`);
   let bytes: Uint8Array | null = existsSync(file) ? readFileSync(file) : null;
@@ -50,6 +50,7 @@ export function packageFiles(name: string, version: string, integrity: string, c
     bytes = null;
   }
   if (bytes === null) {
+    onFetch();
     const scratch = join(cacheDir, `.pack-${process.pid}`);
     mkdirSync(scratch, { recursive: true });
     try {
