@@ -82,6 +82,11 @@ export class ConsoleLine {
     for (const w of [...this.waiters]) w();
   }
 
+  /** True once the line has gone away (hangup, unplugged adapter). */
+  get isLost(): boolean {
+    return this.lost !== null;
+  }
+
   private checkLost(): void {
     if (this.lost !== null) throw new ConsoleError(`the console line went away (${this.lost}): run the same command again to resume`);
   }
@@ -207,19 +212,51 @@ export class BoardShell {
 
   /** Waits for command `id`'s marker; throws a ConsoleError naming `what` after `ms`. */
   async result(id: string, ms: number, what: string): Promise<CommandResult> {
+    const r = await this.resultOrLost(id, ms, what);
+    if (r === null) throw new ConsoleError(`the board's answer to ${what} was lost (line noise?): run the same command again to resume`);
+    return r;
+  }
+
+  /**
+   * Like `result`, but resolves null when a later command's marker arrives first: line noise hit
+   * this command's text (its here-document's end, or its marker line), so its answer will never come.
+   */
+  async resultOrLost(id: string, ms: number, what: string): Promise<CommandResult | null> {
     const re = new RegExp(`@@${id} (\\d+)\\r?\\n`);
+    const seq = Number(id.slice(id.lastIndexOf('-') + 1));
+    const any = new RegExp(`@@${this.nonce}-(\\d+) \\d+\\r?\\n`, 'g');
     const found = await this.line.waitFor((t) => {
-      re.lastIndex = 0;
-      const m = re.exec(t.slice(this.cursor));
-      return m === null ? null : { at: this.cursor + m.index, end: this.cursor + m.index + m[0].length, status: Number(m[1]) };
+      const rest = t.slice(this.cursor);
+      const m = re.exec(rest);
+      if (m !== null) return { at: this.cursor + m.index, end: this.cursor + m.index + m[0].length, status: Number(m[1]) };
+      any.lastIndex = 0;
+      for (let later = any.exec(rest); later !== null; later = any.exec(rest)) {
+        if (Number(later[1]) > seq) return { at: this.cursor + later.index, end: -1, status: -1 };
+      }
+      return null;
     }, ms);
     if (found === null) {
       throw new ConsoleError(`no answer from the board for ${Math.round(ms / 1000)} s while ${what} ` +
         `(saw: '${visible(this.line.text.slice(this.cursor))}'): run the same command again to resume`);
     }
+    if (found.end < 0) {
+      // The later command's answer stays to be read; this one's output is what came before it.
+      this.cursor = found.at;
+      return null;
+    }
     const output = plain(this.line.text.slice(this.cursor, found.at));
     this.cursor = found.end;
     return { status: found.status, output };
+  }
+
+  /**
+   * After a command's answer did not come: discards a half-read line (Ctrl-U), ends a
+   * here-document the shell may still be in, and waits until the shell answers again.
+   */
+  async recover(ms: number): Promise<void> {
+    await this.line.write(`\x15\n${HEREDOC_END}\n`);
+    const r = await this.resultOrLost(await this.send(':'), ms, 'getting the shell back');
+    if (r === null) throw new ConsoleError('the board\'s shell does not answer any more: run the same command again to resume');
   }
 
   /** `send` then `result`. */

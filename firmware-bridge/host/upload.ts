@@ -18,7 +18,7 @@
  *    binaries is found now rather than at boot.
  * 5. Optionally the boot service (service.ts), started and watched until the firmware is ready.
  */
-import { ConsoleError, HEREDOC_END, visible, type BoardShell } from './console.ts';
+import { ConsoleError, HEREDOC_END, visible, type BoardShell, type CommandResult } from './console.ts';
 import { archOf, NODE_MIN_MAJOR, sha256Hex, type Arch } from './image.ts';
 import { enableCommands, INIT_PATH, initScript, readyCheck, systemdUnit, UNIT_PATH, type ServiceOptions } from './service.ts';
 
@@ -212,6 +212,7 @@ export async function flashOverConsole(shell: BoardShell, image: UploadImage, op
   const answerMs = Math.ceil(((WINDOW + 1) * b64PerChunk * 10 * 1000) / options.baud) * 3 + 15_000;
   let done = 0;
   let resent = 0;
+  let recoveries = 0;
   const tries = new Map<number, number>();
   const queue = [...todo];
   const inFlight: Array<{ index: number; id: string }> = [];
@@ -223,20 +224,31 @@ export async function flashOverConsole(shell: BoardShell, image: UploadImage, op
       inFlight.push({ index, id: await shell.send(chunkCommand(index, chunk(index))) });
     }
     const { index, id } = inFlight.shift()!;
-    const r = await shell.result(id, answerMs, `uploading chunk ${index + 1} of ${count}`);
-    if (noSpace(r.output)) throw new ConsoleError(`no space left on the board in ${to}: ${firstLine(r.output)}`);
-    const answer = /^h=([0-9a-f]{16})$/m.exec(r.output)?.[1];
-    if (r.status === 0 && answer === sha256Hex(chunk(index)).slice(0, 16)) {
+    let r: CommandResult | null;
+    try {
+      r = await shell.resultOrLost(id, answerMs, `uploading chunk ${index + 1} of ${count}`);
+    } catch (e) {
+      // Silence: noise may have eaten the end of a here-document the shell still reads. Twice at most.
+      if (!(e instanceof ConsoleError) || shell.line.isLost || recoveries >= 2) throw e;
+      recoveries++;
+      say(`no answer to chunk ${index + 1} of ${count} for ${Math.round(answerMs / 1000)} s: getting the shell back, sending it again`);
+      await shell.recover(answerMs);
+      for (const f of [{ index, id }, ...inFlight.splice(0)].reverse()) queue.unshift(f.index);
+      continue;
+    }
+    const answer = r === null ? undefined : /^h=([0-9a-f]{16})$/m.exec(r.output)?.[1];
+    if (r !== null && noSpace(r.output)) throw new ConsoleError(`no space left on the board in ${to}: ${firstLine(r.output)}`);
+    if (r !== null && r.status === 0 && answer === sha256Hex(chunk(index)).slice(0, 16)) {
       done += chunk(index).length;
       options.progress?.(done, total);
       continue;
     }
     if (tries.get(index)! >= TRIES) {
       throw new ConsoleError(`checksum mismatch on chunk ${index + 1} of ${count} after ${TRIES} tries: the line corrupts data ` +
-        `(check the cable and ground, or try a lower --baud)${r.output.trim() !== '' && answer === undefined ? `; the board said: ${visible(firstLine(r.output), 60)}` : ''}`);
+        `(check the cable and ground, or try a lower --baud)${r !== null && r.output.trim() !== '' && answer === undefined ? `; the board said: ${visible(firstLine(r.output), 60)}` : ''}`);
     }
     resent++;
-    say(`chunk ${index + 1} of ${count}: checksum mismatch, sending it again`);
+    say(`chunk ${index + 1} of ${count}: ${r === null ? 'its answer was lost (line noise)' : 'checksum mismatch'}, sending it again`);
     // Chunks are joined by name, so order does not matter; the retry goes after what is in flight.
     queue.unshift(index);
   }

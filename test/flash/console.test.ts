@@ -53,8 +53,12 @@ function hostTarball(image: Image): { sha: string; chunks: number } {
   return { sha: t.sha256, chunks: Math.ceil(t.bytes / 8192) };
 }
 
-/** An up-filter that changes one base64 character inside chunk `index`'s body, the first `times` times it goes up. */
-function corruptChunk(cable: Cable, index: number, times: number): () => number {
+/**
+ * An up-filter that changes one character `offset` octets after chunk `index`'s here-document
+ * line, the first `times` times the chunk goes up (40: inside the base64; the body's length: the
+ * here-document's end marker).
+ */
+function corruptChunk(cable: Cable, index: number, times: number, offset = 40): () => number {
   const header = `p${String(index).padStart(5, '0')} <<'SLIPSTACK_EOF'\n`;
   let corrupted = 0;
   let searchFrom = 0;
@@ -65,7 +69,7 @@ function corruptChunk(cable: Cable, index: number, times: number): () => number 
     if (bodyAt < 0) {
       const h = text.indexOf(header, searchFrom);
       if (h < 0) return bytes;
-      bodyAt = h + header.length + 40;
+      bodyAt = h + header.length + offset;
     }
     if (bodyAt >= before && bodyAt < before + bytes.length) {
       const copy = Uint8Array.from(bytes);
@@ -198,6 +202,22 @@ const loginWhy = loginUnavailable();
     expect(corrupted()).to.equal(1);
     expect(r.out).to.contain(`flash: chunk 4 of ${chunks}: checksum mismatch, sending it again`);
     expect(r.out).to.contain(`flash: done: ${chunks} chunks (0 already there, 1 sent again)`);
+    expect(r.out).to.contain(`flash: uploaded and checked: sha256 ${sha}`);
+  });
+
+  it('noise on a here-document\'s end: that chunk\'s answer never comes; it and the one it swallowed are sent again', async () => {
+    const b = await board();
+    const cable = b.plug();
+    // 8 KiB of base64 in 76-character lines: 10 924 characters and 144 newlines, then SLIPSTACK_EOF.
+    const corrupted = corruptChunk(cable, 3, 1, 10_924 + 144);
+    const { sha, chunks } = hostTarball(image);
+    const r = await flash(['--console', cable.hostPath, '--to', join(b.scratch, 'opt/slipstack')], { SLIPSTACK_BOARD_PASSWORD: password });
+    expectOk(r);
+    expect(corrupted()).to.equal(1);
+    expect(cable.upText).to.contain('\nALIPSTACK_EOF\n');
+    expect(r.out).to.contain(`flash: chunk 4 of ${chunks}: its answer was lost (line noise), sending it again`);
+    expect(r.out).to.contain(`flash: chunk 5 of ${chunks}: checksum mismatch, sending it again`);
+    expect(r.out).to.contain(`flash: done: ${chunks} chunks (0 already there, 2 sent again)`);
     expect(r.out).to.contain(`flash: uploaded and checked: sha256 ${sha}`);
   });
 
