@@ -165,7 +165,11 @@ async function flashConsole(args: FlashArgs, image: Image): Promise<number> {
     }
     throw e;
   }
-  const transcript = args.verbose ? (dir: '>' | '<', text: string) => process.stderr.write(`${dir} ${JSON.stringify(text)}\n`) : null;
+  // The transcript shows what went each way; an upload's base64 is shortened to its first line.
+  const transcript = args.verbose ? (dir: '>' | '<', text: string) => {
+    const shown = dir === '>' && text.length > 300 ? `${text.slice(0, text.indexOf('\n') + 1)}... (${text.length} octets)` : text;
+    process.stderr.write(`${dir} ${JSON.stringify(shown)}\n`);
+  } : null;
   const line = new ConsoleLine(link, transcript);
   const tarballs = new Map<Arch, Uint8Array>();
   const unpacked = new Map<Arch, number>();
@@ -183,8 +187,9 @@ async function flashConsole(args: FlashArgs, image: Image): Promise<number> {
       user: args.user,
       where,
       password: async () => {
+        // An empty SLIPSTACK_BOARD_PASSWORD counts as unset (a board with no password asks for none).
         const fromEnv = process.env['SLIPSTACK_BOARD_PASSWORD'];
-        if (fromEnv !== undefined) return fromEnv;
+        if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
         return askHidden(`${args.user}'s password on the board: `);
       },
     });
