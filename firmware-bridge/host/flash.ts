@@ -8,7 +8,7 @@
  * Passwords come from SLIPSTACK_BOARD_PASSWORD (the board's login) and SLIPSTACK_PASSWORD (the
  * firmware's telnet), or are asked for at the terminal; never from the command line.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -246,6 +246,10 @@ export async function main(argv: readonly string[]): Promise<number> {
   if (args === null) {
     process.stdout.write(FLASH_USAGE);
     return 0;
+  }
+  if (args.console !== null && !existsSync(args.console)) {
+    process.stderr.write(`flash: no such port ${args.console}: check the path (ls /dev/tty*)\n`);
+    return 1;
   }
   let image: Image;
   try {

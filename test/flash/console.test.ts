@@ -22,7 +22,7 @@ import type { Image } from '../../firmware-bridge/host/image.ts';
 import { ConsoleBoard, loginUnavailable, servicePid, type Cable } from '../helpers/board-console.ts';
 import { imageOrSkip, ROOT } from '../helpers/flash-image.ts';
 import { DEVICE_IP, Rig, canUseNetns, sha256 } from '../helpers/netns.ts';
-import { hasTool, noteSkip } from '../helpers/tools.ts';
+import { noteSkip, skipWithout } from '../helpers/tools.ts';
 
 interface Run {
   code: number | null;
@@ -296,7 +296,7 @@ describe('flash: consoles that do not answer, and a shell with no login', functi
   }
 
   it('a shell with no login (bash under script): flashes, and leaves the terminal echoing again', async function () {
-    if (!hasTool('script')) this.skip();
+    skipWithout(this, 'script');
     const b = await ConsoleBoard.start({ password: '', mode: 'script' });
     try {
       const cable = b.plug();

@@ -14,7 +14,7 @@ import type { Image } from '../../firmware-bridge/host/image.ts';
 import { imageOrSkip } from '../helpers/flash-image.ts';
 import { foreignNode, type ForeignArch, type ForeignNode } from '../helpers/foreign-node.ts';
 import { DEVICE_IP, Rig, interopDescribe, sha256 } from '../helpers/netns.ts';
-import { hasTool, noteSkip } from '../helpers/tools.ts';
+import { missingTools, noteSkip } from '../helpers/tools.ts';
 
 for (const arch of ['arm', 'arm64'] as ForeignArch[]) {
   interopDescribe(`flash: the linux-${arch} image on Debian's ${arch === 'arm' ? 'armhf' : 'arm64'} Node 18 (QEMU user mode)`, function () {
@@ -26,13 +26,13 @@ for (const arch of ['arm', 'arm64'] as ForeignArch[]) {
 
     before(async function () {
       const n = foreignNode(arch);
-      if ('why' in n || !hasTool('tar')) {
-        const why = 'why' in n ? n.why : 'needs tar (Debian: tar)';
-        noteSkip(`linux-${arch} image under QEMU: ${why}`);
+      const why = 'why' in n ? n.why : missingTools('tar');
+      if (why !== null) {
+        if ('why' in n) noteSkip(`linux-${arch} image under QEMU: ${why}`);
         this.test!.parent!.title += ` (pending: ${why})`;
         this.skip();
       }
-      node = n;
+      node = n as ForeignNode;
       image = await imageOrSkip(this);
       dir = mkdtempSync(join(tmpdir(), `slipstack-${arch}-`));
       const tar = spawnSync('tar', ['-xzf', image.tarballs.find((t) => t.arch === arch)!.path, '-C', dir]);

@@ -25,7 +25,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FdLink } from '../../src/drivers/fd-link.ts';
 import { openPtyPair, type PtyHandles } from '../../src/drivers/pty.ts';
-import { hasTool } from './tools.ts';
+import { missingTools } from './tools.ts';
 
 /** Virtual time of a conversation on a UART at `baud`, 8N1, both directions. */
 export class LineMeter {
@@ -71,8 +71,7 @@ export class LineMeter {
 export function loginUnavailable(): string | null {
   if (process.platform !== 'linux') return 'needs Linux';
   if (process.getuid?.() !== 0) return 'needs root (a login in a mount namespace of its own)';
-  for (const c of ['agetty', 'login', 'unshare', 'chpasswd']) if (!hasTool(c)) return `needs ${c}`;
-  return null;
+  return missingTools('agetty', 'login', 'unshare', 'chpasswd');
 }
 
 export interface BoardOptions {

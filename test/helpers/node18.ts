@@ -50,7 +50,7 @@ export function node18(): Node18 | { why: string } {
   if (process.platform !== 'linux' || process.getuid?.() !== 0) return { why: 'needs root (Debian\'s node 18 runs in a mount namespace of its own)' };
   const ready = check();
   if (ready !== null) return ready;
-  const missing = missingTools('apt-get', 'apt-cache', 'dpkg-deb', 'unshare');
+  const missing = missingTools('apt-get', 'apt-cache', 'dpkg-deb', 'unshare', 'ldd');
   if (missing !== null) return { why: missing };
   const madison = run('apt-cache', ['madison', 'nodejs']);
   const version = /\|\s*(18\.[^\s|]+)\s*\|/.exec(madison.out)?.[1];
