@@ -279,7 +279,7 @@ export class BoardShell {
       const start = line.text.length;
       // Ctrl-U discards a half-sent line (the kill character, for the tty and for line editors).
       await line.write('\x15\n');
-      await line.settle(700, 3000);
+      await line.settle(1000, 3000);
       const seen = plain(line.text.slice(start));
       if (/login:\s*$/i.test(seen)) {
         await shell.login(options);
