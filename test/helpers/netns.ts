@@ -148,6 +148,10 @@ export interface RigOptions {
   hostArgs?: string[];
   /** The firmware's entry script (for diagnostics). Defaults to firmware-bridge/firmware.ts. */
   firmwareScript?: string;
+  /** The whole command that runs the firmware, instead of `node --import tsx <firmwareScript>` (e.g. a flashed image under another Node). */
+  firmwareCommand?: string[];
+  /** Starts the device on the pty's device side some other way (the rig then only waits for its ping). */
+  startDevice?: (devicePath: string) => Promise<void>;
 }
 
 export interface RunResult {
@@ -202,15 +206,20 @@ export class Rig {
     execFileSync('ip', ['-n', this.ns, 'link', 'set', 'lo', 'up']);
     this.host = this.spawnIn('node', ['--import', 'tsx', join(ROOT, 'firmware-bridge/host-connect.ts'), '--pty', '--tun', 'sl0', ...(options.hostArgs ?? [])]);
     const m = await this.host.waitFor(/device side: (\/dev\/pts\/\d+)/);
-    this.firmware = this.spawn('node', ['--import', 'tsx', options.firmwareScript ?? join(ROOT, 'firmware-bridge/firmware.ts'), '--port', m[1]!, '--password', this.password, ...(options.firmwareArgs ?? [])]);
-    await this.firmware.waitFor(/ready/);
+    if (options.startDevice !== undefined) {
+      await options.startDevice(m[1]!);
+    } else {
+      const [cmd, ...args] = options.firmwareCommand ?? ['node', '--import', 'tsx', options.firmwareScript ?? join(ROOT, 'firmware-bridge/firmware.ts')];
+      this.firmware = this.spawn(cmd!, [...args, '--port', m[1]!, '--password', this.password, ...(options.firmwareArgs ?? [])]);
+      await this.firmware.waitFor(/ready/);
+    }
     await this.host.waitFor(/up: 192\.0\.2\.1/);
     // The link is up when the device answers a ping.
     for (let i = 0; i < 50; i++) {
       const r = await this.execIn('ping', ['-c', '1', '-W', '1', DEVICE_IP], { allowFail: true });
       if (r.status === 0) return;
     }
-    throw new Error(`the device never answered a ping\nhost: ${this.host.err}\nfirmware: ${this.firmware.err}`);
+    throw new Error(`the device never answered a ping\nhost: ${this.host.err}\nfirmware: ${this.firmware?.err ?? '(started by the test)'}`);
   }
 
   /** Spawns a command inside the namespace, output collected. */
