@@ -8,6 +8,8 @@
  * - ping_rtt_ms_115200_median beside ping_rtt_floor_ms_115200, the serialization time of
  *   request plus reply. The clock here ticks in 10 µs units (the UART model is fed baud/100,
  *   so one unit is 10 µs of line time) so the figure is not rounded to whole milliseconds.
+ * - twoway_eff_115200_1006: both ends send bulk data at once (the firmware's queue and ring
+ *   sizes), worse direction against the same limit: ACKs share the line with the data.
  * - prealloc_bytes_default: everything the default firmware configuration preallocates.
  * - rss_growth_mb_1gb: resident memory growth while two stacks move 1 GiB.
  */
@@ -24,7 +26,7 @@ import { PacketPool } from '../src/storage/packet-pool.ts';
 import { NEVER, type Pollable } from '../src/time.ts';
 import { Board } from '../firmware-bridge/board.ts';
 import { parseFirmwareArgs } from '../firmware-bridge/cli.ts';
-import { TCP_RING_LEN } from '../firmware-bridge/limits.ts';
+import { SLIP_QUEUE_FRAMES, TCP_RING_LEN } from '../firmware-bridge/limits.ts';
 import { HOST_A as A, HOST_B as B } from '../support/addresses.ts';
 import { randomBytes } from '../support/pattern.ts';
 import { median } from './lib/timing.ts';
@@ -104,6 +106,68 @@ function linkGoodput(baud: number, mtu: number, size: number, reverse: boolean):
   const escPerSegment = (escapes(data) / size) * mss;
   const limit = ((baud / 10) * mss) / (mtu + 2 + escPerSegment);
   return { goodput, limit };
+}
+
+/**
+ * Two-way bulk: each end sends `size` octets to the other at once, over a UART-timed SLIP link
+ * with the firmware's SLIP queue and TCP ring sizes. Returns each direction's goodput against
+ * the one-way limit (each direction has its own wire; the ACKs of one ride behind the other's data).
+ */
+export function twoWayGoodput(baud: number, mtu: number, size: number): { ab: number; ba: number; limit: number } {
+  const links = new UartLinkPair(baud);
+  const devA = new SlipDevice(links.a, new PacketPool({ slots: 64, mtu }), { txQueue: SLIP_QUEUE_FRAMES, rxQueue: SLIP_QUEUE_FRAMES });
+  const devB = new SlipDevice(links.b, new PacketPool({ slots: 64, mtu }), { txQueue: SLIP_QUEUE_FRAMES, rxQueue: SLIP_QUEUE_FRAMES });
+  const rings = { txBufferLen: TCP_RING_LEN, rxBufferLen: TCP_RING_LEN };
+  const tcpA = new TcpStack({ sockets: 2, isnKey: [1, 2, 3, 4], ...rings });
+  const tcpB = new TcpStack({ sockets: 2, isnKey: [5, 6, 7, 8], ...rings });
+  const a = new Interface({ device: devA, address: A, tcp: tcpA });
+  const b = new Interface({ device: devB, address: B, tcp: tcpB });
+  const l = tcpB.listen(5001, 1);
+  const clock = { now: 0 };
+  const client = tcpA.connect(0, B, 5001)!;
+  let server: TcpSocket | null = null;
+  const data = randomBytes(size, 0x4321 + mtu);
+  const sink = new Uint8Array(65536);
+  const sent = [0, 0];
+  const received = [0, 0];
+  const first = [-1, -1];
+  const last = [-1, -1];
+  const move = (now: number, k: number, tx: TcpSocket, rx: TcpSocket): boolean => {
+    let progress = false;
+    while (sent[k]! < size) {
+      const n = tx.send(data, sent[k]!, Math.min(65536, size - sent[k]!));
+      if (n <= 0) break;
+      sent[k]! += n;
+      progress = true;
+    }
+    for (;;) {
+      const n = rx.recv(sink, 0, sink.length);
+      if (n <= 0) break;
+      if (first[k]! < 0) first[k] = now;
+      received[k]! += n;
+      if (received[k] === size) last[k] = now;
+      progress = true;
+    }
+    return progress;
+  };
+  const app: Pollable = {
+    poll(now) {
+      if (server === null) server = tcpB.accept(l);
+      if (server === null) return false;
+      const ab = move(now, 0, client, server);
+      const ba = move(now, 1, server, client);
+      return ab || ba;
+    },
+    pollAt: () => NEVER,
+  };
+  simulate([a, b, app], clock, () => last[0]! >= 0 && last[1]! >= 0, 24 * 3600_000);
+  if (last[0]! < 0 || last[1]! < 0) throw new Error(`two-way ${baud}/${mtu}: transfer did not finish`);
+  const firstSegment = Math.min(size, mtu - 52);
+  const goodput = (k: number) => (size - firstSegment) / ((last[k]! - first[k]!) / 1000);
+  const mss = mtu - 40 - 12;
+  const escPerSegment = (escapes(data) / size) * mss;
+  const limit = ((baud / 10) * mss) / (mtu + 2 + escPerSegment);
+  return { ab: goodput(0) / limit, ba: goodput(1) / limit, limit };
 }
 
 /** Ping RTTs at `baud` over UART-timed SLIP, with a clock in 10 µs units. */
@@ -202,6 +266,16 @@ export async function run(ctx: BenchContext): Promise<Figure[]> {
       });
     }
   }
+
+  const two = twoWayGoodput(115200, 1006, Math.round(11520 * (ctx.quick ? 10 : 60)));
+  ctx.log(`two-way 115200 baud MTU 1006: A->B ${two.ab.toFixed(3)}, B->A ${two.ba.toFixed(3)} of ${two.limit.toFixed(0)} B/s`);
+  figures.push({
+    key: 'twoway_eff_115200_1006',
+    value: +Math.min(two.ab, two.ba).toFixed(4),
+    unit: 'x limit',
+    target: '>= 0.95',
+    note: `both ends send at once, worse direction; firmware queue (${SLIP_QUEUE_FRAMES} frames) and rings (${TCP_RING_LEN / 1024} KiB); ACKs sent as TxPriority.Control`,
+  });
 
   const ping = pingRtt(115200, ctx.quick ? 5 : 20);
   const rtt = median(ping.rtts);
