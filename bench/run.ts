@@ -19,6 +19,7 @@ const REGISTRY: Record<string, () => Promise<BenchModule>> = {
   tcp: () => import('./tcp.bench.ts'),
   link: () => import('./link.bench.ts'),
   pty: () => import('./pty.bench.ts'),
+  quickjs: () => import('./quickjs.bench.ts'),
 };
 
 interface Options {
