@@ -183,6 +183,8 @@ export interface PoolInfo {
   stats: { used: number; max: number; err: number };
   reassembly: { buffers: number; used: number; size: number; stats: object };
   tcp: { sockets: number; used: number; ringBytes: number } | null;
+  /** The board's memory against its --profile budget (octets; allocated -1 when not measured). */
+  memory: { profile: string; allocated: number; budget: number | null } | null;
 }
 
 /** lwIP `stats_display_memp` style: used / max / err per pool, then the reassembly buffers. */
@@ -192,6 +194,11 @@ export function formatPool(info: PoolInfo): string {
   text += formatCounters('reassembly stats', info.reassembly.stats);
   if (info.tcp !== null) {
     text += `tcp sockets: used ${info.tcp.used} / size ${info.tcp.sockets}  (rings ${info.tcp.ringBytes} octets)\n`;
+  }
+  const m = info.memory;
+  if (m !== null) {
+    const allocated = m.allocated >= 0 ? `${m.allocated} octets allocated at start` : 'allocation not measured';
+    text += `memory: ${allocated} / budget ${m.budget === null ? 'none' : `${m.budget} octets`}  (profile ${m.profile})\n`;
   }
   return text;
 }

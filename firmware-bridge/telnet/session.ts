@@ -21,7 +21,7 @@ import type { TcpSocket } from '../../src/socket/tcp/socket.ts';
 import { NEVER } from '../../src/time.ts';
 import {
   formatHelp, formatIfconfig, formatNetstat, formatPool, formatStats, formatUnknownCommand, formatUptime, formatVersion,
-  parseCommandLine, parsePingArgs, parseXferArgs,
+  parseCommandLine, parsePingArgs, parseXferArgs, type PoolInfo,
 } from './format.ts';
 import { TELNET_INPUT_LEN, TELNET_SUBNEGOTIATION_LEN } from '../limits.ts';
 import { PingRun, type PingSettings, type TextSink } from './ping.ts';
@@ -44,6 +44,8 @@ export interface ShellContext {
   extraStats(): object;
   /** The link's counters (SLIP device, UART), or null when there are none. */
   linkStats(): object | null;
+  /** The board's memory against its profile's budget, or null when not known. */
+  memoryInfo(): PoolInfo['memory'];
 }
 
 export interface TelnetSettings {
@@ -542,6 +544,7 @@ export class TelnetSession implements TelnetHandler, TextSink {
           name: pool.name, slots: pool.size, mtu: pool.mtu, stats: pool.stats,
           reassembly: { buffers: r.count, used: r.used, size: r.size, stats: r.stats },
           tcp: { sockets: ctx.tcp.sockets.length, used: ctx.tcp.used, ringBytes: ctx.tcp.ringBytes },
+          memory: ctx.memoryInfo(),
         }));
         break;
       }
