@@ -26,7 +26,7 @@ import { PacketPool } from '../src/storage/packet-pool.ts';
 import { NEVER, type Pollable } from '../src/time.ts';
 import { Board } from '../firmware-bridge/board.ts';
 import { parseFirmwareArgs } from '../firmware-bridge/cli.ts';
-import { SLIP_QUEUE_FRAMES, TCP_RING_LEN } from '../firmware-bridge/limits.ts';
+import { SLIP_QUEUE_FRAMES, SMALL_PROFILE, TCP_RING_LEN } from '../firmware-bridge/limits.ts';
 import { HOST_A as A, HOST_B as B } from '../support/addresses.ts';
 import { randomBytes } from '../support/pattern.ts';
 import { median } from './lib/timing.ts';
@@ -53,13 +53,22 @@ function simulate(parts: Pollable[], clock: { now: number }, done: () => boolean
   }
 }
 
+/** Sizes of the two ends in linkGoodput: the bench's own unless a firmware profile's are given. */
+interface LinkSizes {
+  slots: number;
+  txQueue: number;
+  /** TCP ring octets each way; the stack's default when absent. */
+  ring?: number;
+}
+
 /** Goodput (octets/s) of `size` octets sent one way over a UART-timed SLIP link. */
-function linkGoodput(baud: number, mtu: number, size: number, reverse: boolean): { goodput: number; limit: number } {
+function linkGoodput(baud: number, mtu: number, size: number, reverse: boolean, sizes: LinkSizes = { slots: 64, txQueue: 8 }): { goodput: number; limit: number } {
   const links = new UartLinkPair(baud, { fifo: 8192 });
-  const devA = new SlipDevice(links.a, new PacketPool({ slots: 64, mtu }), { txQueue: 8 });
-  const devB = new SlipDevice(links.b, new PacketPool({ slots: 64, mtu }), { txQueue: 8 });
-  const tcpA = new TcpStack({ sockets: 2, isnKey: [1, 2, 3, 4] });
-  const tcpB = new TcpStack({ sockets: 2, isnKey: [5, 6, 7, 8] });
+  const devA = new SlipDevice(links.a, new PacketPool({ slots: sizes.slots, mtu }), { txQueue: sizes.txQueue });
+  const devB = new SlipDevice(links.b, new PacketPool({ slots: sizes.slots, mtu }), { txQueue: sizes.txQueue });
+  const rings = sizes.ring !== undefined ? { txBufferLen: sizes.ring, rxBufferLen: sizes.ring } : {};
+  const tcpA = new TcpStack({ sockets: 2, isnKey: [1, 2, 3, 4], ...rings });
+  const tcpB = new TcpStack({ sockets: 2, isnKey: [5, 6, 7, 8], ...rings });
   const a = new Interface({ device: devA, address: A, tcp: tcpA });
   const b = new Interface({ device: devB, address: B, tcp: tcpB });
   const l = tcpB.listen(5001, 1);
@@ -293,6 +302,20 @@ export async function run(ctx: BenchContext): Promise<Figure[]> {
   const prealloc = process.memoryUsage().arrayBuffers - before;
   figures.push({ key: 'prealloc_bytes_default', value: prealloc, unit: 'octets',
     note: `default firmware (${config.sockets} TCP sockets): packet memory ${board.preallocatedBytes} (pool, 2 x ${TCP_RING_LEN / 1024} KiB rings per socket, reassembly), the rest telnet sessions and service buffers` });
+
+  // --profile small: the same measurement, and the line it still fills with its sizes.
+  const small = parseFirmwareArgs(['--port', 'none', '--password', 'x', '--profile', 'small'], {})!;
+  (globalThis as { gc?: () => void }).gc?.();
+  const smallBoard = new Board({ link, config: small, isnKey: [1, 2, 3, 4], version: 'bench', imageSha256: '-',
+    arrayBufferBytes: () => process.memoryUsage().arrayBuffers });
+  figures.push({ key: 'prealloc_bytes_small', value: smallBoard.memory.allocated, unit: 'octets', target: `<= ${SMALL_PROFILE.memoryBudget}`,
+    note: `--profile small (MTU ${small.mtu}, ${small.sockets} TCP sockets, ${SMALL_PROFILE.poolSlots} slots, 2 x ${SMALL_PROFILE.tcpRingLen} octet rings, 2 telnet sessions): every ArrayBuffer the board allocates` });
+  const smallSizes = { slots: SMALL_PROFILE.poolSlots, txQueue: SMALL_PROFILE.slipQueueFrames, ring: SMALL_PROFILE.tcpRingLen };
+  const smallSize = Math.round(11520 * (ctx.quick ? 10 : 60));
+  const sab = linkGoodput(115200, small.mtu, smallSize, false, smallSizes);
+  const sba = linkGoodput(115200, small.mtu, smallSize, true, smallSizes);
+  figures.push({ key: 'link_eff_small_115200_296', value: +Math.min(sab.goodput / sab.limit, sba.goodput / sba.limit).toFixed(4), unit: 'x limit',
+    note: `--profile small's sizes (${SMALL_PROFILE.tcpRingLen}-octet rings, ${SMALL_PROFILE.slipQueueFrames}-frame SLIP queue), one-way bulk at 115200, worse direction` });
 
   const growth = rssGrowth(ctx.quick ? 256 * 1024 * 1024 : 1024 * 1024 * 1024);
   ctx.log(`RSS growth ${growth.toFixed(2)} MB`);
