@@ -64,18 +64,19 @@ function buildFirmware(): string {
   return join(root, 'dist', 'firmware-bridge.mjs');
 }
 
-async function startRig(image: string, baud: number): Promise<Rig> {
+/** `paced` false: no UART timing at either end, so the line costs no time and only the stacks, drivers and event loops remain. */
+async function startRig(image: string, baud: number, paced = true): Promise<Rig> {
   const pty = openPtyPair();
   const profile = process.env['SLIPSTACK_PROF'];
   const firmware = spawn(process.execPath, [...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : []), image,
-    '--port', pty.slavePath, '--baud', String(baud), '--uart-timing', '--password', 'bench', '--mtu', String(MTU)],
+    '--port', pty.slavePath, '--baud', String(baud), ...(paced ? ['--uart-timing'] : []), '--password', 'bench', '--mtu', String(MTU)],
   { stdio: ['ignore', 'pipe', 'pipe'], cwd: root });
   const spawnedAt = performance.now();
   let log = '';
   firmware.stdout!.on('data', (d: Buffer) => { log += d.toString(); });
   firmware.stderr!.on('data', (d: Buffer) => { log += d.toString(); });
   const link = new FdLink(pty.masterFd, { closeFd: false, name: 'bench pty', wakeOn: SLIP_END });
-  const device = new SlipDevice(new UartTimedLink(link, baud), new PacketPool({ slots: 64, mtu: MTU }));
+  const device = new SlipDevice(paced ? new UartTimedLink(link, baud) : link, new PacketPool({ slots: 64, mtu: MTU }));
   const tcp = new TcpStack({ sockets: 4, isnKey: [9, 8, 7, 6] });
   const iface = new Interface({ device, address: HOST, tcp });
   const loop = new HostLoop([iface]);
@@ -147,6 +148,29 @@ async function bulkToDiscard(rig: Rig, size: number, data: Uint8Array): Promise<
   return size / seconds;
 }
 
+/**
+ * Times one exchange from inside the loop: `arrived()` is checked by a part polled after the
+ * stack in every turn, so the time is taken in the turn that received the answer, not at the
+ * next 2 ms check of `until`. Returns the RTT in ms of real time.
+ */
+async function timeExchange(rig: Rig, send: () => void, arrived: () => boolean, what: string): Promise<number> {
+  let at = -1;
+  const watch = { poll: (): boolean => {
+    if (at < 0 && arrived()) at = performance.now();
+    return false;
+  }, pollAt: () => NEVER };
+  rig.loop.add(watch);
+  const t0 = performance.now();
+  send();
+  rig.loop.wake();
+  try {
+    await until(() => at >= 0, 5000, what);
+  } finally {
+    rig.loop.remove(watch);
+  }
+  return at - t0;
+}
+
 /** The value at fraction `q` (0..1) of the sorted samples (nearest rank). */
 function quantile(samples: readonly number[], q: number): number {
   const sorted = [...samples].sort((x, y) => x - y);
@@ -172,11 +196,7 @@ async function keystrokeRtts(rig: Rig, count: number): Promise<{ rtts: number[];
   for (let i = 0; i < count; i++) {
     const before = client.raw.length;
     const wire0 = rig.device.stats.txBytes + rig.device.stats.rxBytes;
-    const t0 = performance.now();
-    client.send([0x61]);
-    rig.loop.wake();
-    await until(() => client.raw.length > before, 5000, `echo of keystroke ${i}`);
-    rtts.push(performance.now() - t0);
+    rtts.push(await timeExchange(rig, () => client.send([0x61]), () => client.raw.length > before, `echo of keystroke ${i}`));
     // The octets of this exchange on the wire, both ways (the segment and its echo).
     wireOctets = rig.device.stats.txBytes + rig.device.stats.rxBytes - wire0;
     await new Promise((r) => setTimeout(r, 20));
@@ -221,11 +241,8 @@ export async function run(ctx: BenchContext): Promise<Figure[]> {
       const payload = new Uint8Array(56);
       const reply = new Uint8Array(64);
       for (let seq = 1; seq <= (ctx.quick ? 10 : 50); seq++) {
-        const t0 = performance.now();
-        icmp.sendEcho(DEVICE, seq, payload, 0, 56);
-        rig.loop.wake();
-        await until(() => icmp.recvEcho(reply, 0, 64) >= 0 && icmp.seqNo === seq, 5000, `ping ${seq}`);
-        rtts.push(performance.now() - t0);
+        rtts.push(await timeExchange(rig, () => icmp.sendEcho(DEVICE, seq, payload, 0, 56),
+          () => icmp.recvEcho(reply, 0, 64) >= 0 && icmp.seqNo === seq, `ping ${seq}`));
         await new Promise((r) => setTimeout(r, 20));
       }
       // 84-octet datagrams + 2 END octets each way (the zero payload and these headers rarely need escapes).
@@ -248,6 +265,29 @@ export async function run(ctx: BenchContext): Promise<Figure[]> {
         note: `99th percentile of the same ${keys.length} keystrokes` });
       figures.push({ key: 'startup_ms_first_ping', value: Math.round(rig.startupMs), unit: 'ms',
         note: 'spawning `node dist/firmware-bridge.mjs` (the flash bundle) until its first ping is answered; pings every 5 ms from the start' });
+    } finally {
+      await rig.close();
+    }
+  }
+
+  // No pacing: what the two processes (stacks, drivers, event loops) add to a round trip by themselves.
+  {
+    const rig = await startRig(image, 115200, false);
+    try {
+      const icmp = new IcmpSocket({ rxBuffer: new Uint8Array(4096), txBuffer: new Uint8Array(4096) });
+      icmp.bind(0x78);
+      rig.iface.addIcmpSocket(icmp);
+      const rtts: number[] = [];
+      const payload = new Uint8Array(56);
+      const reply = new Uint8Array(64);
+      for (let seq = 1; seq <= (ctx.quick ? 10 : 50); seq++) {
+        rtts.push(await timeExchange(rig, () => icmp.sendEcho(DEVICE, seq, payload, 0, 56),
+          () => icmp.recvEcho(reply, 0, 64) >= 0 && icmp.seqNo === seq, `unpaced ping ${seq}`));
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      ctx.log(`pty unpaced ping RTTs ${rtts.map((r) => r.toFixed(2)).join(' ')} ms`);
+      figures.push({ key: 'ping_rtt_ms_pty_unpaced_median', value: +median(rtts).toFixed(3), unit: 'ms',
+        note: `the same ping with no UART timing at either end: what the two processes themselves add (p99 ${quantile(rtts, 0.99).toFixed(2)} ms)` });
     } finally {
       await rig.close();
     }
