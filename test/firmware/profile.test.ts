@@ -45,7 +45,10 @@ describe('firmware: --profile small', function () {
   });
 
   it('allocates at most its 64 KiB budget, and `pool` shows the budget and the high-water marks', () => {
-    const { board } = smallBoard();
+    // Dead buffers freed while a board is built would make it look smaller: take the largest of three.
+    const builds = [smallBoard(), smallBoard(), smallBoard()].sort((x, y) => y.board.memory.allocated - x.board.memory.allocated);
+    const { board } = builds[0]!;
+    for (const b of builds.slice(1)) b.board.slip.close();
     expect(board.memory.budget).to.equal(64 * 1024);
     expect(board.memory.allocated).to.be.greaterThan(board.preallocatedBytes);
     expect(board.memory.allocated).to.be.at.most(SMALL_PROFILE.memoryBudget!);
@@ -60,6 +63,7 @@ describe('firmware: --profile small', function () {
     });
     expect(text).to.match(/pbuf: used 0 \/ max 0 \/ size 16/);
     expect(text).to.contain(`memory: ${board.memory.allocated} octets allocated at start / budget 65536 octets  (profile small)`);
+    board.slip.close();
   });
 
   it('answers ping, echoes over TCP at MTU 296, and refuses a fifth connection with a RST, counted', () => {
