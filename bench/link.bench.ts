@@ -59,21 +59,32 @@ interface LinkSizes {
   txQueue: number;
   /** TCP ring octets each way; the stack's default when absent. */
   ring?: number;
+  /** Decoded frames each SLIP device queues; its default when absent. */
+  rxQueue?: number;
+  /** Octets the UART model holds per direction; its default when absent. */
+  fifo?: number;
 }
 
-/** Goodput (octets/s) of `size` octets sent one way over a UART-timed SLIP link. */
-function linkGoodput(baud: number, mtu: number, size: number, reverse: boolean, sizes: LinkSizes = { slots: 64, txQueue: 8 }): { goodput: number; limit: number } {
-  const links = new UartLinkPair(baud, { fifo: 8192 });
-  const devA = new SlipDevice(links.a, new PacketPool({ slots: sizes.slots, mtu }), { txQueue: sizes.txQueue });
-  const devB = new SlipDevice(links.b, new PacketPool({ slots: sizes.slots, mtu }), { txQueue: sizes.txQueue });
+/** Two stacks over a UART-timed SLIP link sized by `sizes`, B listening on 5001 and A connecting to it. */
+function connectedPair(baud: number, mtu: number, sizes: LinkSizes) {
+  const links = new UartLinkPair(baud, sizes.fifo !== undefined ? { fifo: sizes.fifo } : {});
+  const slip = { txQueue: sizes.txQueue, ...(sizes.rxQueue !== undefined ? { rxQueue: sizes.rxQueue } : {}) };
+  const devA = new SlipDevice(links.a, new PacketPool({ slots: sizes.slots, mtu }), slip);
+  const devB = new SlipDevice(links.b, new PacketPool({ slots: sizes.slots, mtu }), slip);
   const rings = sizes.ring !== undefined ? { txBufferLen: sizes.ring, rxBufferLen: sizes.ring } : {};
   const tcpA = new TcpStack({ sockets: 2, isnKey: [1, 2, 3, 4], ...rings });
   const tcpB = new TcpStack({ sockets: 2, isnKey: [5, 6, 7, 8], ...rings });
   const a = new Interface({ device: devA, address: A, tcp: tcpA });
   const b = new Interface({ device: devB, address: B, tcp: tcpB });
-  const l = tcpB.listen(5001, 1);
-  const clock = { now: 0 };
+  const listener = tcpB.listen(5001, 1);
   const client = tcpA.connect(0, B, 5001)!;
+  return { a, b, tcpB, listener, client };
+}
+
+/** Goodput (octets/s) of `size` octets sent one way over a UART-timed SLIP link. */
+function linkGoodput(baud: number, mtu: number, size: number, reverse: boolean, sizes: LinkSizes = { slots: 64, txQueue: 8 }): { goodput: number; limit: number } {
+  const { a, b, tcpB, listener: l, client } = connectedPair(baud, mtu, { fifo: 8192, ...sizes });
+  const clock = { now: 0 };
   let server: TcpSocket | null = null;
   const data = randomBytes(size, 0x1234 + mtu);
   const sink = new Uint8Array(65536);
@@ -122,18 +133,10 @@ function linkGoodput(baud: number, mtu: number, size: number, reverse: boolean, 
  * with the firmware's SLIP queue and TCP ring sizes. Returns each direction's goodput against
  * the one-way limit (each direction has its own wire; the ACKs of one ride behind the other's data).
  */
-export function twoWayGoodput(baud: number, mtu: number, size: number): { ab: number; ba: number; limit: number } {
-  const links = new UartLinkPair(baud);
-  const devA = new SlipDevice(links.a, new PacketPool({ slots: 64, mtu }), { txQueue: SLIP_QUEUE_FRAMES, rxQueue: SLIP_QUEUE_FRAMES });
-  const devB = new SlipDevice(links.b, new PacketPool({ slots: 64, mtu }), { txQueue: SLIP_QUEUE_FRAMES, rxQueue: SLIP_QUEUE_FRAMES });
-  const rings = { txBufferLen: TCP_RING_LEN, rxBufferLen: TCP_RING_LEN };
-  const tcpA = new TcpStack({ sockets: 2, isnKey: [1, 2, 3, 4], ...rings });
-  const tcpB = new TcpStack({ sockets: 2, isnKey: [5, 6, 7, 8], ...rings });
-  const a = new Interface({ device: devA, address: A, tcp: tcpA });
-  const b = new Interface({ device: devB, address: B, tcp: tcpB });
-  const l = tcpB.listen(5001, 1);
+function twoWayGoodput(baud: number, mtu: number, size: number): { ab: number; ba: number; limit: number } {
+  const firmware = { slots: 64, txQueue: SLIP_QUEUE_FRAMES, rxQueue: SLIP_QUEUE_FRAMES, ring: TCP_RING_LEN };
+  const { a, b, tcpB, listener: l, client } = connectedPair(baud, mtu, firmware);
   const clock = { now: 0 };
-  const client = tcpA.connect(0, B, 5001)!;
   let server: TcpSocket | null = null;
   const data = randomBytes(size, 0x4321 + mtu);
   const sink = new Uint8Array(65536);

@@ -171,6 +171,23 @@ async function timeExchange(rig: Rig, send: () => void, arrived: () => boolean, 
   return at - t0;
 }
 
+/** `count` pings of 56 octets to the firmware, one at a time, `gapMs` apart; their RTTs, ms of real time. */
+async function pingRtts(rig: Rig, ident: number, count: number, gapMs: number): Promise<number[]> {
+  const icmp = new IcmpSocket({ rxBuffer: new Uint8Array(4096), txBuffer: new Uint8Array(4096) });
+  icmp.bind(ident);
+  rig.iface.addIcmpSocket(icmp);
+  const rtts: number[] = [];
+  const payload = new Uint8Array(56);
+  const reply = new Uint8Array(64);
+  for (let seq = 1; seq <= count; seq++) {
+    rtts.push(await timeExchange(rig, () => icmp.sendEcho(DEVICE, seq, payload, 0, 56),
+      () => icmp.recvEcho(reply, 0, 64) >= 0 && icmp.seqNo === seq, `ping ${seq}`));
+    await new Promise((r) => setTimeout(r, gapMs));
+  }
+  rig.iface.removeIcmpSocket(icmp);
+  return rtts;
+}
+
 /** The value at fraction `q` (0..1) of the sorted samples (nearest rank). */
 function quantile(samples: readonly number[], q: number): number {
   const sorted = [...samples].sort((x, y) => x - y);
@@ -234,17 +251,7 @@ export async function run(ctx: BenchContext): Promise<Figure[]> {
       figures.push({ key: 'link_eff_pty_115200_1006', value: +(goodput / limit).toFixed(3), unit: 'x limit', target: '>= 0.97',
         note: `${size / 1024} KiB to the firmware process's discard port over a pty, both ends paced to 115200 baud, real time (includes slow start)` });
 
-      const icmp = new IcmpSocket({ rxBuffer: new Uint8Array(4096), txBuffer: new Uint8Array(4096) });
-      icmp.bind(0x77);
-      rig.iface.addIcmpSocket(icmp);
-      const rtts: number[] = [];
-      const payload = new Uint8Array(56);
-      const reply = new Uint8Array(64);
-      for (let seq = 1; seq <= (ctx.quick ? 10 : 50); seq++) {
-        rtts.push(await timeExchange(rig, () => icmp.sendEcho(DEVICE, seq, payload, 0, 56),
-          () => icmp.recvEcho(reply, 0, 64) >= 0 && icmp.seqNo === seq, `ping ${seq}`));
-        await new Promise((r) => setTimeout(r, 20));
-      }
+      const rtts = await pingRtts(rig, 0x77, ctx.quick ? 10 : 50, 20);
       // 84-octet datagrams + 2 END octets each way (the zero payload and these headers rarely need escapes).
       const floor = (2 * 86 * 10 * 1000) / 115200;
       const m = median(rtts);
@@ -274,17 +281,7 @@ export async function run(ctx: BenchContext): Promise<Figure[]> {
   {
     const rig = await startRig(image, 115200, false);
     try {
-      const icmp = new IcmpSocket({ rxBuffer: new Uint8Array(4096), txBuffer: new Uint8Array(4096) });
-      icmp.bind(0x78);
-      rig.iface.addIcmpSocket(icmp);
-      const rtts: number[] = [];
-      const payload = new Uint8Array(56);
-      const reply = new Uint8Array(64);
-      for (let seq = 1; seq <= (ctx.quick ? 10 : 50); seq++) {
-        rtts.push(await timeExchange(rig, () => icmp.sendEcho(DEVICE, seq, payload, 0, 56),
-          () => icmp.recvEcho(reply, 0, 64) >= 0 && icmp.seqNo === seq, `unpaced ping ${seq}`));
-        await new Promise((r) => setTimeout(r, 10));
-      }
+      const rtts = await pingRtts(rig, 0x78, ctx.quick ? 10 : 50, 10);
       ctx.log(`pty unpaced ping RTTs ${rtts.map((r) => r.toFixed(2)).join(' ')} ms`);
       figures.push({ key: 'ping_rtt_ms_pty_unpaced_median', value: +median(rtts).toFixed(3), unit: 'ms',
         note: `the same ping with no UART timing at either end: what the two processes themselves add (p99 ${quantile(rtts, 0.99).toFixed(2)} ms)` });
