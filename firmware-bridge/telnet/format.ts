@@ -195,12 +195,14 @@ export function formatPool(info: PoolInfo): string {
   if (info.tcp !== null) {
     text += `tcp sockets: used ${info.tcp.used} / size ${info.tcp.sockets}  (rings ${info.tcp.ringBytes} octets)\n`;
   }
-  const m = info.memory;
-  if (m !== null) {
-    const allocated = m.allocated >= 0 ? `${m.allocated} octets allocated at start` : 'allocation not measured';
-    text += `memory: ${allocated} / budget ${m.budget === null ? 'none' : `${m.budget} octets`}  (profile ${m.profile})\n`;
-  }
-  return text;
+  return text + formatMemory(info.memory);
+}
+
+/** The board's memory against its --profile budget, one line (empty when unknown). */
+function formatMemory(m: PoolInfo['memory']): string {
+  if (m === null) return '';
+  const allocated = m.allocated >= 0 ? `${m.allocated} octets allocated at start` : 'allocation not measured';
+  return `memory: ${allocated} / budget ${m.budget === null ? 'none' : `${m.budget} octets`}  (profile ${m.profile})\n`;
 }
 
 export interface StatsInfo {
@@ -210,6 +212,10 @@ export interface StatsInfo {
   tcp: object | null;
   device: object | null;
   telnet: object | null;
+  /** The board's memory against its budget; absent or null prints nothing. */
+  memory?: PoolInfo['memory'];
+  /** Packet pool high-water mark against its size; absent prints nothing. */
+  pool?: { name: string; max: number; slots: number; err: number };
 }
 
 export function formatStats(info: StatsInfo): string {
@@ -217,7 +223,8 @@ export function formatStats(info: StatsInfo): string {
   if (info.tcp !== null) text += formatCounters('tcp', info.tcp);
   if (info.device !== null) text += formatCounters('link', info.device);
   if (info.telnet !== null) text += formatCounters('telnet', info.telnet);
-  return text;
+  if (info.pool !== undefined) text += `${info.pool.name}: max ${info.pool.max} / size ${info.pool.slots}  err ${info.pool.err}\n`;
+  return text + formatMemory(info.memory ?? null);
 }
 
 // ---------------------------------------------------------------------------------------------

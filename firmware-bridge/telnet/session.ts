@@ -534,7 +534,8 @@ export class TelnetSession implements TelnetHandler, TextSink {
       case 'stats':
         this.writeText(formatStats({
           ip: iface.stats.ip, icmp: iface.stats.icmp, udp: iface.stats.udp, tcp: ctx.tcp.stats,
-          device: ctx.linkStats(), telnet: ctx.extraStats(),
+          device: ctx.linkStats(), telnet: ctx.extraStats(), memory: ctx.memoryInfo(),
+          pool: { name: iface.pool.name, max: iface.pool.stats.max, slots: iface.pool.size, err: iface.pool.stats.err },
         }));
         break;
       case 'pool': {

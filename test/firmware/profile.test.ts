@@ -13,7 +13,7 @@ import { TcpState } from '../../src/socket/tcp/state.ts';
 import { Board } from '../../firmware-bridge/board.ts';
 import { parseFirmwareArgs } from '../../firmware-bridge/cli.ts';
 import { SMALL_PROFILE } from '../../firmware-bridge/limits.ts';
-import { formatPool } from '../../firmware-bridge/telnet/format.ts';
+import { formatPool, formatStats } from '../../firmware-bridge/telnet/format.ts';
 import { HOST_A, HOST_B } from '../../support/addresses.ts';
 import { randomBytes } from '../../support/pattern.ts';
 import { checkPools, testPool } from '../helpers/pools.ts';
@@ -63,6 +63,10 @@ describe('firmware: --profile small', function () {
     });
     expect(text).to.match(/pbuf: used 0 \/ max 0 \/ size 16/);
     expect(text).to.contain(`memory: ${board.memory.allocated} octets allocated at start / budget 65536 octets  (profile small)`);
+    const stats = formatStats({ ip: {}, icmp: {}, udp: {}, tcp: null, device: null, telnet: null, memory: board.memory,
+      pool: { name: 'pbuf', max: board.pool.stats.max, slots: board.pool.size, err: board.pool.stats.err } });
+    expect(stats).to.contain('pbuf: max 0 / size 16  err 0\n');
+    expect(stats).to.contain('/ budget 65536 octets  (profile small)\n');
     board.slip.close();
   });
 
