@@ -13,10 +13,12 @@
  * - Every slot a Device hands out or takes belongs to `device.pool`.
  *
  * Transmit priority ("ACKs first"): `transmit(now, slot, priority)` may say that a frame is
- * `TxPriority.Control` (a pure ACK, a window update, a SYN or FIN without data: small frames a
- * peer is waiting on). A device with a transmit queue sends those before the data frames it
+ * `TxPriority.Control` (a pure ACK, a window update, a SYN, FIN or RST without data: small frames
+ * a peer is waiting on). A device with a transmit queue sends those before the data frames it
  * holds, so the two directions of a bulk transfer do not starve each other's ACKs; data frames
- * keep their FIFO order among themselves, and so do control frames. A device without a queue
+ * keep their FIFO order among themselves, and so do control frames. (A FIN can so arrive before
+ * its connection's last data frames; a receiver keeps it until the data before it is in, as
+ * RFC 9293 receivers do with any segment past a hole.) A device without a queue
  * may ignore the argument. A wrapper (fault injector, pcap writer, any Device around another)
  * passes it through unchanged: `this.inner.transmit(now, slot, priority)`.
  */
@@ -26,7 +28,7 @@ import type { PacketPool } from '../storage/packet-pool.ts';
 export const TxPriority = Object.freeze({
   /** Data, in FIFO order behind what is queued (the default). */
   Data: 0,
-  /** A frame without payload that a peer waits on (ACK, window update, SYN, FIN): ahead of queued data. */
+  /** A frame without payload that a peer waits on (ACK, window update, SYN, FIN, RST): ahead of queued data. */
   Control: 1,
 } as const);
 export type TxPriority = (typeof TxPriority)[keyof typeof TxPriority];
