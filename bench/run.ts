@@ -21,6 +21,7 @@ const REGISTRY: Record<string, () => Promise<BenchModule>> = {
   pty: () => import('./pty.bench.ts'),
   net: () => import('./net.bench.ts'),
   flash: () => import('./flash.bench.ts'),
+  quickjs: () => import('./quickjs.bench.ts'),
 };
 
 interface Options {

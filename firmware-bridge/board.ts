@@ -21,7 +21,7 @@ import { Arena } from '../src/storage/arena.ts';
 import { PacketPool } from '../src/storage/packet-pool.ts';
 import type { Pollable } from '../src/time.ts';
 import type { FirmwareConfig } from './cli.ts';
-import { ARENA_SLACK, NET_STAGING_LEN, POOL_SLOTS, REASSEMBLY_SIZE, SLIP_QUEUE_FRAMES, TCP_RING_LEN } from './limits.ts';
+import { ARENA_SLACK, NET_STAGING_LEN, PROFILES, type BoardProfile } from './limits.ts';
 import { ChargenService } from './services/chargen.ts';
 import { DiscardService } from './services/discard.ts';
 import { TcpEchoService } from './services/tcp-echo.ts';
@@ -43,6 +43,22 @@ export interface BoardOptions {
   pcapSink?: PcapSink | null;
   /** Where `--verbose` lines go. */
   trace?: ((line: string) => void) | null;
+  /**
+   * Octets of ArrayBuffer memory the process holds now (the firmware passes
+   * `() => process.memoryUsage().arrayBuffers`): read before and after the board is built, so
+   * `memory.allocated` says what it took. Without one, `allocated` stays -1 (not measured).
+   */
+  arrayBufferBytes?: () => number;
+}
+
+/** The board's memory against its profile's budget (shown by the shell's `pool`). */
+export interface BoardMemory {
+  /** --profile name. */
+  profile: string;
+  /** Octets of ArrayBuffer memory building the board took, or -1 when not measured. */
+  allocated: number;
+  /** The profile's budget in octets, or null for none. */
+  budget: number | null;
 }
 
 /** A service the board runs: polled with the stack, closed at shutdown. */
@@ -52,6 +68,9 @@ interface Service extends Pollable {
 
 export class Board implements Pollable {
   readonly config: FirmwareConfig;
+  /** The sizes it was built with (--profile). */
+  readonly profile: Readonly<BoardProfile>;
+  readonly memory: BoardMemory;
   readonly arena: Arena;
   readonly pool: PacketPool;
   readonly slip: SlipDevice;
@@ -75,16 +94,23 @@ export class Board implements Pollable {
   private shuttingDown = false;
 
   constructor(options: BoardOptions) {
+    const before = options.arrayBufferBytes?.() ?? 0;
     const config = options.config;
     this.config = config;
+    const profileName = config.profile ?? 'default';
+    const profile = PROFILES[profileName];
+    if (profile === undefined) throw new RangeError(`board: no profile named ${profileName}`);
+    this.profile = profile;
     const slotLen = (config.mtu + 3) & ~3;
-    const tcpSize = { sockets: config.sockets, txBufferLen: TCP_RING_LEN, rxBufferLen: TCP_RING_LEN };
+    const tcpSize = { sockets: config.sockets, txBufferLen: profile.tcpRingLen, rxBufferLen: profile.tcpRingLen };
     const web = config.http === true && config.password !== null;
-    this.arena = new Arena(POOL_SLOTS * slotLen + tcpRingBytes(tcpSize) + (web ? NET_STAGING_LEN : 0) + ARENA_SLACK);
-    this.pool = new PacketPool({ slots: POOL_SLOTS, mtu: config.mtu, arena: this.arena, name: 'pbuf' });
+    this.arena = new Arena(profile.poolSlots * slotLen + tcpRingBytes(tcpSize) + (web ? NET_STAGING_LEN : 0) + ARENA_SLACK);
+    this.pool = new PacketPool({ slots: profile.poolSlots, mtu: config.mtu, arena: this.arena, name: 'pbuf' });
     // A pty has no baud: pace output to the line rate when asked (--uart-timing).
     const link = config.uartTiming ? new UartTimedLink(options.link, config.baud) : options.link;
-    this.slip = new SlipDevice(link, this.pool, { txQueue: SLIP_QUEUE_FRAMES, rxQueue: SLIP_QUEUE_FRAMES });
+    this.slip = new SlipDevice(link, this.pool, {
+      txQueue: profile.slipQueueFrames, rxQueue: profile.slipQueueFrames, readChunk: profile.slipReadChunk,
+    });
     let device: Device = this.slip;
     this.faults = null;
     if (config.dropPct > 0 || config.reorderPct > 0) {
@@ -96,13 +122,16 @@ export class Board implements Pollable {
 
     this.tcp = new TcpStack({ ...tcpSize, isnKey: options.isnKey, arena: this.arena });
     if (options.trace) this.tcp.tracer = new TextTcpTracer(options.trace);
-    this.iface = new Interface({ device, address: config.ip, tcp: this.tcp, reassemblySize: REASSEMBLY_SIZE });
+    this.iface = new Interface({
+      device, address: config.ip, tcp: this.tcp, reassemblySize: profile.reassemblySize, reassemblyBuffers: profile.reassemblyBuffers,
+    });
 
-    this.udpEcho = new UdpEchoService(this.iface);
-    this.tcpEcho = new TcpEchoService(this.iface, this.tcp);
-    this.discard = new DiscardService(this.iface, this.tcp);
+    this.udpEcho = new UdpEchoService(this.iface, { bufferLen: profile.udpEchoBufferLen });
+    this.tcpEcho = new TcpEchoService(this.iface, this.tcp, { scratchLen: profile.serviceScratchLen });
+    this.discard = new DiscardService(this.iface, this.tcp, { scratchLen: profile.serviceScratchLen });
     this.chargen = new ChargenService(this.iface, this.tcp);
     this.services = [this.udpEcho, this.tcpEcho, this.discard, this.chargen];
+    this.memory = { profile: profileName, allocated: -1, budget: profile.memoryBudget };
     if (config.password !== null || config.insecureNoLogin) {
       this.telnet = new TelnetServer(this.iface, this.tcp, {
         password: config.password,
@@ -110,6 +139,9 @@ export class Board implements Pollable {
         version: options.version,
         imageSha256: options.imageSha256,
         peer: config.peer,
+        outboxLen: profile.telnetOutboxLen,
+        memory: this.memory,
+        ...(profile.telnetSessions > 0 ? { maxConnections: profile.telnetSessions } : {}),
       });
       this.telnetOffReason = null;
       this.services.push(this.telnet);
@@ -139,6 +171,7 @@ export class Board implements Pollable {
       this.network = null;
       this.web = null;
     }
+    if (options.arrayBufferBytes !== undefined) this.memory.allocated = options.arrayBufferBytes() - before;
   }
 
   /** Runs the stack and every service once; true if anything happened. */
@@ -185,10 +218,11 @@ export class Board implements Pollable {
 
   /**
    * Packet memory preallocated, octets: the arena (pool and TCP rings), the reassembly buffers
-   * and the interface's fragmentation scratch buffer (REASSEMBLY_SIZE). Not counted: the SLIP
-   * buffers, socket tables, services and telnet sessions (bench/link.bench.ts measures those too).
+   * and the interface's fragmentation scratch buffer (the profile's reassemblySize). Not counted:
+   * the SLIP buffers, socket tables, services and telnet sessions (`memory.allocated` counts
+   * everything when the board was given a probe).
    */
   get preallocatedBytes(): number {
-    return this.arena.size + this.iface.reassembler.bytes.length + REASSEMBLY_SIZE;
+    return this.arena.size + this.iface.reassembler.bytes.length + this.profile.reassemblySize;
   }
 }

@@ -5,7 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { formatIpv4, ipv4Address } from '../src/wire/ipv4.ts';
-import { BAUD_FLAG, HTTP_PORT_DEFAULT, MTU_FLAG, SOCKETS_FLAG } from './limits.ts';
+import { BAUD_FLAG, HTTP_PORT_DEFAULT, MTU_FLAG, PROFILES, SOCKETS_FLAG } from './limits.ts';
 
 /** A user mistake on the command line: print `message` and exit 2. */
 export class CliError extends Error {}
@@ -37,6 +37,8 @@ export interface FirmwareConfig {
   http?: boolean;
   /** The web console's TCP port. Defaults to 80. */
   httpPort?: number;
+  /** The sizes the board is built with (limits.ts PROFILES); absent means 'default'. */
+  profile?: string;
 }
 
 export interface HostConnectConfig {
@@ -73,8 +75,10 @@ discard 9, chargen 19) on one SLIP serial line.
   --drop PCT             drop PCT % of frames at the device (testing)
   --reorder PCT          reorder PCT % of frames at the device (testing)
   --seed N               seed for --drop/--reorder (default 1)
-  --sockets N            TCP sockets, ${SOCKETS_FLAG.min}..${SOCKETS_FLAG.max} (default ${SOCKETS_FLAG.default})
-  --http / --no-http     the web console, password-protected (default: on when a password is set)
+  --sockets N            TCP sockets, ${SOCKETS_FLAG.min}..${SOCKETS_FLAG.max} (default ${SOCKETS_FLAG.default}; small: ${PROFILES['small']!.sockets})
+  --profile NAME         default, or small: 64 KiB of packet memory, MTU ${PROFILES['small']!.mtu}, 2 telnet sessions
+  --http / --no-http     the web console, password-protected (default: on when a password is set,
+                         off in the small profile)
   --http-port N          the web console's TCP port (default ${HTTP_PORT_DEFAULT})
   --help                 this text
 `;
@@ -137,10 +141,13 @@ export function parseFirmwareArgs(args: readonly string[], env: Record<string, s
     peer: { type: 'string' }, mtu: { type: 'string' }, password: { type: 'string' },
     'insecure-no-login': { type: 'boolean' }, pcap: { type: 'string' }, verbose: { type: 'boolean' },
     'uart-timing': { type: 'boolean' }, drop: { type: 'string' }, reorder: { type: 'string' }, seed: { type: 'string' },
-    sockets: { type: 'string' }, help: { type: 'boolean' },
+    sockets: { type: 'string' }, profile: { type: 'string' }, help: { type: 'boolean' },
     http: { type: 'boolean' }, 'no-http': { type: 'boolean' }, 'http-port': { type: 'string' },
   });
   if (v['help'] === true) return null;
+  const profileName = (v['profile'] as string | undefined) ?? 'default';
+  const profile = PROFILES[profileName];
+  if (profile === undefined) throw new CliError(`--profile wants one of ${Object.keys(PROFILES).join(', ')}, got '${profileName}'`);
   const port = v['port'];
   if (typeof port !== 'string' || port === '') throw new CliError('--port is required: the serial port the firmware talks SLIP on (try --help)');
   const ip = address('ip', v['ip'] as string | undefined, '192.0.2.2');
@@ -158,7 +165,7 @@ export function parseFirmwareArgs(args: readonly string[], env: Record<string, s
     rtscts: v['rtscts'] === true,
     ip,
     peer,
-    mtu: int('mtu', v['mtu'] as string | undefined, MTU_FLAG.default, MTU_FLAG.min, MTU_FLAG.max),
+    mtu: int('mtu', v['mtu'] as string | undefined, profile.mtu, MTU_FLAG.min, MTU_FLAG.max),
     password,
     insecureNoLogin: v['insecure-no-login'] === true,
     pcap: (v['pcap'] as string | undefined) ?? null,
@@ -167,8 +174,11 @@ export function parseFirmwareArgs(args: readonly string[], env: Record<string, s
     dropPct: pct('drop', v['drop'] as string | undefined),
     reorderPct: pct('reorder', v['reorder'] as string | undefined),
     seed: int('seed', v['seed'] as string | undefined, 1, 0, 0xffffffff),
-    sockets: int('sockets', v['sockets'] as string | undefined, SOCKETS_FLAG.default, SOCKETS_FLAG.min, SOCKETS_FLAG.max),
-    http: password !== null && v['no-http'] !== true,
+    sockets: int('sockets', v['sockets'] as string | undefined, profile.sockets, SOCKETS_FLAG.min, SOCKETS_FLAG.max),
+    profile: profileName,
+    // The web console: on where a password is set, but in the small profile only with --http
+    // (its page and staging buffer do not fit the 64 KiB budget).
+    http: password !== null && v['no-http'] !== true && (profileName !== 'small' || v['http'] === true),
     httpPort: int('http-port', v['http-port'] as string | undefined, HTTP_PORT_DEFAULT, 1, 65535),
   };
 }

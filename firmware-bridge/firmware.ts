@@ -85,6 +85,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     imageSha256: imageSha256(),
     pcapSink: pcap,
     trace: config.verbose ? (line) => process.stderr.write(`${line}\n`) : null,
+    arrayBufferBytes: () => process.memoryUsage().arrayBuffers,
   });
   const loop = new HostLoop([board]);
   link.onActivity(() => loop.wake());
@@ -96,7 +97,9 @@ export async function main(argv: readonly string[]): Promise<number> {
   if (board.telnet === null) say(board.telnetOffReason!);
   else if (config.insecureNoLogin && config.password === null) say('telnet has NO PASSWORD (--insecure-no-login)');
   say(`listening: ${board.telnet !== null ? 'telnet 23, ' : ''}echo 7 (TCP and UDP), discard 9, chargen 19${board.web !== null ? `, web console ${board.web.port} (HTTP)` : ''}; ping answered`);
-  say(`preallocated ${board.preallocatedBytes} octets for packets and TCP rings; ready`);
+  const budget = board.memory.budget !== null ? ` (budget ${board.memory.budget})` : '';
+  say(`profile ${board.memory.profile}: ${board.memory.allocated} octets preallocated${budget}, ` +
+    `${board.preallocatedBytes} of them for packets and TCP rings; ready`);
 
   let exitCode = 0;
   let stopping = false;

@@ -74,6 +74,76 @@ export const XFER_MAX_OCTETS = 2 ** 40;
 /** How long a shutdown (SIGINT, SIGTERM) waits at most for connections to settle, ms. */
 export const SHUTDOWN_GRACE_MS = 3000;
 
+// Profiles (--profile): the sizes above, and smaller ones for a microcontroller-sized board.
+
+/** What a --profile sets: the board's fixed sizes, and the defaults of --mtu and --sockets. */
+export interface BoardProfile {
+  /** --mtu when the flag is not given, octets. */
+  mtu: number;
+  /** --sockets when the flag is not given. */
+  sockets: number;
+  poolSlots: number;
+  tcpRingLen: number;
+  slipQueueFrames: number;
+  /** Octets the SLIP device reads from the line at a time (its one read buffer). */
+  slipReadChunk: number;
+  reassemblyBuffers: number;
+  reassemblySize: number;
+  /** Telnet sessions served at once; 0 for one per TCP socket. */
+  telnetSessions: number;
+  telnetOutboxLen: number;
+  /** TCP echo and discard scratch, and chargen's queue-at-a-time, octets. */
+  serviceScratchLen: number;
+  udpEchoBufferLen: number;
+  /**
+   * Most octets of ArrayBuffer memory the board may allocate at start (pool, rings, reassembly,
+   * SLIP buffers, services, sessions), or null for no budget. `pool` shows it; a test holds the
+   * profile to it.
+   */
+  memoryBudget: number | null;
+}
+
+/** `--profile default`: the sizes above (about 3.8 MB with 64 sockets). */
+export const DEFAULT_PROFILE: Readonly<BoardProfile> = Object.freeze({
+  mtu: MTU_FLAG.default,
+  sockets: SOCKETS_FLAG.default,
+  poolSlots: POOL_SLOTS,
+  tcpRingLen: TCP_RING_LEN,
+  slipQueueFrames: SLIP_QUEUE_FRAMES,
+  slipReadChunk: 4096,
+  reassemblyBuffers: 2,
+  reassemblySize: REASSEMBLY_SIZE,
+  telnetSessions: 0,
+  telnetOutboxLen: TELNET_OUTBOX_LEN,
+  serviceScratchLen: SERVICE_SCRATCH_LEN,
+  udpEchoBufferLen: UDP_ECHO_BUFFER_LEN,
+  memoryBudget: null,
+});
+
+/**
+ * `--profile small`: ping, telnet (2 sessions), echo, discard and chargen in at most 64 KiB of
+ * packet memory, MTU 296 (Linux SLIP's default), 4 TCP sockets. Running out of slots or sockets
+ * is a counted drop or a refused connection, as always.
+ */
+export const SMALL_PROFILE: Readonly<BoardProfile> = Object.freeze({
+  mtu: 296,
+  sockets: 4,
+  poolSlots: 16,
+  tcpRingLen: 2048,
+  slipQueueFrames: 4,
+  slipReadChunk: 512,
+  reassemblyBuffers: 1,
+  reassemblySize: 1500,
+  telnetSessions: 2,
+  telnetOutboxLen: 2048,
+  serviceScratchLen: 512,
+  udpEchoBufferLen: 1024,
+  memoryBudget: 64 * 1024,
+});
+
+/** The profiles by --profile name. */
+export const PROFILES: Readonly<Record<string, Readonly<BoardProfile>>> = Object.freeze({ default: DEFAULT_PROFILE, small: SMALL_PROFILE });
+
 // Host connect (host-connect.ts): the host end of the line, SLIP <-> TUN.
 
 /** Packet pool slots of the host end. */

@@ -183,6 +183,8 @@ export interface PoolInfo {
   stats: { used: number; max: number; err: number };
   reassembly: { buffers: number; used: number; size: number; stats: object };
   tcp: { sockets: number; used: number; ringBytes: number } | null;
+  /** The board's memory against its --profile budget (octets; allocated -1 when not measured). */
+  memory: { profile: string; allocated: number; budget: number | null } | null;
 }
 
 /** lwIP `stats_display_memp` style: used / max / err per pool, then the reassembly buffers. */
@@ -193,7 +195,14 @@ export function formatPool(info: PoolInfo): string {
   if (info.tcp !== null) {
     text += `tcp sockets: used ${info.tcp.used} / size ${info.tcp.sockets}  (rings ${info.tcp.ringBytes} octets)\n`;
   }
-  return text;
+  return text + formatMemory(info.memory);
+}
+
+/** The board's memory against its --profile budget, one line (empty when unknown). */
+function formatMemory(m: PoolInfo['memory']): string {
+  if (m === null) return '';
+  const allocated = m.allocated >= 0 ? `${m.allocated} octets allocated at start` : 'allocation not measured';
+  return `memory: ${allocated} / budget ${m.budget === null ? 'none' : `${m.budget} octets`}  (profile ${m.profile})\n`;
 }
 
 export interface StatsInfo {
@@ -203,6 +212,10 @@ export interface StatsInfo {
   tcp: object | null;
   device: object | null;
   telnet: object | null;
+  /** The board's memory against its budget; absent or null prints nothing. */
+  memory?: PoolInfo['memory'];
+  /** Packet pool high-water mark against its size; absent prints nothing. */
+  pool?: { name: string; max: number; slots: number; err: number };
 }
 
 export function formatStats(info: StatsInfo): string {
@@ -210,7 +223,8 @@ export function formatStats(info: StatsInfo): string {
   if (info.tcp !== null) text += formatCounters('tcp', info.tcp);
   if (info.device !== null) text += formatCounters('link', info.device);
   if (info.telnet !== null) text += formatCounters('telnet', info.telnet);
-  return text;
+  if (info.pool !== undefined) text += `${info.pool.name}: max ${info.pool.max} / size ${info.pool.slots}  err ${info.pool.err}\n`;
+  return text + formatMemory(info.memory ?? null);
 }
 
 // ---------------------------------------------------------------------------------------------

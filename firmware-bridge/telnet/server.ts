@@ -64,6 +64,8 @@ export interface TelnetServerOptions extends TcpServerOptions {
   pingDataLen?: number;
   /** ICMP identifier of session 0's ping; session i uses base + i. Defaults to 0x7400. */
   pingIdentBase?: number;
+  /** The board's memory against its budget, a live object shown by `pool`. Defaults to none. */
+  memory?: { profile: string; allocated: number; budget: number | null } | null;
 }
 
 export class TelnetServer extends TcpServer implements ShellContext {
@@ -73,6 +75,7 @@ export class TelnetServer extends TcpServer implements ShellContext {
   readonly sessions: TelnetSession[];
   private startedAt: number;
   private readonly link: object | null;
+  private readonly memory: { profile: string; allocated: number; budget: number | null } | null;
 
   /**
    * Listens on `options.port` (default 23).
@@ -110,6 +113,7 @@ export class TelnetServer extends TcpServer implements ShellContext {
     const deviceStats = (iface.device as { stats?: unknown }).stats;
     this.link = options.linkStats !== undefined ? options.linkStats
       : typeof deviceStats === 'object' && deviceStats !== null ? deviceStats : null;
+    this.memory = options.memory ?? null;
     this.sessions = [];
     for (let i = 0; i < this.connections.length; i++) this.sessions.push(new TelnetSession(this, i));
   }
@@ -141,6 +145,10 @@ export class TelnetServer extends TcpServer implements ShellContext {
 
   extraStats(): object {
     return { sessions: this.active, ...this.stats, ...this.loginStats };
+  }
+
+  memoryInfo(): { profile: string; allocated: number; budget: number | null } | null {
+    return this.memory;
   }
 
   linkStats(): object | null {

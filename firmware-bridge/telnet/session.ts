@@ -22,7 +22,7 @@ import { NEVER } from '../../src/time.ts';
 import { LoginAttempts, type LoginStats } from '../login.ts';
 import {
   formatHelp, formatIfconfig, formatNetstat, formatPool, formatStats, formatUnknownCommand, formatUptime, formatVersion,
-  parseCommandLine, parsePingArgs, parseXferArgs,
+  parseCommandLine, parsePingArgs, parseXferArgs, type PoolInfo,
 } from './format.ts';
 import { TELNET_INPUT_LEN, TELNET_SUBNEGOTIATION_LEN } from '../limits.ts';
 import { PingRun, type PingSettings, type TextSink } from './ping.ts';
@@ -45,6 +45,8 @@ export interface ShellContext {
   extraStats(): object;
   /** The link's counters (SLIP device, UART), or null when there are none. */
   linkStats(): object | null;
+  /** The board's memory against its profile's budget, or null when not known. */
+  memoryInfo(): PoolInfo['memory'];
 }
 
 export interface TelnetSettings {
@@ -524,7 +526,8 @@ export class TelnetSession implements TelnetHandler, TextSink {
       case 'stats':
         this.writeText(formatStats({
           ip: iface.stats.ip, icmp: iface.stats.icmp, udp: iface.stats.udp, tcp: ctx.tcp.stats,
-          device: ctx.linkStats(), telnet: ctx.extraStats(),
+          device: ctx.linkStats(), telnet: ctx.extraStats(), memory: ctx.memoryInfo(),
+          pool: { name: iface.pool.name, max: iface.pool.stats.max, slots: iface.pool.size, err: iface.pool.stats.err },
         }));
         break;
       case 'pool': {
@@ -534,6 +537,7 @@ export class TelnetSession implements TelnetHandler, TextSink {
           name: pool.name, slots: pool.size, mtu: pool.mtu, stats: pool.stats,
           reassembly: { buffers: r.count, used: r.used, size: r.size, stats: r.stats },
           tcp: { sockets: ctx.tcp.sockets.length, used: ctx.tcp.used, ringBytes: ctx.tcp.ringBytes },
+          memory: ctx.memoryInfo(),
         }));
         break;
       }

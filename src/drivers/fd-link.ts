@@ -150,7 +150,12 @@ export class FdLink implements DriverLink {
     if (progressed) this.activity.notify();
   }
 
-  /** Reads until EAGAIN or the ring is full; true if the owner should be woken (see `wakeOn`). */
+  /**
+   * Reads what is there: until a read comes back short (the fd had no more; uv_poll is
+   * level-triggered, so octets that arrive later fire the callback again), EAGAIN, or the ring
+   * is full. True if the owner should be woken (see `wakeOn`). One read(2) per wake-up in the
+   * usual case, not a second one just to hear EAGAIN.
+   */
   private drainFd(): boolean {
     const c = libc();
     let any = false;
@@ -167,6 +172,7 @@ export class FdLink implements DriverLink {
         this.rx.enqueue(this.readScratch, 0, n);
         this.stats.rxBytes += n;
         if (!any) any = this.wakeOn < 0 || this.rx.length * 2 >= this.rx.capacity || this.contains(this.wakeOn, n);
+        if (n < want) return any;
         continue;
       }
       if (n === 0) {

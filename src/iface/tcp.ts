@@ -7,6 +7,7 @@
  * Rejections are counted in the stack's `stats`; nothing here throws or allocates. Modelled on
  * smoltcp `iface/interface/tcp.rs`.
  */
+import { TxPriority } from '../phy/device.ts';
 import type { TcpSocket } from '../socket/tcp/socket.ts';
 import { WireError } from '../wire/error.ts';
 import { IPV4_HEADER_LEN, IpProtocol } from '../wire/ipv4.ts';
@@ -64,6 +65,8 @@ function sendTcp(inner: InterfaceInner, now: number, seg: TcpRepr, sock: TcpSock
 /**
  * Writes `seg` to `dst` into `slot` (which the caller allocated and hands over) and transmits
  * it: TCP header and payload (copied from `sock`'s send ring when given), then the IPv4 header.
+ * A segment without payload (an ACK, a window update, a SYN, FIN or RST) is sent as
+ * `TxPriority.Control`, ahead of data the device has queued ("ACKs first").
  */
 export function emitTcp(inner: InterfaceInner, now: number, slot: number, seg: TcpRepr, sock: TcpSocket | null, dst: number): void {
   const pool = inner.pool;
@@ -76,5 +79,5 @@ export function emitTcp(inner: InterfaceInner, now: number, slot: number, seg: T
   emitIpv4Header(inner, pool.bytes, off, dst, IpProtocol.Tcp, tcpLen, inner.ttl, 0, true);
   pool.len[slot] = IPV4_HEADER_LEN + tcpLen;
   inner.stats.ip.xmit++;
-  inner.device.transmit(now, slot);
+  inner.device.transmit(now, slot, seg.payloadLen === 0 ? TxPriority.Control : TxPriority.Data);
 }

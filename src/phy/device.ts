@@ -11,8 +11,27 @@
  * - `transmit(now, slot)` takes ownership of the slot whatever happens: the device sends it and
  *   frees it, or drops it (counted) and frees it. The caller must not touch the slot afterwards.
  * - Every slot a Device hands out or takes belongs to `device.pool`.
+ *
+ * Transmit priority ("ACKs first"): `transmit(now, slot, priority)` may say that a frame is
+ * `TxPriority.Control` (a pure ACK, a window update, a SYN, FIN or RST without data: small frames
+ * a peer is waiting on). A device with a transmit queue sends those before the data frames it
+ * holds, so the two directions of a bulk transfer do not starve each other's ACKs; data frames
+ * keep their FIFO order among themselves, and so do control frames. (A FIN can so arrive before
+ * its connection's last data frames; a receiver keeps it until the data before it is in, as
+ * RFC 9293 receivers do with any segment past a hole.) A device without a queue
+ * may ignore the argument. A wrapper (fault injector, pcap writer, any Device around another)
+ * passes it through unchanged: `this.inner.transmit(now, slot, priority)`.
  */
 import type { PacketPool } from '../storage/packet-pool.ts';
+
+/** How urgently a frame should leave: the third argument of `Device.transmit`. */
+export const TxPriority = Object.freeze({
+  /** Data, in FIFO order behind what is queued (the default). */
+  Data: 0,
+  /** A frame without payload that a peer waits on (ACK, window update, SYN, FIN, RST): ahead of queued data. */
+  Control: 1,
+} as const);
+export type TxPriority = (typeof TxPriority)[keyof typeof TxPriority];
 
 /** What a Device can do and wants, smoltcp `DeviceCapabilities` style. */
 export interface DeviceCapabilities {
@@ -31,8 +50,11 @@ export interface Device {
   readonly pool: PacketPool;
   /** Takes the next received frame; -1 if none. The caller now owns the slot. */
   receive(now: number): number;
-  /** Sends the frame in `slot` (its window). Takes ownership of the slot. */
-  transmit(now: number, slot: number): void;
+  /**
+   * Sends the frame in `slot` (its window). Takes ownership of the slot. `priority` defaults to
+   * `TxPriority.Data`; `Control` frames pass queued data (see the contract above).
+   */
+  transmit(now: number, slot: number, priority?: TxPriority): void;
   /**
    * True while `transmit` would queue a frame rather than drop it (a NIC's TX ring not full).
    * Producers that can wait, such as TCP, hold their data until it is true again; `pollAt`

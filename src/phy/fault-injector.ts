@@ -15,7 +15,7 @@
  * Promises: fixed memory; no allocation per frame; every slot is passed on or freed exactly once,
  * and `close()` frees the ones it still holds.
  */
-import type { Device, DeviceCapabilities } from './device.ts';
+import { TxPriority, type Device, type DeviceCapabilities } from './device.ts';
 import type { PacketPool } from '../storage/packet-pool.ts';
 import { Xorshift32 } from '../random.ts';
 import { copyBytes } from '../storage/copy.ts';
@@ -113,6 +113,8 @@ export class FaultInjector implements Device {
   private readonly heldDir: Uint8Array;
   /** 1 when the entry waits for the next frame in its direction (reorder). */
   private readonly heldAfterNext: Uint8Array;
+  /** The TxPriority a held TX frame was given, passed on when it is released. */
+  private readonly heldPriority: Uint8Array;
   private heldCount = 0;
 
   /** Frames released towards the receiver, waiting for `receive()`. */
@@ -142,6 +144,7 @@ export class FaultInjector implements Device {
     this.heldAt = new Float64Array(maxHeld);
     this.heldDir = new Uint8Array(maxHeld);
     this.heldAfterNext = new Uint8Array(maxHeld);
+    this.heldPriority = new Uint8Array(maxHeld);
     // Worst case in one step: a frame, its duplicate, and every held frame released.
     this.out = new SlotFifo(2 * maxHeld + 4);
   }
@@ -165,15 +168,16 @@ export class FaultInjector implements Device {
       const slot = this.inner.receive(now);
       if (slot < 0) return -1;
       if (!this.applyRx) return slot;
-      this.process(RX, slot, now);
+      this.process(RX, slot, now, TxPriority.Data);
     }
     return this.out.shift();
   }
 
-  transmit(now: number, slot: number): void {
+  /** Applies the TX faults; what passes goes to the inner device with its `priority` (kept while held). */
+  transmit(now: number, slot: number, priority: TxPriority = TxPriority.Data): void {
     this.releaseDue(now);
-    if (this.applyTx) this.process(TX, slot, now);
-    else this.inner.transmit(now, slot);
+    if (this.applyTx) this.process(TX, slot, now, priority);
+    else this.inner.transmit(now, slot, priority);
   }
 
   canTransmit(now: number): boolean {
@@ -205,7 +209,7 @@ export class FaultInjector implements Device {
     return this.random.below(1_000_000) < pct * 10_000;
   }
 
-  private process(dir: number, slot: number, now: number): void {
+  private process(dir: number, slot: number, now: number, priority: TxPriority): void {
     const pool = this.inner.pool;
     if (this.chance(this.dropPct)) {
       this.stats.dropped++;
@@ -239,29 +243,29 @@ export class FaultInjector implements Device {
         this.stats.duplicated++;
       }
     }
-    this.schedule(dir, slot, now);
-    if (copy >= 0) this.schedule(dir, copy, now);
+    this.schedule(dir, slot, now, priority);
+    if (copy >= 0) this.schedule(dir, copy, now, priority);
   }
 
   /** Reorders, delays or passes one frame. */
-  private schedule(dir: number, slot: number, now: number): void {
+  private schedule(dir: number, slot: number, now: number, priority: TxPriority): void {
     let delay = this.delayMs;
     if (this.jitterMs > 0) delay += this.random.below(this.jitterMs + 1);
     if (this.chance(this.reorderPct)) {
-      if (this.hold(dir, slot, now + this.reorderHoldMs + delay, 1)) {
+      if (this.hold(dir, slot, now + this.reorderHoldMs + delay, 1, priority)) {
         this.stats.reordered++;
         return;
       }
     } else if (delay > 0) {
-      if (this.hold(dir, slot, now + delay, 0)) {
+      if (this.hold(dir, slot, now + delay, 0, priority)) {
         this.stats.delayed++;
         return;
       }
     }
-    this.deliver(dir, slot, now);
+    this.deliver(dir, slot, now, priority);
   }
 
-  private hold(dir: number, slot: number, at: number, afterNext: number): boolean {
+  private hold(dir: number, slot: number, at: number, afterNext: number, priority: TxPriority): boolean {
     if (this.heldCount === this.heldSlot.length) {
       this.stats.heldOverflow++;
       return false;
@@ -271,19 +275,21 @@ export class FaultInjector implements Device {
     this.heldAt[k] = at;
     this.heldDir[k] = dir;
     this.heldAfterNext[k] = afterNext;
+    this.heldPriority[k] = priority;
     return true;
   }
 
   /** Hands a frame on, then lets frames that were waiting for a successor in this direction follow it. */
-  private deliver(dir: number, slot: number, now: number): void {
+  private deliver(dir: number, slot: number, now: number, priority: TxPriority): void {
     this.stats.passed++;
-    if (dir === TX) this.inner.transmit(now, slot);
+    if (dir === TX) this.inner.transmit(now, slot, priority);
     else this.pushOut(slot);
     for (let k = 0; k < this.heldCount; k++) {
       if (this.heldAfterNext[k] === 1 && this.heldDir[k] === dir) {
         const held = this.heldSlot[k]!;
+        const heldPriority = this.heldPriority[k]! as TxPriority;
         this.removeHeld(k);
-        this.deliver(dir, held, now);
+        this.deliver(dir, held, now, heldPriority);
         return; // deliver() rescans what is left
       }
     }
@@ -304,6 +310,7 @@ export class FaultInjector implements Device {
       this.heldAt[m] = this.heldAt[m + 1]!;
       this.heldDir[m] = this.heldDir[m + 1]!;
       this.heldAfterNext[m] = this.heldAfterNext[m + 1]!;
+      this.heldPriority[m] = this.heldPriority[m + 1]!;
     }
   }
 
@@ -317,8 +324,9 @@ export class FaultInjector implements Device {
       if (pick < 0) return;
       const slot = this.heldSlot[pick]!;
       const dir = this.heldDir[pick]!;
+      const priority = this.heldPriority[pick]! as TxPriority;
       this.removeHeld(pick);
-      this.deliver(dir, slot, now);
+      this.deliver(dir, slot, now, priority);
     }
   }
 }

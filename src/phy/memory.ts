@@ -16,7 +16,7 @@
  * Promises: all memory is fixed at construction; nothing allocates per call; a full queue is a
  * counted drop. The links never lose or reorder octets.
  */
-import type { Device, DeviceCapabilities } from './device.ts';
+import type { Device, DeviceCapabilities, TxPriority } from './device.ts';
 import type { WindowedByteLink } from './byte-window.ts';
 import type { Arena } from '../storage/arena.ts';
 import type { PacketPool } from '../storage/packet-pool.ts';
@@ -278,8 +278,12 @@ class MemoryDevice implements Device {
     return slot;
   }
 
-  /** Hands the frame to the peer (copying it into the peer's pool if that is another pool). Takes ownership. */
-  transmit(_now: number, slot: number): void {
+  /**
+   * Hands the frame to the peer (copying it into the peer's pool if that is another pool). Takes
+   * ownership. There is no transmit queue to jump (a frame is delivered at once), so `_priority`
+   * changes nothing.
+   */
+  transmit(_now: number, slot: number, _priority?: TxPriority): void {
     const peer = this.peer!;
     const len = this.pool.len[slot]!;
     if (len > peer.pool.mtu) {

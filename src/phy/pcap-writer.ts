@@ -10,7 +10,7 @@
  * Promises: no allocation per frame (one fixed 24-octet scratch buffer; the frame itself is
  * passed to the sink straight from the pool); the wrapped device's behaviour is unchanged.
  */
-import type { Device, DeviceCapabilities } from './device.ts';
+import type { Device, DeviceCapabilities, TxPriority } from './device.ts';
 import type { PacketPool } from '../storage/packet-pool.ts';
 import { copyBytes } from '../storage/copy.ts';
 
@@ -95,9 +95,9 @@ export class PcapWriter implements Device {
     return slot;
   }
 
-  transmit(now: number, slot: number): void {
+  transmit(now: number, slot: number, priority?: TxPriority): void {
     if (this.recordTx) this.record(now, slot);
-    this.inner.transmit(now, slot);
+    this.inner.transmit(now, slot, priority);
   }
 
   pollAt(now: number): number {

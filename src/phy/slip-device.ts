@@ -5,7 +5,9 @@
  * pool slot, which is allocated when a frame's first octet arrives (lwIP `slipif` style). A
  * completed slot waits in a fixed queue until `receive()` hands it out. When the queue is full
  * the device stops reading, so the link (and its peer) feel the back pressure and nothing is lost.
- * TX: slots wait in a fixed queue; the head is encoded into one fixed TX buffer (2 * mtu + 2
+ * TX: slots wait in a fixed queue (control frames, `TxPriority.Control`, in a second one of the
+ * same size that is served first, so ACKs pass queued data; each queue keeps FIFO order and a
+ * frame already being written is never cut); the head is encoded into one fixed TX buffer (2 * mtu + 2
  * octets), the slot is freed at once, and the buffer drains into the link as fast as the link
  * accepts; what does not fit stays pending for the next call.
  *
@@ -18,7 +20,7 @@
  * Promises: no allocation per frame or per octet; running out of slots or queue space is a
  * counted drop, never an exception; `close()` gives back every slot the device holds.
  */
-import type { ByteLink, Device, DeviceCapabilities } from './device.ts';
+import { TxPriority, type ByteLink, type Device, type DeviceCapabilities } from './device.ts';
 import type { PacketPool } from '../storage/packet-pool.ts';
 import type { Arena } from '../storage/arena.ts';
 import { SlotFifo } from '../storage/slot-fifo.ts';
@@ -96,6 +98,8 @@ export class SlipDevice implements Device {
   private txLen = 0;
   /** Slots waiting to be encoded. */
   private readonly txQueue: SlotFifo;
+  /** Control frames (TxPriority.Control) waiting to be encoded: served before `txQueue`. */
+  private readonly controlQueue: SlotFifo;
 
   constructor(link: ByteLink, pool: PacketPool, options: SlipDeviceOptions = {}) {
     const mtu = options.mtu ?? pool.mtu;
@@ -125,6 +129,7 @@ export class SlipDevice implements Device {
     this.rxQueue = new SlotFifo(rxQueue);
     this.txBuffer = arena !== undefined ? arena.carve(slipEncodedMaxLen(mtu)) : new Uint8Array(slipEncodedMaxLen(mtu));
     this.txQueue = new SlotFifo(txQueue);
+    this.controlQueue = new SlotFifo(txQueue);
   }
 
   /**
@@ -140,11 +145,15 @@ export class SlipDevice implements Device {
   /**
    * Queues `slot` for transmission and pushes as much as the link accepts. Takes ownership: the
    * slot is freed once encoded, or at once when dropped (queue full, or longer than the MTU).
+   * A `Control` frame goes to the control queue, which is encoded before any queued data (into
+   * the data queue when the control queue is full).
    */
-  transmit(now: number, slot: number): void {
+  transmit(now: number, slot: number, priority: TxPriority = TxPriority.Data): void {
     if (this.pool.len[slot]! > this.mtu) {
       this.stats.txDropOversize++;
       this.pool.free(slot);
+    } else if (priority === TxPriority.Control && this.controlQueue.push(slot)) {
+      // queued ahead of the data
     } else if (!this.txQueue.push(slot)) {
       this.stats.txDropQueueFull++;
       this.pool.free(slot);
@@ -169,10 +178,10 @@ export class SlipDevice implements Device {
 
   /** True while encoded octets wait for the link or frames wait to be encoded. */
   get txPending(): boolean {
-    return this.txPos < this.txLen || !this.txQueue.isEmpty();
+    return this.txPos < this.txLen || !this.txQueue.isEmpty() || !this.controlQueue.isEmpty();
   }
 
-  /** Frames waiting in the TX queue (not yet encoded); `transmit` drops when this reaches the queue size. */
+  /** Data frames waiting in the TX queue (not yet encoded; control frames wait apart); `transmit` drops when this reaches the queue size. */
   get txQueued(): number {
     return this.txQueue.length;
   }
@@ -192,6 +201,7 @@ export class SlipDevice implements Device {
     this.decoder.reset();
     for (let slot = this.rxQueue.shift(); slot >= 0; slot = this.rxQueue.shift()) this.pool.free(slot);
     for (let slot = this.txQueue.shift(); slot >= 0; slot = this.txQueue.shift()) this.pool.free(slot);
+    for (let slot = this.controlQueue.shift(); slot >= 0; slot = this.controlQueue.shift()) this.pool.free(slot);
     this.txPos = this.txLen = 0;
     this.scratchPos = this.scratchLen = 0;
   }
@@ -205,7 +215,8 @@ export class SlipDevice implements Device {
         this.txPos += accepted;
         if (this.txPos < this.txLen) return;
       }
-      const slot = this.txQueue.shift();
+      // ACKs first: a waiting control frame goes before the next data frame.
+      const slot = this.controlQueue.isEmpty() ? this.txQueue.shift() : this.controlQueue.shift();
       if (slot < 0) return;
       const pool = this.pool;
       const len = pool.len[slot]!;

@@ -5,7 +5,7 @@
  */
 import { expect } from 'chai';
 import { Interface } from '../../src/iface/interface.ts';
-import type { Device } from '../../src/phy/device.ts';
+import type { Device, TxPriority } from '../../src/phy/device.ts';
 import { MemoryLinkPair } from '../../src/phy/memory.ts';
 import { SlipDevice } from '../../src/phy/slip-device.ts';
 import { TcpStack } from '../../src/socket/tcp/stack.ts';
@@ -41,8 +41,8 @@ class Lossy implements Device {
       this.inner.pool.free(slot);
     }
   }
-  transmit(now: number, slot: number): void {
-    this.inner.transmit(now, slot);
+  transmit(now: number, slot: number, priority?: TxPriority): void {
+    this.inner.transmit(now, slot, priority);
   }
   canTransmit(now: number): boolean {
     return this.inner.canTransmit(now);

@@ -2,7 +2,7 @@
  * TestingDevice (smoltcp `TestingDevice`): a Device whose input the test writes frame by frame
  * and whose output the test reads back as copies. Slots come from a watched test pool.
  */
-import type { Device, DeviceCapabilities } from '../../src/phy/device.ts';
+import { TxPriority, type Device, type DeviceCapabilities } from '../../src/phy/device.ts';
 import type { PacketPool } from '../../src/storage/packet-pool.ts';
 import { NEVER } from '../../src/time.ts';
 
@@ -13,6 +13,8 @@ export class TestingDevice implements Device {
   private readonly rxQueue: number[] = [];
   /** Copies of every transmitted frame, oldest first. */
   readonly sent: Uint8Array[] = [];
+  /** The TxPriority each frame in `sent` was transmitted with. */
+  readonly sentPriority: TxPriority[] = [];
   /** Frames the test tried to inject when the pool was empty. */
   injectFailures = 0;
 
@@ -39,9 +41,10 @@ export class TestingDevice implements Device {
     return this.rxQueue.shift() ?? -1;
   }
 
-  transmit(_now: number, slot: number): void {
+  transmit(_now: number, slot: number, priority: TxPriority = TxPriority.Data): void {
     const start = this.pool.start[slot]!;
     this.sent.push(this.pool.bytes.slice(start, start + this.pool.len[slot]!));
+    this.sentPriority.push(priority);
     this.pool.free(slot);
   }
 
@@ -55,6 +58,7 @@ export class TestingDevice implements Device {
 
   /** Takes and returns everything transmitted so far. */
   drain(): Uint8Array[] {
+    this.sentPriority.length = 0;
     return this.sent.splice(0, this.sent.length);
   }
 }

@@ -2,6 +2,9 @@ import { expect } from 'chai';
 import { DEFAULT_INTERFACE_OPTIONS, Interface, type InterfaceOptions } from '../../src/iface/interface.ts';
 import { IcmpSocket } from '../../src/socket/icmp.ts';
 import { TcpStack } from '../../src/socket/tcp/stack.ts';
+import type { TcpSocket } from '../../src/socket/tcp/socket.ts';
+import { TxPriority, type Device } from '../../src/phy/device.ts';
+import { MemoryDevicePair } from '../../src/phy/memory.ts';
 import { UdpSocket } from '../../src/socket/udp.ts';
 import { SocketError } from '../../src/socket/error.ts';
 import { UdpEchoService } from '../../firmware-bridge/services/udp-echo.ts';
@@ -9,6 +12,7 @@ import { HOST_A, HOST_B } from '../../support/addresses.ts';
 import { randomBytes } from '../../support/pattern.ts';
 import { checkPools, testPool } from '../helpers/pools.ts';
 import { TestingDevice } from '../helpers/testing-device.ts';
+import { VirtualClock, runIdle, runUntil } from '../helpers/sim.ts';
 import { echoRequest, fragment, ipv4, naiveChecksum, naiveReassemble, read16, read32, udp } from '../helpers/packets.ts';
 
 function setup(options: Partial<InterfaceOptions> = {}, mtu = 1500, checksum = true) {
@@ -483,3 +487,75 @@ describe('Interface: reassembly (RFC 791, RFC 815)', () => {
   });
 });
 
+
+describe('Interface: ACKs first (TxPriority)', () => {
+  checkPools();
+
+  /** A Device around another that notes, per TCP segment sent, its flags, payload octets and priority; it passes the priority on in one line. */
+  class Recorder implements Device {
+    readonly seen: { flags: number; payloadLen: number; priority: TxPriority | undefined }[] = [];
+    private readonly inner: Device;
+    constructor(inner: Device) {
+      this.inner = inner;
+    }
+    get capabilities() {
+      return this.inner.capabilities;
+    }
+    get pool() {
+      return this.inner.pool;
+    }
+    receive(now: number): number {
+      return this.inner.receive(now);
+    }
+    transmit(now: number, slot: number, priority?: TxPriority): void {
+      const b = this.pool.bytes;
+      const o = this.pool.start[slot]!;
+      const ihl = (b[o]! & 0x0f) * 4;
+      const doff = (b[o + ihl + 12]! >> 4) * 4;
+      this.seen.push({ flags: b[o + ihl + 13]!, payloadLen: read16(b, o + 2) - ihl - doff, priority });
+      this.inner.transmit(now, slot, priority);
+    }
+    canTransmit(now: number): boolean {
+      return this.inner.canTransmit(now);
+    }
+    pollAt(now: number): number {
+      return this.inner.pollAt(now);
+    }
+  }
+
+  it('sends segments without payload (SYN, ACK, FIN) as Control and segments with data as Data', () => {
+    const poolA = testPool({ name: 'A' });
+    const poolB = testPool({ name: 'B' });
+    const pair = new MemoryDevicePair(poolA, poolB);
+    const recA = new Recorder(pair.a);
+    const recB = new Recorder(pair.b);
+    const tcpA = new TcpStack({ sockets: 2, isnKey: [1, 2, 3, 4] });
+    const tcpB = new TcpStack({ sockets: 2, isnKey: [5, 6, 7, 8] });
+    const a = new Interface({ device: recA, address: HOST_A, tcp: tcpA });
+    const b = new Interface({ device: recB, address: HOST_B, tcp: tcpB });
+    const l = tcpB.listen(7, 1);
+    const clock = new VirtualClock();
+    const c = tcpA.connect(0, HOST_B, 7)!;
+    const data = randomBytes(3000, 5);
+    let s: TcpSocket | null = null;
+    expect(runUntil(clock, [a, b], () => (s = tcpB.accept(l)) !== null, 1000)).to.equal(true);
+    expect(c.send(data, 0, data.length)).to.equal(data.length);
+    const got = new Uint8Array(data.length);
+    let n = 0;
+    const drain = (): boolean => {
+      const k = s!.recv(got, n, got.length - n);
+      if (k > 0) n += k;
+      return n === data.length;
+    };
+    expect(runUntil(clock, [a, b], drain, 5000)).to.equal(true);
+    expect(got).to.deep.equal(data);
+    c.close();
+    s!.close();
+    runIdle(clock, [a, b], 1000);
+    const all = [...recA.seen, ...recB.seen];
+    expect(all.filter((x) => x.payloadLen > 0).length).to.be.greaterThan(2);
+    expect(all.some((x) => x.flags & 0x01)).to.equal(true, 'a FIN was sent');
+    for (const x of all) expect(x.priority).to.equal(x.payloadLen > 0 ? TxPriority.Data : TxPriority.Control);
+    pair.close();
+  });
+});

@@ -1,9 +1,11 @@
 import { expect } from 'chai';
 import { FaultInjector, type FaultOptions } from '../../src/phy/fault-injector.ts';
 import { MemoryDevicePair } from '../../src/phy/memory.ts';
+import { TxPriority } from '../../src/phy/device.ts';
 import { NEVER } from '../../src/time.ts';
 import { measureAlloc } from '../../support/alloc.ts';
 import { checkPools, receiveAll, slotOf, takeFrame, testPool } from '../helpers/pools.ts';
+import { TestingDevice } from '../helpers/testing-device.ts';
 
 /** A FaultInjector on the sending side of a memory device pair, and helpers to drive it. */
 function rig(options: FaultOptions, slots = 32) {
@@ -158,6 +160,22 @@ describe('phy/fault-injector', () => {
     expect(takeFrame(poolA, pair.a.receive(20))).to.deep.equal(frame(2));
     faulty.close();
     pair.close();
+  });
+
+  it('passes TxPriority on to the inner device, also for a frame it held (delay, reorder)', () => {
+    for (const options of [{}, { delayMs: 5 }, { reorderPct: 100, reorderHoldMs: 5 }, { applyTo: 'rx' as const }]) {
+      const pool = testPool();
+      const dev = new TestingDevice(pool);
+      const faulty = new FaultInjector(dev, options);
+      faulty.transmit(0, slotOf(pool, frame(1)), TxPriority.Control);
+      faulty.transmit(0, slotOf(pool, frame(2)));
+      faulty.transmit(0, slotOf(pool, frame(3)), TxPriority.Data);
+      faulty.receive(10); // releases what is due
+      expect(dev.sent.map((f) => f[0])).to.have.members([7, 14, 21]);
+      const priorityOf = new Map(dev.sent.map((f, i) => [f[0], dev.sentPriority[i]]));
+      expect([priorityOf.get(7), priorityOf.get(14), priorityOf.get(21)]).to.deep.equal([TxPriority.Control, TxPriority.Data, TxPriority.Data], JSON.stringify(options));
+      faulty.close();
+    }
   });
 
   it('rate limit: a token bucket of octets per second', () => {

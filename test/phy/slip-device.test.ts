@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import type { ByteLink } from '../../src/phy/device.ts';
+import { TxPriority, type ByteLink } from '../../src/phy/device.ts';
 import { isWindowedByteLink } from '../../src/phy/byte-window.ts';
 import { SlipDevice } from '../../src/phy/slip-device.ts';
 import { Arena } from '../../src/storage/arena.ts';
@@ -187,6 +187,41 @@ describe('phy/slip-device', () => {
     expect(dev.txQueued).to.equal(2);
     expect(dev.stats.txDropQueueFull).to.equal(2);
     expect(pool.stats.used).to.equal(2);
+    dev.close();
+    expect(pool.stats.used).to.equal(0);
+    expect(dev.txPending).to.equal(false);
+  });
+
+  it('sends control frames (TxPriority.Control) before queued data, each kind in its own order', () => {
+    const poolA = testPool({ name: 'A' });
+    const poolB = testPool({ name: 'B' });
+    const pair = new MemoryLinkPair({ capacity: 16 });
+    const a = new SlipDevice(pair.a, poolA, { txQueue: 4 });
+    const b = new SlipDevice(pair.b, poolB);
+    // Data 0 is being written when the rest arrives; it is never cut.
+    for (let k = 0; k < 3; k++) a.transmit(0, slotOf(poolA, new Array<number>(40).fill(k)), TxPriority.Data);
+    a.transmit(0, slotOf(poolA, [0xa1, 0, 0]), TxPriority.Control);
+    a.transmit(0, slotOf(poolA, [0xa2, 0, 0]), TxPriority.Control);
+    a.transmit(0, slotOf(poolA, new Array<number>(40).fill(3))); // Data is the default
+    expect(a.txQueued).to.equal(3);
+    const order: number[] = [];
+    for (let now = 1; order.length < 6 && now < 100; now++) {
+      a.receive(now); // pumps TX
+      for (let s = b.receive(now); s >= 0; s = b.receive(now)) order.push(takeFrame(poolB, s)[0]!);
+    }
+    expect(order).to.deep.equal([0, 0xa1, 0xa2, 1, 2, 3]);
+    expect(a.txPending).to.equal(false);
+  });
+
+  it('queues a control frame behind the data when its own queue is full, and close() frees both queues', () => {
+    const pool = testPool();
+    const pair = new MemoryLinkPair({ capacity: 8 });
+    const dev = new SlipDevice(pair.a, pool, { txQueue: 2 });
+    dev.transmit(0, slotOf(pool, new Array<number>(20).fill(9))); // being written
+    for (let k = 0; k < 3; k++) dev.transmit(0, slotOf(pool, [k, 0, 0]), TxPriority.Control);
+    expect(dev.txQueued).to.equal(1); // the third control frame went to the data queue
+    expect(dev.stats.txDropQueueFull).to.equal(0);
+    expect(pool.stats.used).to.equal(3);
     dev.close();
     expect(pool.stats.used).to.equal(0);
     expect(dev.txPending).to.equal(false);

@@ -119,6 +119,7 @@ describe('telnet server: sessions end to end', function () {
     expect(stats).to.match(/ recv \d+ +xmit \d+/);
     expect(stats).to.match(/ passiveOpens 1 /);
     expect(stats).to.match(/ logins 1 /);
+    expect(stats).to.match(/\r\n[\w-]+: max \d+ \/ size 128 {2}err 0\r\n/, 'the pool high-water mark');
     for (const line of stats.split('\r\n')) expect(line.length).to.be.at.most(78);
 
     const pool = command(w, c, 'pool');
