@@ -49,7 +49,7 @@ for (const arch of ['arm', 'arm64'] as ForeignArch[]) {
     it(`runs under ${arch === 'arm' ? 'qemu-arm' : 'qemu-aarch64'} as ${arch} node 18, and the firmware is ready`, () => {
       expect(readlinkSync(`/proc/${rig.firmware!.child.pid!}/exe`)).to.equal(node.qemu);
       expect(node.arch).to.equal(arch);
-      expect(rig.firmware!.out).to.match(/firmware: preallocated \d+ octets for packets and TCP rings; ready/);
+      expect(rig.firmware!.out).to.match(/firmware: profile default: \d+ octets preallocated, \d+ of them for packets and TCP rings; ready/);
     });
 
     it('answers ping, a telnet login with `version`, and echo with the same SHA-256 back', async () => {
