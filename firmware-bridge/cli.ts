@@ -3,9 +3,10 @@
  * validated into plain config objects, and every mistake reported as one clear line
  * (`CliError`), never a stack trace.
  */
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { formatIpv4, ipv4Address } from '../src/wire/ipv4.ts';
-import { BAUD_FLAG, MTU_FLAG, SOCKETS_FLAG } from './limits.ts';
+import { BAUD_FLAG, IDLE_TIMEOUT_FLAG, MTU_FLAG, SOCKETS_FLAG } from './limits.ts';
 
 /** A user mistake on the command line: print `message` and exit 2. */
 export class CliError extends Error {}
@@ -33,6 +34,8 @@ export interface FirmwareConfig {
   seed: number;
   /** TCP sockets in the table. */
   sockets: number;
+  /** A logged-in shell with no input for this long is closed, seconds; 0: never. Defaults to IDLE_TIMEOUT_FLAG.default. */
+  idleTimeoutS?: number;
 }
 
 export interface HostConnectConfig {
@@ -61,7 +64,11 @@ discard 9, chargen 19) on one SLIP serial line.
   --ip A.B.C.D           this device's address (default 192.0.2.2)
   --peer A.B.C.D         the host at the other end of the line (default 192.0.2.1)
   --mtu N                link MTU, ${MTU_FLAG.min}..${MTU_FLAG.max} (default ${MTU_FLAG.default}; Linux SLIP defaults to 296)
-  --password P           telnet password (or set SLIPSTACK_PASSWORD); without one telnet is off
+  --password-file FILE   telnet password: the first line of FILE (safe: not visible to other users)
+  --password P           telnet password typed by hand (visible in ps to every local user; prefer
+                         --password-file or SLIPSTACK_PASSWORD); without one telnet is off
+  --idle-timeout S       close a logged-in shell after S seconds without input, 0 = never
+                         (default ${IDLE_TIMEOUT_FLAG.default})
   --insecure-no-login    run telnet without a password (only on a bench you trust)
   --pcap FILE            write every frame in and out to FILE (libpcap, raw IPv4)
   --verbose              print TCP state transitions and segments
@@ -131,7 +138,7 @@ export function parseFirmwareArgs(args: readonly string[], env: Record<string, s
     peer: { type: 'string' }, mtu: { type: 'string' }, password: { type: 'string' },
     'insecure-no-login': { type: 'boolean' }, pcap: { type: 'string' }, verbose: { type: 'boolean' },
     'uart-timing': { type: 'boolean' }, drop: { type: 'string' }, reorder: { type: 'string' }, seed: { type: 'string' },
-    sockets: { type: 'string' }, help: { type: 'boolean' },
+    sockets: { type: 'string' }, 'password-file': { type: 'string' }, 'idle-timeout': { type: 'string' }, help: { type: 'boolean' },
   });
   if (v['help'] === true) return null;
   const port = v['port'];
@@ -141,7 +148,10 @@ export function parseFirmwareArgs(args: readonly string[], env: Record<string, s
   if (ip === peer) throw new CliError(`--ip and --peer are both ${formatIpv4(ip)}: the two ends need different addresses`);
   // An empty SLIPSTACK_PASSWORD counts as unset; an empty --password is a mistake.
   const fromEnv = env['SLIPSTACK_PASSWORD'];
-  const password = (v['password'] as string | undefined) ?? (fromEnv !== undefined && fromEnv !== '' ? fromEnv : null);
+  const file = v['password-file'] as string | undefined;
+  if (file !== undefined && v['password'] !== undefined) throw new CliError('give --password or --password-file, not both');
+  const typed = file !== undefined ? readPasswordFile(file) : (v['password'] as string | undefined);
+  const password = typed ?? (fromEnv !== undefined && fromEnv !== '' ? fromEnv : null);
   if (password !== null && password.length === 0) throw new CliError('the telnet password is empty: give a real one, or --insecure-no-login');
   return {
     port,
@@ -159,7 +169,27 @@ export function parseFirmwareArgs(args: readonly string[], env: Record<string, s
     reorderPct: pct('reorder', v['reorder'] as string | undefined),
     seed: int('seed', v['seed'] as string | undefined, 1, 0, 0xffffffff),
     sockets: int('sockets', v['sockets'] as string | undefined, SOCKETS_FLAG.default, SOCKETS_FLAG.min, SOCKETS_FLAG.max),
+    idleTimeoutS: int('idle-timeout', v['idle-timeout'] as string | undefined, IDLE_TIMEOUT_FLAG.default, IDLE_TIMEOUT_FLAG.min,
+      IDLE_TIMEOUT_FLAG.max),
   };
+}
+
+/**
+ * The password in `path`: its first line, without the line end. The file's contents never
+ * appear in an error message.
+ * @throws CliError when the file cannot be read or its first line is empty
+ */
+export function readPasswordFile(path: string): string {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new CliError(`--password-file: cannot read ${path} (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  const nl = text.search(/\r?\n/);
+  const first = nl >= 0 ? text.slice(0, nl) : text;
+  if (first.length === 0) throw new CliError(`--password-file: the first line of ${path} is empty`);
+  return first;
 }
 
 /** Parses host connect flags. Returns null when `--help` was asked for. */
