@@ -21,7 +21,7 @@ import { Arena } from '../src/storage/arena.ts';
 import { PacketPool } from '../src/storage/packet-pool.ts';
 import type { Pollable } from '../src/time.ts';
 import type { FirmwareConfig } from './cli.ts';
-import { ARENA_SLACK, POOL_SLOTS, REASSEMBLY_SIZE, SLIP_QUEUE_FRAMES, TCP_RING_LEN } from './limits.ts';
+import { ARENA_SLACK, IDLE_TIMEOUT_FLAG, POOL_SLOTS, REASSEMBLY_SIZE, SLIP_QUEUE_FRAMES, TCP_RING_LEN } from './limits.ts';
 import { ChargenService } from './services/chargen.ts';
 import { DiscardService } from './services/discard.ts';
 import { TcpEchoService } from './services/tcp-echo.ts';
@@ -103,6 +103,7 @@ export class Board implements Pollable {
         version: options.version,
         imageSha256: options.imageSha256,
         peer: config.peer,
+        idleTimeoutMs: (config.idleTimeoutS ?? IDLE_TIMEOUT_FLAG.default) * 1000,
       });
       this.telnetOffReason = null;
       this.services.push(this.telnet);

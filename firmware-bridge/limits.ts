@@ -47,6 +47,12 @@ export const TELNET_SUBNEGOTIATION_LEN = 64;
 export const TELNET_MAX_LOGIN_ATTEMPTS = 3;
 /** Pause after a wrong password, ms. */
 export const TELNET_LOGIN_DELAY_MS = 1000;
+/**
+ * Failed logins device-wide (login-limiter.ts), across all connections and services: `burst`
+ * at once, then `ratePerSecond`; when they run out, every login is refused for `backoffMs`,
+ * doubling for each further back-off up to `maxBackoffMs`.
+ */
+export const LOGIN_LIMIT = Object.freeze({ burst: 10, ratePerSecond: 0.1, backoffMs: 5000, maxBackoffMs: 300_000 });
 /** Time allowed to log in, ms. */
 export const TELNET_LOGIN_TIMEOUT_MS = 60_000;
 /** After exit, longest wait for the client to take the last output, ms. */

@@ -24,6 +24,7 @@ import {
   parseCommandLine, parsePingArgs, parseXferArgs,
 } from './format.ts';
 import { TELNET_INPUT_LEN, TELNET_SUBNEGOTIATION_LEN } from '../limits.ts';
+import type { LoginLimiter } from '../login-limiter.ts';
 import { PingRun, type PingSettings, type TextSink } from './ping.ts';
 import { XferRun } from './xfer.ts';
 import { Telnet, TelnetDecoder, TelnetOption, TelnetOptions, type TelnetHandler } from './protocol.ts';
@@ -34,6 +35,10 @@ export interface ShellContext {
   readonly tcp: TcpStack;
   readonly settings: TelnetSettings;
   readonly loginStats: TelnetLoginStats;
+  /** The device-wide budget of failed logins (shared with every service that asks for the password). */
+  readonly loginLimiter: LoginLimiter;
+  /** Session `index` has just logged in at `now` (the server may close an idle shell to keep a slot free). */
+  loggedIn(now: number, index: number): void;
   /** Milliseconds since the device started. */
   uptimeMs(now: number): number;
   /** Sessions connected now. */
@@ -65,6 +70,8 @@ export interface TelnetSettings {
   maxLoginAttempts: number;
   /** Time allowed to log in, ms (0: no limit). */
   loginTimeoutMs: number;
+  /** A logged-in shell with no input for this long is closed, ms (0: never). */
+  idleTimeoutMs: number;
   /** After asking to close, longest wait for the peer to take our output, ms. */
   closeTimeoutMs: number;
   /** Octets of output a session buffers. */
@@ -85,6 +92,10 @@ export interface TelnetLoginStats {
   lockouts: number;
   /** Connections closed because nobody logged in in time. */
   timeouts: number;
+  /** Logged-in shells closed after `idleTimeoutMs` without input. */
+  idleTimeouts: number;
+  /** Idle shells closed so that a new login had a free slot left behind it. */
+  takeovers: number;
 }
 
 // Session states.
@@ -141,6 +152,10 @@ export class TelnetSession implements TelnetHandler, TextSink {
   private loginDeadline = NEVER;
   private closeDeadline = NEVER;
   private wasLoggedIn = false;
+  /** When the peer last sent anything (or a command ended), ms: the idle deadline counts from here. */
+  lastInputAt = 0;
+  /** The attempt now waiting out its delay was refused by the device-wide limit (not checked). */
+  private throttled = false;
 
   constructor(ctx: ShellContext, index: number) {
     this.ctx = ctx;
@@ -162,6 +177,7 @@ export class TelnetSession implements TelnetHandler, TextSink {
     this.sock = sock;
     this.now = now;
     this.state = SessionState.Password;
+    this.lastInputAt = now;
     const s = this.ctx.settings;
     this.loginDeadline = s.loginTimeoutMs > 0 ? now + s.loginTimeoutMs : NEVER;
     // RFC 857 / 858: the server echoes and suppresses go-ahead (character at a time);
@@ -195,6 +211,8 @@ export class TelnetSession implements TelnetHandler, TextSink {
     this.failures = 0;
     this.outputDropped = 0;
     this.wasLoggedIn = false;
+    this.throttled = false;
+    this.lastInputAt = 0;
     this.options.reset();
     this.decoder.reset();
     this.inPos = 0;
@@ -224,6 +242,7 @@ export class TelnetSession implements TelnetHandler, TextSink {
     if (this.state === SessionState.Ping) {
       if (this.ping.poll(now, this)) progress = true;
       if (!this.ping.running) {
+        this.lastInputAt = now;
         this.prompt();
         this.state = SessionState.Shell;
         progress = true;
@@ -232,6 +251,7 @@ export class TelnetSession implements TelnetHandler, TextSink {
     if (this.state === SessionState.Xfer) {
       if (this.xfer.poll(now, this)) progress = true;
       if (!this.xfer.running) {
+        this.lastInputAt = now;
         this.prompt();
         this.state = SessionState.Shell;
         progress = true;
@@ -240,6 +260,12 @@ export class TelnetSession implements TelnetHandler, TextSink {
     if ((this.state === SessionState.Password || this.state === SessionState.LoginDelay) && now >= this.loginDeadline) {
       this.ctx.loginStats.timeouts++;
       this.writeText(`\nLogin timed out after ${Math.round(s.loginTimeoutMs / 1000)} seconds.\n`);
+      this.startClosing(now);
+      progress = true;
+    }
+    if (this.state === SessionState.Shell && s.idleTimeoutMs > 0 && now >= this.lastInputAt + s.idleTimeoutMs) {
+      this.ctx.loginStats.idleTimeouts++;
+      this.writeText(`\nIdle for ${Math.round(s.idleTimeoutMs / 1000)} seconds: logged out.\n`);
       this.startClosing(now);
       progress = true;
     }
@@ -286,6 +312,9 @@ export class TelnetSession implements TelnetHandler, TextSink {
         if (this.outStart === this.outEnd) return now;
         t = this.closeDeadline;
         break;
+      case SessionState.Shell:
+        if (this.ctx.settings.idleTimeoutMs > 0) t = this.lastInputAt + this.ctx.settings.idleTimeoutMs;
+        break;
       default:
         break;
     }
@@ -311,6 +340,7 @@ export class TelnetSession implements TelnetHandler, TextSink {
         const mark = sock.urgentMark;
         const n = sock.recv(this.input, 0, this.input.length);
         if (n <= 0) break;
+        this.lastInputAt = this.now;
         this.inPos = 0;
         this.inLen = n;
         this.synchEnd = mark > 0 ? (mark < n ? mark : n) : 0;
@@ -457,6 +487,17 @@ export class TelnetSession implements TelnetHandler, TextSink {
   private checkPassword(): void {
     const pw = this.ctx.settings.password;
     if (pw === null) return;
+    const limiter = this.ctx.loginLimiter;
+    if (!limiter.attempt(this.now)) {
+      // The device-wide budget of failures is spent: refused unchecked, answered after the usual pause.
+      this.line.fill(0, 0, this.lineLen);
+      this.lineLen = 0;
+      this.failures++;
+      this.throttled = true;
+      this.state = SessionState.LoginDelay;
+      this.delayUntil = this.now + this.ctx.settings.loginDelayMs;
+      return;
+    }
     // Compare every octet whatever the outcome, so the time taken says nothing about the password.
     let diff = this.lineLen ^ pw.length;
     for (let i = 0; i < pw.length; i++) diff |= (i < this.lineLen ? this.line[i]! : 0) ^ pw[i]!;
@@ -464,23 +505,32 @@ export class TelnetSession implements TelnetHandler, TextSink {
     this.lineLen = 0;
     if (diff === 0) {
       this.ctx.loginStats.logins++;
+      limiter.succeeded();
       this.failures = 0;
       this.wasLoggedIn = true;
       this.state = SessionState.Shell;
       this.writeText('Logged in. Type help for the list of commands.\n');
       this.prompt();
+      this.ctx.loggedIn(this.now, this.index);
       return;
     }
     // A wrong password: count it and answer only after a pause (a deadline, not a timer).
     this.failures++;
     this.ctx.loginStats.failures++;
+    limiter.failed(this.now);
     this.state = SessionState.LoginDelay;
     this.delayUntil = this.now + this.ctx.settings.loginDelayMs;
   }
 
   private afterWrongPassword(): void {
     this.delayUntil = NEVER;
-    this.writeText('Login incorrect\n');
+    if (this.throttled) {
+      this.throttled = false;
+      const left = Math.ceil(this.ctx.loginLimiter.backoffLeft(this.now) / 1000);
+      this.writeText(`Login refused: too many failed logins on this device; try again in ${left} s\n`);
+    } else {
+      this.writeText('Login incorrect\n');
+    }
     if (this.failures >= this.ctx.settings.maxLoginAttempts) {
       this.ctx.loginStats.lockouts++;
       this.writeText('Too many failed logins.\n');
@@ -489,6 +539,18 @@ export class TelnetSession implements TelnetHandler, TextSink {
     }
     this.state = SessionState.Password;
     this.prompt();
+  }
+
+  /** Closes a logged-in shell so a new login keeps a slot free behind it (the server picks the oldest idle one). */
+  takeOver(now: number): void {
+    this.ctx.loginStats.takeovers++;
+    this.writeText(`\nSession closed: a new login needs the slot (idle for ${Math.round((now - this.lastInputAt) / 1000)} seconds).\n`);
+    this.startClosing(now);
+  }
+
+  /** True while this session's shell is open for the takeover (logged in and not already closing). */
+  get holdsShell(): boolean {
+    return this.wasLoggedIn && this.state !== SessionState.Closing && this.state !== SessionState.Free && !this.done;
   }
 
   private startClosing(now: number): void {
