@@ -68,6 +68,14 @@ export const UDP_ECHO_BUFFER_LEN = 16 * 1024;
 export const CHARGEN_SCRATCH_LEN = 512;
 /** ping: sequence numbers remembered for duplicate detection. */
 export const PING_SEEN_WINDOW = 1024;
+/** ping in the shell: requests per run (-c; without -c a run stops after this many or Ctrl-C). */
+export const PING_MAX_COUNT = 1000;
+/** ping -s: payload octets, 8..PING_MAX_DATA_LEN (the first 8 carry the send time). */
+export const PING_MAX_DATA_LEN = 512;
+/** ping -i: interval between requests, ms (iputils lets a user go down to 200 ms). */
+export const PING_INTERVAL_MS = Object.freeze({ min: 200, max: 10_000 });
+/** xfer: longest run, ms; a transfer still going is reset and reported. */
+export const XFER_MAX_DURATION_MS = 3_600_000;
 /** xfer: octets of pattern generated at a time (a multiple of 4). */
 export const XFER_CHUNK_LEN = 1024;
 /** xfer: octets read from the peer per recv call. */

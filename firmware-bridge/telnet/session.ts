@@ -613,7 +613,7 @@ export class TelnetSession implements TelnetHandler, TextSink {
           this.writeText(args);
           break;
         }
-        if (this.ping.start(this.now, args.address, args.count, this)) {
+        if (this.ping.start(this.now, args.address, args.count, this, args.dataLen, args.intervalMs)) {
           this.state = SessionState.Ping;
           // The first request goes out at once.
           this.ping.poll(this.now, this);
