@@ -116,6 +116,8 @@ export interface TcpStats {
   oooDrops: number;
   /** Segments that arrived with no pool slot free for the reply. */
   memerr: number;
+  /** Orphaned TIME-WAIT connections ended early because the table was full and a socket was needed (lwIP tcp_kill_timewait). */
+  timeWaitRecycled: number;
 }
 
 /** A TcpStats with every counter at zero. */
@@ -125,7 +127,7 @@ export function newTcpStats(): TcpStats {
     outRsts: 0, chkerr: 0, lenerr: 0, optErr: 0, badFlags: 0, outOfWindow: 0, pawsDrops: 0, challengeAcks: 0,
     challengeAcksLimited: 0, synTableFull: 0, listenOverflow: 0, noSocket: 0, fastRetransmits: 0,
     rtoExpirations: 0, sackRecoveries: 0, zeroWindowProbes: 0, keepaliveProbes: 0, timeouts: 0, oooDrops: 0,
-    memerr: 0,
+    memerr: 0, timeWaitRecycled: 0,
   };
 }
 
