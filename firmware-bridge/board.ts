@@ -21,7 +21,7 @@ import { Arena } from '../src/storage/arena.ts';
 import { PacketPool } from '../src/storage/packet-pool.ts';
 import type { Pollable } from '../src/time.ts';
 import type { FirmwareConfig } from './cli.ts';
-import { ARENA_SLACK, IDLE_TIMEOUT_FLAG, POOL_SLOTS, REASSEMBLY_SIZE, SLIP_QUEUE_FRAMES, TCP_RING_LEN } from './limits.ts';
+import { ARENA_SLACK, IDLE_TIMEOUT_FLAG, POOL_SLOTS, SERVICE_NAMES, REASSEMBLY_SIZE, SLIP_QUEUE_FRAMES, TCP_RING_LEN } from './limits.ts';
 import { ChargenService } from './services/chargen.ts';
 import { DiscardService } from './services/discard.ts';
 import { TcpEchoService } from './services/tcp-echo.ts';
@@ -96,7 +96,18 @@ export class Board implements Pollable {
     this.discard = new DiscardService(this.iface, this.tcp);
     this.chargen = new ChargenService(this.iface, this.tcp);
     this.services = [this.udpEcho, this.tcpEcho, this.discard, this.chargen];
-    if (config.password !== null || config.insecureNoLogin) {
+    // --services: what is turned off stops listening at once and is never polled.
+    const on = config.services ?? SERVICE_NAMES;
+    const named: [string, Service][] = [['udp-echo', this.udpEcho], ['echo', this.tcpEcho], ['discard', this.discard], ['chargen', this.chargen]];
+    for (const [name, service] of named) {
+      if (on.includes(name)) continue;
+      service.close();
+      this.services.splice(this.services.indexOf(service), 1);
+    }
+    if (!on.includes('telnet')) {
+      this.telnet = null;
+      this.telnetOffReason = 'telnet is off (--services)';
+    } else if (config.password !== null || config.insecureNoLogin) {
       this.telnet = new TelnetServer(this.iface, this.tcp, {
         password: config.password,
         insecureNoLogin: config.insecureNoLogin,

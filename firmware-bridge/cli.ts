@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { formatIpv4, ipv4Address } from '../src/wire/ipv4.ts';
-import { BAUD_FLAG, IDLE_TIMEOUT_FLAG, MTU_FLAG, SOCKETS_FLAG } from './limits.ts';
+import { BAUD_FLAG, IDLE_TIMEOUT_FLAG, MTU_FLAG, SERVICE_NAMES, SOCKETS_FLAG } from './limits.ts';
 
 /** A user mistake on the command line: print `message` and exit 2. */
 export class CliError extends Error {}
@@ -36,6 +36,8 @@ export interface FirmwareConfig {
   sockets: number;
   /** A logged-in shell with no input for this long is closed, seconds; 0: never. Defaults to IDLE_TIMEOUT_FLAG.default. */
   idleTimeoutS?: number;
+  /** Services that run (--services); defaults to all of SERVICE_NAMES. */
+  services?: readonly string[];
 }
 
 export interface HostConnectConfig {
@@ -67,6 +69,8 @@ discard 9, chargen 19) on one SLIP serial line.
   --password-file FILE   telnet password: the first line of FILE (safe: not visible to other users)
   --password P           telnet password typed by hand (visible in ps to every local user; prefer
                          --password-file or SLIPSTACK_PASSWORD); without one telnet is off
+  --services LIST        services that run, comma-separated, from ${SERVICE_NAMES.join(',')}
+                         (default all; ping is always answered)
   --idle-timeout S       close a logged-in shell after S seconds without input, 0 = never
                          (default ${IDLE_TIMEOUT_FLAG.default})
   --insecure-no-login    run telnet without a password (only on a bench you trust)
@@ -138,7 +142,7 @@ export function parseFirmwareArgs(args: readonly string[], env: Record<string, s
     peer: { type: 'string' }, mtu: { type: 'string' }, password: { type: 'string' },
     'insecure-no-login': { type: 'boolean' }, pcap: { type: 'string' }, verbose: { type: 'boolean' },
     'uart-timing': { type: 'boolean' }, drop: { type: 'string' }, reorder: { type: 'string' }, seed: { type: 'string' },
-    sockets: { type: 'string' }, 'password-file': { type: 'string' }, 'idle-timeout': { type: 'string' }, help: { type: 'boolean' },
+    sockets: { type: 'string' }, 'password-file': { type: 'string' }, 'idle-timeout': { type: 'string' }, services: { type: 'string' }, help: { type: 'boolean' },
   });
   if (v['help'] === true) return null;
   const port = v['port'];
@@ -169,9 +173,21 @@ export function parseFirmwareArgs(args: readonly string[], env: Record<string, s
     reorderPct: pct('reorder', v['reorder'] as string | undefined),
     seed: int('seed', v['seed'] as string | undefined, 1, 0, 0xffffffff),
     sockets: int('sockets', v['sockets'] as string | undefined, SOCKETS_FLAG.default, SOCKETS_FLAG.min, SOCKETS_FLAG.max),
+    services: serviceList(v['services'] as string | undefined),
     idleTimeoutS: int('idle-timeout', v['idle-timeout'] as string | undefined, IDLE_TIMEOUT_FLAG.default, IDLE_TIMEOUT_FLAG.min,
       IDLE_TIMEOUT_FLAG.max),
   };
+}
+
+function serviceList(value: string | undefined): readonly string[] {
+  if (value === undefined) return SERVICE_NAMES;
+  const names = value.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  for (const n of names) {
+    if (!(SERVICE_NAMES as readonly string[]).includes(n)) {
+      throw new CliError(`--services: unknown service '${n}' (choose from ${SERVICE_NAMES.join(', ')})`);
+    }
+  }
+  return names;
 }
 
 /**

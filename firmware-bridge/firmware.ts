@@ -19,7 +19,7 @@ import { SLIP_END } from '../src/phy/slip.ts';
 import { formatIpv4 } from '../src/wire/ipv4.ts';
 import { Board } from './board.ts';
 import { CliError, FIRMWARE_USAGE, parseFirmwareArgs } from './cli.ts';
-import { SHUTDOWN_GRACE_MS } from './limits.ts';
+import { SERVICE_NAMES, SHUTDOWN_GRACE_MS } from './limits.ts';
 
 declare const SLIPSTACK_VERSION: string | undefined;
 
@@ -93,7 +93,12 @@ export async function main(argv: readonly string[]): Promise<number> {
     `${formatIpv4(config.ip)} peer ${formatIpv4(config.peer)}, MTU ${config.mtu}`);
   if (board.telnet === null) say(board.telnetOffReason!);
   else if (config.insecureNoLogin && config.password === null) say('telnet has NO PASSWORD (--insecure-no-login)');
-  say(`listening: ${board.telnet !== null ? 'telnet 23, ' : ''}echo 7 (TCP and UDP), discard 9, chargen 19; ping answered`);
+  const on = config.services ?? SERVICE_NAMES;
+  const echoes = on.includes('echo') && on.includes('udp-echo') ? 'echo 7 (TCP and UDP)'
+    : on.includes('echo') ? 'echo 7 (TCP)' : on.includes('udp-echo') ? 'echo 7 (UDP)' : '';
+  const listening = [board.telnet !== null ? 'telnet 23' : '', echoes, on.includes('discard') ? 'discard 9' : '',
+    on.includes('chargen') ? 'chargen 19' : ''].filter((s) => s !== '');
+  say(`listening: ${listening.length > 0 ? listening.join(', ') : 'nothing'}; ping answered`);
   say(`preallocated ${board.preallocatedBytes} octets for packets and TCP rings; ready`);
 
   let exitCode = 0;

@@ -30,6 +30,8 @@ export const MTU_FLAG = Object.freeze({ default: 1006, min: 68, max: 65535 });
 export const SOCKETS_FLAG = Object.freeze({ default: 64, min: 2, max: 1024 });
 /** --idle-timeout, seconds: a logged-in shell with no input for this long is closed (0: never). */
 export const IDLE_TIMEOUT_FLAG = Object.freeze({ default: 15 * 60, min: 0, max: 7 * 24 * 3600 });
+/** --services: the services a user can turn off (ping is always answered). */
+export const SERVICE_NAMES = Object.freeze(['telnet', 'echo', 'discard', 'chargen', 'udp-echo'] as const);
 /** --baud, bits per second, 8N1. */
 export const BAUD_FLAG = Object.freeze({ default: 115200, min: 50, max: 20_000_000 });
 
