@@ -148,6 +148,8 @@ export interface RigOptions {
   hostArgs?: string[];
   /** The firmware's entry script (for diagnostics). Defaults to firmware-bridge/firmware.ts. */
   firmwareScript?: string;
+  /** Given host connect's pty (device side), the port the firmware opens (a relay's). Defaults to that pty. */
+  portFor?: (hostPty: string) => Promise<string>;
 }
 
 export interface RunResult {
@@ -202,7 +204,10 @@ export class Rig {
     execFileSync('ip', ['-n', this.ns, 'link', 'set', 'lo', 'up']);
     this.host = this.spawnIn('node', ['--import', 'tsx', join(ROOT, 'firmware-bridge/host-connect.ts'), '--pty', '--tun', 'sl0', ...(options.hostArgs ?? [])]);
     const m = await this.host.waitFor(/device side: (\/dev\/pts\/\d+)/);
-    this.firmware = this.spawn('node', ['--import', 'tsx', options.firmwareScript ?? join(ROOT, 'firmware-bridge/firmware.ts'), '--port', m[1]!, '--password', this.password, ...(options.firmwareArgs ?? [])]);
+    const port = options.portFor !== undefined ? await options.portFor(m[1]!) : m[1]!;
+    // The password goes in the environment, never argv (which every local user can read).
+    this.firmware = this.spawn('node', ['--import', 'tsx', options.firmwareScript ?? join(ROOT, 'firmware-bridge/firmware.ts'), '--port', port,
+      ...(options.firmwareArgs ?? [])], { ...process.env, SLIPSTACK_PASSWORD: this.password });
     await this.firmware.waitFor(/ready/);
     await this.host.waitFor(/up: 192\.0\.2\.1/);
     // The link is up when the device answers a ping.
@@ -218,8 +223,8 @@ export class Rig {
     return this.spawn('ip', ['netns', 'exec', this.ns, cmd, ...args]);
   }
 
-  spawn(cmd: string, args: string[]): Proc {
-    const p = track(spawn(cmd, args, { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] }));
+  spawn(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Proc {
+    const p = track(spawn(cmd, args, { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'], env }));
     this.procs.push(p);
     return p;
   }
