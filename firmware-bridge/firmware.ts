@@ -6,7 +6,9 @@
  *
  * It opens the port, builds the Board, and runs it from a host loop that sleeps until the next
  * deadline or until octets arrive. SIGINT/SIGTERM close every connection with a FIN, wait
- * briefly for the ACKs, and exit 0. A port that disappears (USB unplugged) ends it with exit 1.
+ * briefly for the ACKs, and exit 0. A port that disappears (USB unplugged) is reported and opened
+ * again when it comes back under the same path (src/drivers/reopening-serial-link.ts); the board
+ * keeps running meanwhile, and connections that outlive the outage carry on.
  */
 import { createHash, getRandomValues } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -14,7 +16,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HostLoop } from '../src/drivers/host-loop.ts';
 import { PcapFileSink } from '../src/drivers/pcap-file.ts';
-import { SerialError, SerialLink } from '../src/drivers/serial-link.ts';
+import { ReopeningSerialLink } from '../src/drivers/reopening-serial-link.ts';
+import { SerialError } from '../src/drivers/serial-link.ts';
 import { SLIP_END } from '../src/phy/slip.ts';
 import { formatIpv4 } from '../src/wire/ipv4.ts';
 import { Board } from './board.ts';
@@ -63,10 +66,14 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
 
-  let link: SerialLink;
+  let link: ReopeningSerialLink;
   try {
     // One wake per complete SLIP frame, not per read (interrupt coalescing; no added latency).
-    link = await SerialLink.open(config.port, { baud: config.baud, rtscts: config.rtscts, wakeOn: SLIP_END });
+    link = await ReopeningSerialLink.open(config.port, {
+      baud: config.baud, rtscts: config.rtscts, wakeOn: SLIP_END,
+      onDown: (reason) => process.stderr.write(`firmware: serial port ${config.port} disappeared (${reason}); waiting for it to come back\n`),
+      onUp: (downMs) => say(`serial port ${config.port} is back after ${(downMs / 1000).toFixed(1)} s; reopened, carrying on`),
+    });
   } catch (e) {
     if (e instanceof SerialError) {
       process.stderr.write(`firmware: ${e.message}\n`);
@@ -127,12 +134,6 @@ export async function main(argv: readonly string[]): Promise<number> {
   process.on('SIGINT', () => onSignal('SIGINT'));
   process.on('SIGTERM', () => onSignal('SIGTERM'));
 
-  void link.closed.then((why) => {
-    if (stopping) return;
-    stopping = true;
-    process.stderr.write(`firmware: serial port ${config.port} ${why.disconnected ? 'disappeared' : 'closed'}: ${why.reason}\n`);
-    void finish(1);
-  });
 
   await loop.run();
   await link.close().catch(() => {});
