@@ -487,15 +487,19 @@ export class TcpSocket {
   }
 
   /**
-   * RFC 9293 §3.8.6.1: data waiting, a zero window and nothing in flight (so no retransmission
-   * timer to wake us): the persist timer must run or the connection deadlocks.
+   * RFC 9293 §3.8.6.1: data waiting, a window too small to send it (zero, or below a segment so
+   * that sender SWS avoidance holds it, RFC 1122 §4.2.3.4) and nothing in flight (so no
+   * retransmission timer to wake us): the persist timer must run, or the connection deadlocks
+   * and, should the peer be gone, never ends (Linux arms its probe timer the same way).
    */
   armPersistIfBlocked(now: number): void {
     const timers = this.timers;
-    if (this.window.sndWnd !== 0 || timers.persistAt !== NEVER || timers.retransmitAt !== NEVER) return;
+    if (timers.persistAt !== NEVER || timers.retransmitAt !== NEVER) return;
     if (!isSynchronized(this.state) || this.state === TcpState.TimeWait) return;
-    const offset = seqDiff(this.sndNxt, this.txBase);
-    if (offset < this.tx.length) timers.armPersist(now, this.rtt.rto);
+    const unsent = this.tx.length - seqDiff(this.sndNxt, this.txBase);
+    if (unsent <= 0) return;
+    const wnd = this.window.sndWnd;
+    if (wnd === 0 || (wnd < this.sendMss && wnd < unsent)) timers.armPersist(now, this.rtt.rto);
   }
 
   /** After the application read: ACK at once if the window opened enough to matter (no delayed ACK). */
