@@ -24,7 +24,7 @@ export class LineRelay {
   dropP = 0;
   flipP = 0;
   private readonly rng: Xorshift32;
-  private readonly host: SerialLink;
+  private host: SerialLink;
   private readonly pty: PtyHandles;
   private readonly device: FdLink;
   private readonly buf = new Uint8Array(16384);
@@ -36,6 +36,21 @@ export class LineRelay {
     this.device = new FdLink(pty.masterFd, { closeFd: false, name: 'relay pty master' });
     host.onActivity(() => this.pump());
     this.device.onActivity(() => this.pump());
+  }
+
+  /**
+   * Joins the line to a new host side (host connect restarted with a fresh pty); the device side
+   * is untouched, as a device's UART is when the host's program is killed.
+   */
+  async attachHost(hostPath: string): Promise<void> {
+    const old = this.host;
+    const host = await SerialLink.open(hostPath, { lock: false });
+    this.host = host;
+    host.onActivity(() => {
+      if (this.host === host) this.pump();
+    });
+    await old.close().catch(() => {});
+    this.pump();
   }
 
   /** Opens host connect's side (`hostPath`) and a new pty pair; the firmware opens `devicePath`. */
