@@ -22,6 +22,7 @@ import { PacketPool } from '../src/storage/packet-pool.ts';
 import type { Pollable } from '../src/time.ts';
 import type { FirmwareConfig } from './cli.ts';
 import { ARENA_SLACK, IDLE_TIMEOUT_FLAG, POOL_SLOTS, SERVICE_NAMES, REASSEMBLY_SIZE, SLIP_QUEUE_FRAMES, TCP_RING_LEN } from './limits.ts';
+import { LoginLimiter } from './login-limiter.ts';
 import { ChargenService } from './services/chargen.ts';
 import { DiscardService } from './services/discard.ts';
 import { TcpEchoService } from './services/tcp-echo.ts';
@@ -65,6 +66,8 @@ export class Board implements Pollable {
   /** Null when no password was given (and not --insecure-no-login): `telnetOffReason` says why. */
   readonly telnet: TelnetServer | null;
   readonly telnetOffReason: string | null;
+  /** The device-wide budget of failed logins: every service that asks for the password shares it. */
+  readonly loginLimiter = new LoginLimiter();
   private readonly services: Service[];
   private shuttingDown = false;
 
@@ -115,6 +118,7 @@ export class Board implements Pollable {
         imageSha256: options.imageSha256,
         peer: config.peer,
         idleTimeoutMs: (config.idleTimeoutS ?? IDLE_TIMEOUT_FLAG.default) * 1000,
+        loginLimiter: this.loginLimiter,
       });
       this.telnetOffReason = null;
       this.services.push(this.telnet);
