@@ -73,7 +73,7 @@ export interface TelnetServerOptions extends TcpServerOptions {
 
 export class TelnetServer extends TcpServer implements ShellContext {
   readonly settings: TelnetSettings;
-  readonly loginStats: TelnetLoginStats = { logins: 0, failures: 0, lockouts: 0, timeouts: 0, idleTimeouts: 0, takeovers: 0 };
+  readonly loginStats: TelnetLoginStats = { logins: 0, failures: 0, lockouts: 0, timeouts: 0, idleTimeouts: 0, takeovers: 0, commandsRefused: 0 };
   readonly loginLimiter: LoginLimiter;
   /** One session per connection slot (index = slot). */
   readonly sessions: TelnetSession[];
@@ -148,7 +148,9 @@ export class TelnetServer extends TcpServer implements ShellContext {
   }
 
   extraStats(): object {
-    return { sessions: this.active, ...this.stats, ...this.loginStats, ...this.loginLimiter.stats };
+    let xferTimeLimits = 0;
+    for (let i = 0; i < this.sessions.length; i++) xferTimeLimits += this.sessions[i]!.xferTimeLimits;
+    return { sessions: this.active, ...this.stats, ...this.loginStats, ...this.loginLimiter.stats, xferTimeLimits };
   }
 
   linkStats(): object | null {

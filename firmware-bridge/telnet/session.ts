@@ -96,6 +96,8 @@ export interface TelnetLoginStats {
   idleTimeouts: number;
   /** Idle shells closed so that a new login had a free slot left behind it. */
   takeovers: number;
+  /** `ping` and `xfer` command lines refused (arguments malformed or past their limits). */
+  commandsRefused: number;
 }
 
 // Session states.
@@ -164,6 +166,11 @@ export class TelnetSession implements TelnetHandler, TextSink {
     this.outbox = new Uint8Array(ctx.settings.outboxLen);
     this.ping = new PingRun(ctx.iface, ((ctx.settings.pingIdentBase + index - 1) % 0xffff) + 1, ctx.settings.ping);
     this.xfer = new XferRun(ctx.tcp);
+  }
+
+  /** `xfer` runs this slot's sessions ended at the time limit. */
+  get xferTimeLimits(): number {
+    return this.xfer.timeLimited;
   }
 
   /** True once the right password was given in this connection. */
@@ -610,6 +617,7 @@ export class TelnetSession implements TelnetHandler, TextSink {
       case 'ping': {
         const args = parsePingArgs(cmd.args);
         if (typeof args === 'string') {
+          ctx.loginStats.commandsRefused++;
           this.writeText(args);
           break;
         }
@@ -624,6 +632,7 @@ export class TelnetSession implements TelnetHandler, TextSink {
       case 'xfer': {
         const args = parseXferArgs(cmd.args);
         if (typeof args === 'string') {
+          ctx.loginStats.commandsRefused++;
           this.writeText(args);
           break;
         }

@@ -59,6 +59,8 @@ function reason(code: number): string {
 
 export class XferRun {
   running = false;
+  /** Runs ended at the time limit. */
+  timeLimited = 0;
   private readonly tcp: TcpStack;
   private readonly chunk = new Uint8Array(XFER_CHUNK_LEN);
   private readonly rxBuf = new Uint8Array(XFER_RX_LEN);
@@ -114,6 +116,7 @@ export class XferRun {
     let progress = false;
 
     if (now - this.startedAt >= this.maxDurationMs) {
+      this.timeLimited++;
       out.writeText(`xfer: time limit of ${Math.round(this.maxDurationMs / 1000)} s reached after ${this.acked()} octets sent, ` +
         `${this.received} received\n`);
       this.stop();

@@ -245,6 +245,7 @@ describe('telnet server: sessions end to end', function () {
     expect(command(w, c, 'ping 192.0.2.1 -s 7')).to.contain('ping: invalid size');
     expect(command(w, c, 'ping 192.0.2.1 -i 0.1')).to.contain('ping: invalid interval: use -i 0.2..10 seconds\r\n');
     expect(command(w, c, 'ping 192.0.2.1 -i 11')).to.contain('ping: invalid interval');
+    expect(w.telnet.loginStats.commandsRefused, 'each refusal counted (stats: commandsRefused)').to.equal(6);
     const start = w.clock.now;
     const out = command(w, c, 'ping 192.0.2.1 -c 3 -s 500 -i 0.2');
     expect(out).to.contain('PING 192.0.2.1 (192.0.2.1) 500(528) bytes of data.');

@@ -158,6 +158,7 @@ describe('telnet shell: xfer (the device connects out)', function () {
     sink.sock!.close();
     w.pair.tcpA.unlisten(listener);
     expect(command(w, c, 'echo after')).to.contain('after\r\n');
+    expect(command(w, c, 'stats')).to.match(/xferTimeLimits 1\b/);
     finish(w, c);
   });
 
