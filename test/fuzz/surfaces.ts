@@ -9,10 +9,12 @@
  *   telnet  the telnet protocol and the shell line, octets into a TelnetSession of the Board's
  *           telnet server (negotiation, Synch, line editing, every command, ping, xfer, Ctrl-C)
  *
- * "random" inputs are random octets (for ipv4 a quarter get a valid IPv4 header around random
- * contents); "mutated" inputs are valid ones (seeds) with 1..4 random edits: an octet replaced,
- * a bit flipped, cut short, lengthened, a header field changed (and for ipv4 half get their
- * checksums fixed up so they reach the layer above). Everything comes from Xorshift32(seed): the
+ * "random" inputs are random octets (for ipv4 three quarters get a valid IPv4 header around
+ * random contents); "mutated" inputs are valid ones (seeds) with 1..4 random edits: an octet
+ * replaced, a bit flipped, cut short, lengthened, a header field changed (and for ipv4 half get
+ * their checksums fixed up so they reach the layer above). Half of the ipv4 mutated inputs are
+ * segments of real TCP connections to echo, discard, chargen and telnet (a handshake, in-window
+ * data, FIN, RST, a third of them mutated), so the fuzz reaches ESTABLISHED and the services. Everything comes from Xorshift32(seed): the
  * same seed gives the same inputs, and a failure names the seed and the input's index.
  *
  * Used by test/iface/fuzz.test.ts (a short slice on every run) and scripts/fuzz.ts
@@ -48,6 +50,8 @@ export interface FuzzResult {
   answersPing: boolean;
   /** Frames the board sent while fuzzed (it answers some inputs). */
   framesOut: number;
+  /** Octets the board's echo service echoed (how far TCP input got: past the handshake, into a service). */
+  echoedOctets: number;
 }
 
 /** A throw out of the code under test, with what reproduces it. */
@@ -71,9 +75,34 @@ class FeedLink implements ByteLink {
     this.pos += n;
     return n;
   }
-  write(_now: number, _src: Uint8Array, _off: number, len: number): number {
+  /** What the board wrote since the last `takeOutput` (SLIP octets), for the TCP sessions of the ipv4 surface. */
+  private out = new Uint8Array(1 << 18);
+  private outLen = 0;
+  write(_now: number, src: Uint8Array, off: number, len: number): number {
     this.written += len;
+    const n = Math.min(len, this.out.length - this.outLen);
+    this.out.set(src.subarray(off, off + n), this.outLen);
+    this.outLen += n;
     return len;
+  }
+  /** The frames the board sent since the last call (SLIP decoded). */
+  takeOutput(): Uint8Array[] {
+    const frames: Uint8Array[] = [];
+    let cur: number[] = [];
+    let esc = false;
+    for (let i = 0; i < this.outLen; i++) {
+      const b = this.out[i]!;
+      if (b === SLIP_END) {
+        if (cur.length > 0) frames.push(Uint8Array.from(cur));
+        cur = [];
+      } else if (esc) {
+        cur.push(b === 0xdc ? SLIP_END : 0xdb);
+        esc = false;
+      } else if (b === 0xdb) esc = true;
+      else cur.push(b);
+    }
+    this.outLen = 0;
+    return frames;
   }
   pollAt(now: number): number {
     return this.pos < this.input.length ? now : NEVER;
@@ -112,6 +141,47 @@ function tcpSegment(srcPort: number, dstPort: number, seq: number, ack: number, 
   b.set(data, 20);
   fixTransportChecksum(b, 6);
   return ipv4({ protocol: 6 }, b).slice(20);
+}
+
+/**
+ * A TCP connection the ipv4 surface keeps with the board (mutated mode): a real handshake, then
+ * in-window data, FIN or RST, with the board's sequence numbers read from what it sent, so that
+ * mutated segments reach the states past SYN-RECEIVED (ESTABLISHED, CLOSE-WAIT, ...).
+ */
+interface FuzzSession {
+  srcPort: number;
+  dstPort: number;
+  /** Our next sequence number. */
+  seq: number;
+  /** The board's next sequence number (what we acknowledge), -1 before its SYN-ACK, -2 after a RST. */
+  ack: number;
+  /** The acknowledgment number of the board's last segment (its RCV.NXT), or -1. */
+  boardAck: number;
+}
+
+/** A RST of session `s` with sequence number `seq`. */
+function rstOf(s: FuzzSession, seq: number): Uint8Array {
+  return slipFrame(ipv4({ protocol: 6 }, tcpSegment(s.srcPort, s.dstPort, seq, 0, RST, new Uint8Array(0))));
+}
+
+/** Reads the board's segments to `s`: its SYN-ACK, and how far its data and FIN reached. */
+function followBoard(s: FuzzSession, frames: Uint8Array[]): void {
+  for (const f of frames) {
+    if (f.length < 40 || f[9] !== 6) continue;
+    const ihl = (f[0]! & 0x0f) * 4;
+    const t = ihl;
+    if (read16(f, t) !== s.dstPort || read16(f, t + 2) !== s.srcPort) continue;
+    const flags = f[t + 13]!;
+    const seq = ((f[t + 4]! << 24) | (f[t + 5]! << 16) | (f[t + 6]! << 8) | f[t + 7]!) >>> 0;
+    if ((flags & ACK) !== 0) s.boardAck = ((f[t + 8]! << 24) | (f[t + 9]! << 16) | (f[t + 10]! << 8) | f[t + 11]!) >>> 0;
+    const len = read16(f, 2) - ihl - (f[t + 12]! >> 4) * 4;
+    if ((flags & RST) !== 0) {
+      s.ack = -2;
+      continue;
+    }
+    const end = (seq + len + ((flags & SYN) !== 0 ? 1 : 0) + ((flags & FIN) !== 0 ? 1 : 0)) >>> 0;
+    if ((flags & SYN) !== 0 || (s.ack >= 0 && ((end - s.ack) | 0) > 0)) s.ack = end;
+  }
 }
 
 /** Recomputes the UDP or TCP checksum of `segment` (from A to B). */
@@ -253,6 +323,34 @@ export function fuzz(surface: FuzzSurface, mode: FuzzMode, iterations: number, s
   const ipSeeds = ipv4Seeds();
   const tSeeds = telnetSeeds();
   const slipSeeds = ipSeeds.map(slipFrame);
+  let tcpSession: FuzzSession | null = null;
+  /**
+   * Ends a session the fuzz moves on from with a clean RST, as a peer that goes away with a reset
+   * would, so its socket is not left open with nobody on the other side (an idle connection has
+   * no deadline): at our next sequence number, and, if a segment far out of the window still
+   * gets an ACK (our idea of its RCV.NXT was off: mutated data taken or dropped), again at the
+   * number that ACK carries.
+   */
+  const endSession = (s: FuzzSession): void => {
+    link.input = rstOf(s, s.seq);
+    link.pos = 0;
+    step();
+    // Still there? A segment far out of its window makes it answer with an ACK at RCV.NXT (RFC 9293 §3.10.7.4).
+    const far = (s.seq + 0x80000000) >>> 0;
+    link.input = slipFrame(ipv4({ protocol: 6 }, tcpSegment(s.srcPort, s.dstPort, far, s.ack < 0 ? 0 : s.ack, ACK, new Uint8Array(0))));
+    link.pos = 0;
+    link.takeOutput();
+    step();
+    const probe: FuzzSession = { ...s, boardAck: -1 };
+    followBoard(probe, link.takeOutput());
+    if (probe.boardAck >= 0) {
+      link.input = rstOf(s, probe.boardAck);
+      link.pos = 0;
+      step();
+      link.takeOutput();
+    }
+  };
+  let nextPort = 30000;
   let session: TelnetSession | null = null;
   let sock: FeedSocket | null = null;
   const passwordLine = new TextEncoder().encode(`${PASSWORD}\r\n`);
@@ -291,13 +389,38 @@ export function fuzz(surface: FuzzSurface, mode: FuzzMode, iterations: number, s
             frame.set([192, 0, 2, 1, 192, 0, 2, 2], 12);
             fixHeaders(frame);
           }
-        } else {
+        } else if (rng.below(2) === 0) {
           frame = mutate(rng, ipSeeds[rng.below(ipSeeds.length)]!, 1500);
           if (rng.below(2) === 0) fixHeaders(frame);
+        } else {
+          // A segment of a real connection, valid or mutated.
+          const s = tcpSession as FuzzSession | null;
+          if (s !== null) followBoard(s, link.takeOutput());
+          if (s === null || s.ack === -2 || (s.ack === -1 && rng.below(2) === 0) || rng.below(64) === 0) {
+            nextPort = nextPort >= 60000 ? 30000 : nextPort + 1;
+            const fresh: FuzzSession = { srcPort: nextPort, dstPort: [7, 9, 19, 23][rng.below(4)]!, seq: rng.next(), ack: -1, boardAck: -1 };
+            tcpSession = fresh;
+            frame = ipv4({ protocol: 6 }, tcpSegment(fresh.srcPort, fresh.dstPort, fresh.seq, 0, SYN, new Uint8Array(0)));
+            fresh.seq = (fresh.seq + 1) >>> 0;
+            if (s !== null) endSession(s);
+          } else {
+            const kind = rng.below(16);
+            const flags = kind === 0 ? RST : kind === 1 ? ACK | FIN : ACK | PSH;
+            const data = kind <= 1 ? new Uint8Array(0) : randomOctets(rng, rng.below(4) === 0 ? 0 : 1 + rng.below(900));
+            frame = ipv4({ protocol: 6 }, tcpSegment(s.srcPort, s.dstPort, s.seq, s.ack < 0 ? 0 : s.ack, flags, data));
+            s.seq = (s.seq + data.length + (kind === 1 ? 1 : 0)) >>> 0;
+            if (kind === 0) s.ack = -2;
+            if (rng.below(3) === 0) {
+              frame = mutate(rng, frame, 1500);
+              if (rng.below(2) === 0) fixHeaders(frame);
+            }
+          }
         }
-        input = slipFrame(frame);
-        link.input = input;
-        link.pos = 0;
+        if (frame.length > 0) {
+          input = slipFrame(frame);
+          link.input = input;
+          link.pos = 0;
+        }
       } else {
         input = mode === 'random' ? randomOctets(rng, rng.below(96)) : mutate(rng, tSeeds[rng.below(tSeeds.length)]!, 512);
         const s = sock!;
@@ -323,6 +446,11 @@ export function fuzz(surface: FuzzSurface, mode: FuzzMode, iterations: number, s
   // Let everything time out, then check.
   if (session !== null) (session as TelnetSession).reset();
   link.input = new Uint8Array(0);
+  if (tcpSession !== null) {
+    step();
+    followBoard(tcpSession, link.takeOutput());
+    endSession(tcpSession);
+  }
   for (let t = 0; t < 40; t++) {
     now += 60_000;
     step();
@@ -336,7 +464,10 @@ export function fuzz(surface: FuzzSurface, mode: FuzzMode, iterations: number, s
   const leakedSlots = board.pool.stats.used;
   const leakedSockets = board.tcp.used;
   board.shutdown();
-  return { surface, mode, seed, inputs: iterations, ms, leakedSlots, leakedSockets, answersPing, framesOut: board.iface.stats.ip.xmit };
+  return {
+    surface, mode, seed, inputs: iterations, ms, leakedSlots, leakedSockets, answersPing, framesOut: board.iface.stats.ip.xmit,
+    echoedOctets: board.tcpEcho.echoed,
+  };
 }
 
 function randomOctets(rng: Xorshift32, len: number): Uint8Array {

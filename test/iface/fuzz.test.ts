@@ -127,6 +127,7 @@ describe('fuzzing surfaces (a slice of `npm run fuzz`): the whole board, seeded'
         expect(r.leakedSockets, 'TCP sockets in use').to.equal(0);
         expect(r.answersPing, 'answers a ping afterwards').to.equal(true);
         expect(r.framesOut, 'the board answered some inputs').to.be.greaterThan(0);
+        if (surface === 'ipv4' && mode === 'mutated') expect(r.echoedOctets, 'TCP data reached the echo service').to.be.greaterThan(10_000);
       });
     }
   }
