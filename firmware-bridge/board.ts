@@ -21,7 +21,8 @@ import { Arena } from '../src/storage/arena.ts';
 import { PacketPool } from '../src/storage/packet-pool.ts';
 import type { Pollable } from '../src/time.ts';
 import type { FirmwareConfig } from './cli.ts';
-import { ARENA_SLACK, NET_STAGING_LEN, PROFILES, type BoardProfile } from './limits.ts';
+import { ARENA_SLACK, IDLE_TIMEOUT_FLAG, NET_STAGING_LEN, PROFILES, SERVICE_NAMES, type BoardProfile } from './limits.ts';
+import { LoginLimiter } from './login-limiter.ts';
 import { ChargenService } from './services/chargen.ts';
 import { DiscardService } from './services/discard.ts';
 import { TcpEchoService } from './services/tcp-echo.ts';
@@ -90,6 +91,8 @@ export class Board implements Pollable {
   readonly network: Network | null;
   /** The web console (port 80), or null: off without a password or with --no-http. */
   readonly web: WebConsole | null;
+  /** The device-wide budget of failed logins: every service that asks for the password shares it. */
+  readonly loginLimiter = new LoginLimiter();
   private readonly services: Service[];
   private shuttingDown = false;
 
@@ -132,7 +135,18 @@ export class Board implements Pollable {
     this.chargen = new ChargenService(this.iface, this.tcp);
     this.services = [this.udpEcho, this.tcpEcho, this.discard, this.chargen];
     this.memory = { profile: profileName, allocated: -1, budget: profile.memoryBudget };
-    if (config.password !== null || config.insecureNoLogin) {
+    // --services: what is turned off stops listening at once and is never polled.
+    const on = config.services ?? SERVICE_NAMES;
+    const named: [string, Service][] = [['udp-echo', this.udpEcho], ['echo', this.tcpEcho], ['discard', this.discard], ['chargen', this.chargen]];
+    for (const [name, service] of named) {
+      if (on.includes(name)) continue;
+      service.close();
+      this.services.splice(this.services.indexOf(service), 1);
+    }
+    if (!on.includes('telnet')) {
+      this.telnet = null;
+      this.telnetOffReason = 'telnet is off (--services)';
+    } else if (config.password !== null || config.insecureNoLogin) {
       this.telnet = new TelnetServer(this.iface, this.tcp, {
         password: config.password,
         insecureNoLogin: config.insecureNoLogin,
@@ -142,6 +156,8 @@ export class Board implements Pollable {
         outboxLen: profile.telnetOutboxLen,
         memory: this.memory,
         ...(profile.telnetSessions > 0 ? { maxConnections: profile.telnetSessions } : {}),
+        idleTimeoutMs: (config.idleTimeoutS ?? IDLE_TIMEOUT_FLAG.default) * 1000,
+        loginLimiter: this.loginLimiter,
       });
       this.telnetOffReason = null;
       this.services.push(this.telnet);
@@ -157,6 +173,7 @@ export class Board implements Pollable {
       this.web = new WebConsole({
         network: this.network,
         password: config.password!,
+        loginLimiter: this.loginLimiter,
         port: config.httpPort ?? 80,
         status: {
           iface: this.iface, tcp: this.tcp, link: this.slip.stats, version: options.version, imageSha256: options.imageSha256,

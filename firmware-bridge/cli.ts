@@ -3,9 +3,10 @@
  * validated into plain config objects, and every mistake reported as one clear line
  * (`CliError`), never a stack trace.
  */
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { formatIpv4, ipv4Address } from '../src/wire/ipv4.ts';
-import { BAUD_FLAG, HTTP_PORT_DEFAULT, MTU_FLAG, PROFILES, SOCKETS_FLAG } from './limits.ts';
+import { BAUD_FLAG, HTTP_PORT_DEFAULT, IDLE_TIMEOUT_FLAG, MTU_FLAG, PROFILES, SERVICE_NAMES, SOCKETS_FLAG } from './limits.ts';
 
 /** A user mistake on the command line: print `message` and exit 2. */
 export class CliError extends Error {}
@@ -39,6 +40,10 @@ export interface FirmwareConfig {
   httpPort?: number;
   /** The sizes the board is built with (limits.ts PROFILES); absent means 'default'. */
   profile?: string;
+  /** A logged-in shell with no input for this long is closed, seconds; 0: never. Defaults to IDLE_TIMEOUT_FLAG.default. */
+  idleTimeoutS?: number;
+  /** Services that run (--services); defaults to all of SERVICE_NAMES. */
+  services?: readonly string[];
 }
 
 export interface HostConnectConfig {
@@ -67,7 +72,13 @@ discard 9, chargen 19) on one SLIP serial line.
   --ip A.B.C.D           this device's address (default 192.0.2.2)
   --peer A.B.C.D         the host at the other end of the line (default 192.0.2.1)
   --mtu N                link MTU, ${MTU_FLAG.min}..${MTU_FLAG.max} (default ${MTU_FLAG.default}; Linux SLIP defaults to 296)
-  --password P           telnet password (or set SLIPSTACK_PASSWORD); without one telnet is off
+  --password-file FILE   telnet password: the first line of FILE (safe: not visible to other users)
+  --password P           telnet password typed by hand (visible in ps to every local user; prefer
+                         --password-file or SLIPSTACK_PASSWORD); without one telnet is off
+  --services LIST        services that run, comma-separated, from ${SERVICE_NAMES.join(',')}
+                         (default all; ping is always answered)
+  --idle-timeout S       close a logged-in shell after S seconds without input, 0 = never
+                         (default ${IDLE_TIMEOUT_FLAG.default})
   --insecure-no-login    run telnet without a password (only on a bench you trust)
   --pcap FILE            write every frame in and out to FILE (libpcap, raw IPv4)
   --verbose              print TCP state transitions and segments
@@ -141,7 +152,8 @@ export function parseFirmwareArgs(args: readonly string[], env: Record<string, s
     peer: { type: 'string' }, mtu: { type: 'string' }, password: { type: 'string' },
     'insecure-no-login': { type: 'boolean' }, pcap: { type: 'string' }, verbose: { type: 'boolean' },
     'uart-timing': { type: 'boolean' }, drop: { type: 'string' }, reorder: { type: 'string' }, seed: { type: 'string' },
-    sockets: { type: 'string' }, profile: { type: 'string' }, help: { type: 'boolean' },
+    sockets: { type: 'string' }, profile: { type: 'string' }, 'password-file': { type: 'string' }, 'idle-timeout': { type: 'string' },
+    services: { type: 'string' }, help: { type: 'boolean' },
     http: { type: 'boolean' }, 'no-http': { type: 'boolean' }, 'http-port': { type: 'string' },
   });
   if (v['help'] === true) return null;
@@ -155,7 +167,10 @@ export function parseFirmwareArgs(args: readonly string[], env: Record<string, s
   if (ip === peer) throw new CliError(`--ip and --peer are both ${formatIpv4(ip)}: the two ends need different addresses`);
   // An empty SLIPSTACK_PASSWORD counts as unset; an empty --password is a mistake.
   const fromEnv = env['SLIPSTACK_PASSWORD'];
-  const password = (v['password'] as string | undefined) ?? (fromEnv !== undefined && fromEnv !== '' ? fromEnv : null);
+  const file = v['password-file'] as string | undefined;
+  if (file !== undefined && v['password'] !== undefined) throw new CliError('give --password or --password-file, not both');
+  const typed = file !== undefined ? readPasswordFile(file) : (v['password'] as string | undefined);
+  const password = typed ?? (fromEnv !== undefined && fromEnv !== '' ? fromEnv : null);
   if (password !== null && password.length === 0) throw new CliError('the telnet password is empty: give a real one, or --insecure-no-login');
   if (v['http'] === true && v['no-http'] === true) throw new CliError('--http and --no-http contradict each other');
   if (v['http'] === true && password === null) throw new CliError('--http needs the device password (--password or SLIPSTACK_PASSWORD): the web console is never open without one');
@@ -180,7 +195,39 @@ export function parseFirmwareArgs(args: readonly string[], env: Record<string, s
     // (its page and staging buffer do not fit the 64 KiB budget).
     http: password !== null && v['no-http'] !== true && (profileName !== 'small' || v['http'] === true),
     httpPort: int('http-port', v['http-port'] as string | undefined, HTTP_PORT_DEFAULT, 1, 65535),
+    services: serviceList(v['services'] as string | undefined),
+    idleTimeoutS: int('idle-timeout', v['idle-timeout'] as string | undefined, IDLE_TIMEOUT_FLAG.default, IDLE_TIMEOUT_FLAG.min,
+      IDLE_TIMEOUT_FLAG.max),
   };
+}
+
+function serviceList(value: string | undefined): readonly string[] {
+  if (value === undefined) return SERVICE_NAMES;
+  const names = value.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  for (const n of names) {
+    if (!(SERVICE_NAMES as readonly string[]).includes(n)) {
+      throw new CliError(`--services: unknown service '${n}' (choose from ${SERVICE_NAMES.join(', ')})`);
+    }
+  }
+  return names;
+}
+
+/**
+ * The password in `path`: its first line, without the line end. The file's contents never
+ * appear in an error message.
+ * @throws CliError when the file cannot be read or its first line is empty
+ */
+export function readPasswordFile(path: string): string {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new CliError(`--password-file: cannot read ${path} (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  const nl = text.search(/\r?\n/);
+  const first = nl >= 0 ? text.slice(0, nl) : text;
+  if (first.length === 0) throw new CliError(`--password-file: the first line of ${path} is empty`);
+  return first;
 }
 
 /** Parses host connect flags. Returns null when `--help` was asked for. */

@@ -6,7 +6,9 @@
  *
  * It opens the port, builds the Board, and runs it from a host loop that sleeps until the next
  * deadline or until octets arrive. SIGINT/SIGTERM close every connection with a FIN, wait
- * briefly for the ACKs, and exit 0. A port that disappears (USB unplugged) ends it with exit 1.
+ * briefly for the ACKs, and exit 0. A port that disappears (USB unplugged) is reported and opened
+ * again when it comes back under the same path (src/drivers/reopening-serial-link.ts); the board
+ * keeps running meanwhile, and connections that outlive the outage carry on.
  */
 import { createHash, getRandomValues } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -14,12 +16,13 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HostLoop } from '../src/drivers/host-loop.ts';
 import { PcapFileSink } from '../src/drivers/pcap-file.ts';
-import { SerialError, SerialLink } from '../src/drivers/serial-link.ts';
+import { ReopeningSerialLink } from '../src/drivers/reopening-serial-link.ts';
+import { SerialError } from '../src/drivers/serial-link.ts';
 import { SLIP_END } from '../src/phy/slip.ts';
 import { formatIpv4 } from '../src/wire/ipv4.ts';
 import { Board } from './board.ts';
 import { CliError, FIRMWARE_USAGE, parseFirmwareArgs } from './cli.ts';
-import { SHUTDOWN_GRACE_MS } from './limits.ts';
+import { SERVICE_NAMES, SHUTDOWN_GRACE_MS } from './limits.ts';
 
 declare const SLIPSTACK_VERSION: string | undefined;
 
@@ -63,10 +66,14 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
 
-  let link: SerialLink;
+  let link: ReopeningSerialLink;
   try {
     // One wake per complete SLIP frame, not per read (interrupt coalescing; no added latency).
-    link = await SerialLink.open(config.port, { baud: config.baud, rtscts: config.rtscts, wakeOn: SLIP_END });
+    link = await ReopeningSerialLink.open(config.port, {
+      baud: config.baud, rtscts: config.rtscts, wakeOn: SLIP_END,
+      onDown: (reason) => process.stderr.write(`firmware: serial port ${config.port} disappeared (${reason}); waiting for it to come back\n`),
+      onUp: (downMs) => say(`serial port ${config.port} is back after ${(downMs / 1000).toFixed(1)} s; reopened, carrying on`),
+    });
   } catch (e) {
     if (e instanceof SerialError) {
       process.stderr.write(`firmware: ${e.message}\n`);
@@ -96,7 +103,12 @@ export async function main(argv: readonly string[]): Promise<number> {
     `${formatIpv4(config.ip)} peer ${formatIpv4(config.peer)}, MTU ${config.mtu}`);
   if (board.telnet === null) say(board.telnetOffReason!);
   else if (config.insecureNoLogin && config.password === null) say('telnet has NO PASSWORD (--insecure-no-login)');
-  say(`listening: ${board.telnet !== null ? 'telnet 23, ' : ''}echo 7 (TCP and UDP), discard 9, chargen 19${board.web !== null ? `, web console ${board.web.port} (HTTP)` : ''}; ping answered`);
+  const on = config.services ?? SERVICE_NAMES;
+  const echoes = on.includes('echo') && on.includes('udp-echo') ? 'echo 7 (TCP and UDP)'
+    : on.includes('echo') ? 'echo 7 (TCP)' : on.includes('udp-echo') ? 'echo 7 (UDP)' : '';
+  const listening = [board.telnet !== null ? 'telnet 23' : '', echoes, on.includes('discard') ? 'discard 9' : '',
+    on.includes('chargen') ? 'chargen 19' : '', board.web !== null ? `web console ${board.web.port} (HTTP)` : ''].filter((s) => s !== '');
+  say(`listening: ${listening.length > 0 ? listening.join(', ') : 'nothing'}; ping answered`);
   const budget = board.memory.budget !== null ? ` (budget ${board.memory.budget})` : '';
   say(`profile ${board.memory.profile}: ${board.memory.allocated} octets preallocated${budget}, ` +
     `${board.preallocatedBytes} of them for packets and TCP rings; ready`);
@@ -127,12 +139,6 @@ export async function main(argv: readonly string[]): Promise<number> {
   process.on('SIGINT', () => onSignal('SIGINT'));
   process.on('SIGTERM', () => onSignal('SIGTERM'));
 
-  void link.closed.then((why) => {
-    if (stopping) return;
-    stopping = true;
-    process.stderr.write(`firmware: serial port ${config.port} ${why.disconnected ? 'disappeared' : 'closed'}: ${why.reason}\n`);
-    void finish(1);
-  });
 
   await loop.run();
   await link.close().catch(() => {});

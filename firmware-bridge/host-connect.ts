@@ -17,7 +17,8 @@ import type { DriverLink } from '../src/drivers/link.ts';
 import { PcapFileSink } from '../src/drivers/pcap-file.ts';
 import { FdLink } from '../src/drivers/fd-link.ts';
 import { openPtyPair, type PtyHandles } from '../src/drivers/pty.ts';
-import { SerialError, SerialLink } from '../src/drivers/serial-link.ts';
+import { ReopeningSerialLink } from '../src/drivers/reopening-serial-link.ts';
+import { SerialError } from '../src/drivers/serial-link.ts';
 import { TunDevice, TunError, configureTun } from '../src/drivers/tun.ts';
 import type { Device } from '../src/phy/device.ts';
 import { PcapWriter } from '../src/phy/pcap-writer.ts';
@@ -137,7 +138,12 @@ export async function main(argv: readonly string[]): Promise<number> {
       pty = openPtyPair();
       link = new FdLink(pty.masterFd, { closeFd: false, name: 'pty master', wakeOn: SLIP_END });
     } else {
-      link = await SerialLink.open(config.port!, { baud: config.baud, rtscts: config.rtscts, wakeOn: SLIP_END });
+      // A port that disappears (USB adapter pulled) is waited for and opened again under the same path.
+      link = await ReopeningSerialLink.open(config.port!, {
+        baud: config.baud, rtscts: config.rtscts, wakeOn: SLIP_END,
+        onDown: (reason) => say(`line ${config.port} disappeared (${reason}); waiting for it to come back`),
+        onUp: (downMs) => say(`line ${config.port} is back after ${(downMs / 1000).toFixed(1)} s; reopened`),
+      });
     }
   } catch (e) {
     tun.close();

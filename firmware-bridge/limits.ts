@@ -32,6 +32,10 @@ export const HTTP_PORT_DEFAULT = 80;
 export const MTU_FLAG = Object.freeze({ default: 1006, min: 68, max: 65535 });
 /** --sockets: TCP sockets in the table; telnet, echo, discard and chargen each serve this many connections at once. */
 export const SOCKETS_FLAG = Object.freeze({ default: 64, min: 2, max: 1024 });
+/** --idle-timeout, seconds: a logged-in shell with no input for this long is closed (0: never). */
+export const IDLE_TIMEOUT_FLAG = Object.freeze({ default: 15 * 60, min: 0, max: 7 * 24 * 3600 });
+/** --services: the services a user can turn off (ping is always answered). */
+export const SERVICE_NAMES = Object.freeze(['telnet', 'echo', 'discard', 'chargen', 'udp-echo'] as const);
 /** --baud, bits per second, 8N1. */
 export const BAUD_FLAG = Object.freeze({ default: 115200, min: 50, max: 20_000_000 });
 
@@ -49,6 +53,12 @@ export const TELNET_SUBNEGOTIATION_LEN = 64;
 export const TELNET_MAX_LOGIN_ATTEMPTS = 3;
 /** Pause after a wrong password, ms. */
 export const TELNET_LOGIN_DELAY_MS = 1000;
+/**
+ * Failed logins device-wide (login-limiter.ts), across all connections and services: `burst`
+ * at once, then `ratePerSecond`; when they run out, every login is refused for `backoffMs`,
+ * doubling for each further back-off up to `maxBackoffMs`.
+ */
+export const LOGIN_LIMIT = Object.freeze({ burst: 10, ratePerSecond: 0.1, backoffMs: 5000, maxBackoffMs: 300_000 });
 /** Time allowed to log in, ms. */
 export const TELNET_LOGIN_TIMEOUT_MS = 60_000;
 /** After exit, longest wait for the client to take the last output, ms. */
@@ -64,6 +74,14 @@ export const UDP_ECHO_BUFFER_LEN = 16 * 1024;
 export const CHARGEN_SCRATCH_LEN = 512;
 /** ping: sequence numbers remembered for duplicate detection. */
 export const PING_SEEN_WINDOW = 1024;
+/** ping in the shell: requests per run (-c; without -c a run stops after this many or Ctrl-C). */
+export const PING_MAX_COUNT = 1000;
+/** ping -s: payload octets, 8..PING_MAX_DATA_LEN (the first 8 carry the send time). */
+export const PING_MAX_DATA_LEN = 512;
+/** ping -i: interval between requests, ms (iputils lets a user go down to 200 ms). */
+export const PING_INTERVAL_MS = Object.freeze({ min: 200, max: 10_000 });
+/** xfer: longest run, ms; a transfer still going is reset and reported. */
+export const XFER_MAX_DURATION_MS = 3_600_000;
 /** xfer: octets of pattern generated at a time (a multiple of 4). */
 export const XFER_CHUNK_LEN = 1024;
 /** xfer: octets read from the peer per recv call. */

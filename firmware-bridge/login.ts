@@ -3,9 +3,12 @@
  * console's HTTP Basic authentication): every octet compared whatever the outcome, so the time
  * taken says nothing about the password; each wrong password counted and answered only after a
  * pause (a deadline on the clock handed in, not a timer); a connection that has used up its
- * attempts closed and counted as a lockout. Nothing here allocates.
+ * attempts closed and counted as a lockout. Above the connections, one device-wide budget of
+ * failures (login-limiter.ts): once it is spent, every attempt is refused unchecked until the
+ * back-off has passed, however many connections a guesser opens. Nothing here allocates.
  */
 import { NEVER } from '../src/time.ts';
+import type { LoginLimiter } from './login-limiter.ts';
 
 export interface LoginPolicy {
   /** The password, as octets. */
@@ -44,18 +47,24 @@ export class LoginAttempts {
   failures = 0;
   /** When the answer to the last wrong password may be given (ms); NEVER when none is pending. */
   answerAt = NEVER;
+  /** The last attempt was refused unchecked: the device-wide budget of failures is spent. */
+  throttled = false;
   private readonly policy: LoginPolicy;
   private readonly stats: LoginStats;
+  private readonly limiter: LoginLimiter | null;
 
-  constructor(policy: LoginPolicy, stats: LoginStats) {
+  /** `limiter`: the device-wide budget of failures every password prompt shares (null: none). */
+  constructor(policy: LoginPolicy, stats: LoginStats, limiter: LoginLimiter | null = null) {
     this.policy = policy;
     this.stats = stats;
+    this.limiter = limiter;
   }
 
   /** A new connection. */
   reset(): void {
     this.failures = 0;
     this.answerAt = NEVER;
+    this.throttled = false;
   }
 
   /**
@@ -63,16 +72,27 @@ export class LoginAttempts {
    * failure, false, and the answer waits until `answerAt`.
    */
   attempt(now: number, typed: Uint8Array, typedLen: number): boolean {
+    const limiter = this.limiter;
+    this.answerAt = now + this.policy.loginDelayMs;
+    if (limiter !== null && !limiter.attempt(now)) {
+      // A back-off is running: refused without comparing (counted by the limiter as throttled),
+      // answered after the usual pause, and it uses up one of this connection's attempts.
+      this.throttled = true;
+      this.failures++;
+      return false;
+    }
+    this.throttled = false;
     const pw = this.policy.password;
     if (pw !== null && passwordMatches(pw, typed, typedLen)) {
       this.stats.logins++;
+      limiter?.succeeded();
       this.failures = 0;
       this.answerAt = NEVER;
       return true;
     }
     this.failures++;
     this.stats.failures++;
-    this.answerAt = now + this.policy.loginDelayMs;
+    limiter?.failed(now);
     return false;
   }
 

@@ -6,13 +6,16 @@
  *   sudo npm start
  *   sudo npm start -- --baud 115200 --uart-timing    (a pty paced like a real 115200 line)
  *
- * Needs root (TUN). The telnet password is SLIPSTACK_PASSWORD, --password, or one generated now.
+ * Needs root (TUN). The telnet password is SLIPSTACK_PASSWORD, --password-file, --password, or one
+ * generated now; it reaches the firmware in its environment, never on its command line.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { readPasswordFile } from './cli.ts';
+import { firmwareSpawn } from './start-plan.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -21,8 +24,9 @@ function say(line: string): void {
 }
 
 /** Runs a firmware-bridge program with tsx, its output prefixed and passed through. */
-function run(script: string, args: string[], onLine: (line: string) => void): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(here, script), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+function run(script: string, args: string[], onLine: (line: string) => void,
+  env: Record<string, string | undefined> = process.env): ChildProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(here, script), ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
   for (const stream of [child.stdout, child.stderr]) {
     let buffered = '';
     stream.setEncoding('utf8');
@@ -47,6 +51,7 @@ async function main(): Promise<number> {
       args: process.argv.slice(2),
       options: {
         baud: { type: 'string' }, mtu: { type: 'string' }, password: { type: 'string' }, verbose: { type: 'boolean' },
+        'password-file': { type: 'string' }, 'idle-timeout': { type: 'string' },
         'uart-timing': { type: 'boolean' }, help: { type: 'boolean' },
       },
       strict: true,
@@ -56,7 +61,7 @@ async function main(): Promise<number> {
     return 2;
   }
   if (opts.help) {
-    process.stdout.write('usage: sudo npm start [-- --baud N --uart-timing --mtu N --password P --verbose]\n');
+    process.stdout.write('usage: sudo npm start [-- --baud N --uart-timing --mtu N --password-file FILE --idle-timeout S --verbose]\n');
     return 0;
   }
   if (process.getuid?.() !== 0) {
@@ -65,13 +70,23 @@ async function main(): Promise<number> {
   }
   // An empty SLIPSTACK_PASSWORD counts as unset, as it does for the firmware.
   const fromEnv = process.env['SLIPSTACK_PASSWORD'] !== '' ? process.env['SLIPSTACK_PASSWORD'] : undefined;
-  const generated = opts.password === undefined && fromEnv === undefined;
-  const password = opts.password ?? fromEnv ?? randomBytes(6).toString('base64url');
+  let typed = opts.password;
+  if (opts['password-file'] !== undefined) {
+    try {
+      typed = readPasswordFile(opts['password-file']);
+    } catch (e) {
+      process.stderr.write(`start: ${(e as Error).message}\n`);
+      return 2;
+    }
+  }
+  const generated = typed === undefined && fromEnv === undefined;
+  const password = typed ?? fromEnv ?? randomBytes(6).toString('base64url');
   const common: string[] = [];
   if (opts.baud !== undefined) common.push('--baud', opts.baud);
   if (opts.mtu !== undefined) common.push('--mtu', opts.mtu);
   if (opts['uart-timing']) common.push('--uart-timing');
   if (opts.verbose) common.push('--verbose');
+  if (opts['idle-timeout'] !== undefined) common.push('--idle-timeout', opts['idle-timeout']);
 
   let firmware: ChildProcess | null = null;
   let stopping = false;
@@ -87,7 +102,9 @@ async function main(): Promise<number> {
   const host = run('host-connect.ts', ['--pty', '--tun', 'slip0', ...common], (line) => {
     const m = /device side: (\S+)/.exec(line);
     if (m && firmware === null) {
-      firmware = run('firmware.ts', ['--port', m[1]!, '--password', password, ...common], (fl) => {
+      // The password goes by environment, never argv (which every local user can read in ps).
+      const spawnPlan = firmwareSpawn(m[1]!, password, common);
+      firmware = run('firmware.ts', spawnPlan.args, (fl) => {
         if (/ready/.test(fl)) {
           say('the virtual board is up. Try, from this machine:');
           say('  ping 192.0.2.2');
@@ -96,7 +113,7 @@ async function main(): Promise<number> {
           say('  http://192.0.2.2/         (the web console: any user name, the same password)');
           say('Ctrl-C stops both.');
         }
-      });
+      }, spawnPlan.env);
       children.push(firmware);
       firmware.on('exit', (code) => stopAll(code === 0 ? exitCode : 1));
     }

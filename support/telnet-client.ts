@@ -128,6 +128,8 @@ export class TelnetClient implements Pollable {
   }
 
   pollAt(now: number): number {
+    // Once closed the socket may already serve another connection: this client waits for nothing.
+    if (this.closed) return NEVER;
     return this.out.length > 0 && this.sock.sendSpace > 0 ? now : NEVER;
   }
 

@@ -4,7 +4,7 @@
  * This is the UI path, so building strings here is fine.
  */
 import { formatIpv4 } from '../../src/wire/ipv4.ts';
-import { XFER_MAX_OCTETS } from '../limits.ts';
+import { PING_INTERVAL_MS, PING_MAX_COUNT, PING_MAX_DATA_LEN, XFER_MAX_OCTETS } from '../limits.ts';
 
 /** One command line split into the command word and its arguments. */
 export interface CommandLine {
@@ -35,7 +35,7 @@ export const HELP_TEXT =
   '  netstat              TCP sockets with their state and queues\n' +
   '  stats                counters of every layer\n' +
   '  pool                 packet pool and reassembly buffer usage\n' +
-  '  ping <ip> [-c n]     ICMP echo from the device (Ctrl-C stops it)\n' +
+  '  ping <ip> [-c n] [-s size] [-i secs]  ICMP echo from the device (Ctrl-C stops it)\n' +
   '  xfer <ip> <port> <n> connect out, send n pattern octets, read to EOF, print SHA-256s\n' +
   '  echo <text>          print the text\n' +
   '  exit, logout         end the session\n';
@@ -232,34 +232,58 @@ export function formatStats(info: StatsInfo): string {
 
 export interface PingArgs {
   address: number;
-  /** Requests to send; 0 means until interrupted. */
+  /** Requests to send; 0 means until interrupted (at most PING_MAX_COUNT). */
   count: number;
+  /** -s: payload octets, when given. */
+  dataLen?: number;
+  /** -i: interval between requests, ms, when given. */
+  intervalMs?: number;
 }
+
+const PING_USAGE = 'usage: ping <ip> [-c n] [-s size] [-i secs]\n';
 
 /** Parses "ping" arguments: an address and optionally "-c n". Returns the arguments or an error line. */
 export function parsePingArgs(args: readonly string[]): PingArgs | string {
   let address: number | null = null;
   let count = 0;
+  let dataLen: number | undefined;
+  let intervalMs: number | undefined;
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     if (a === '-c') {
       const v = args[++i];
-      if (v === undefined || !/^[0-9]+$/.test(v) || Number(v) < 1 || Number(v) > 65535) {
-        return 'ping: invalid count: use -c 1..65535\n';
+      if (v === undefined || !/^[0-9]{1,9}$/.test(v) || Number(v) < 1 || Number(v) > PING_MAX_COUNT) {
+        return `ping: invalid count: use -c 1..${PING_MAX_COUNT}\n`;
       }
       count = Number(v);
+    } else if (a === '-s') {
+      const v = args[++i];
+      if (v === undefined || !/^[0-9]{1,9}$/.test(v) || Number(v) < 8 || Number(v) > PING_MAX_DATA_LEN) {
+        return `ping: invalid size: use -s 8..${PING_MAX_DATA_LEN} octets\n`;
+      }
+      dataLen = Number(v);
+    } else if (a === '-i') {
+      const v = args[++i];
+      const ms = v !== undefined && /^[0-9]{1,5}(\.[0-9]{1,3})?$/.test(v) ? Math.round(Number(v) * 1000) : -1;
+      if (ms < PING_INTERVAL_MS.min || ms > PING_INTERVAL_MS.max) {
+        return `ping: invalid interval: use -i ${PING_INTERVAL_MS.min / 1000}..${PING_INTERVAL_MS.max / 1000} seconds\n`;
+      }
+      intervalMs = ms;
     } else if (a.startsWith('-')) {
-      return `ping: unknown option ${a} (usage: ping <ip> [-c n])\n`;
+      return `ping: unknown option ${a} (${PING_USAGE.slice(0, -1)})\n`;
     } else if (address === null) {
       const parsed = parseIpv4(a);
       if (parsed === null) return `ping: ${a}: not an IPv4 address\n`;
       address = parsed;
     } else {
-      return 'usage: ping <ip> [-c n]\n';
+      return PING_USAGE;
     }
   }
-  if (address === null) return 'usage: ping <ip> [-c n]\n';
-  return { address, count };
+  if (address === null) return PING_USAGE;
+  const parsed: PingArgs = { address, count };
+  if (dataLen !== undefined) parsed.dataLen = dataLen;
+  if (intervalMs !== undefined) parsed.intervalMs = intervalMs;
+  return parsed;
 }
 
 // ---------------------------------------------------------------------------------------------

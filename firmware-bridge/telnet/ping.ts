@@ -12,7 +12,7 @@
 import type { Interface } from '../../src/iface/interface.ts';
 import { IcmpSocket } from '../../src/socket/icmp.ts';
 import { NEVER } from '../../src/time.ts';
-import { PING_SEEN_WINDOW } from '../limits.ts';
+import { PING_MAX_COUNT, PING_MAX_DATA_LEN, PING_SEEN_WINDOW } from '../limits.ts';
 import { formatPingReply, formatPingStart, formatPingSummary, type PingSummary } from './format.ts';
 
 /** Where output goes (the session). */
@@ -49,6 +49,9 @@ export class PingRun {
     rttMinMs: 0, rttMaxMs: 0, rttSumMs: 0, rttSumSquaresMs: 0,
   };
   private count = 0;
+  /** This run's payload octets and interval (-s, -i; the settings' unless given). */
+  private dataLen = 0;
+  private intervalMs = 0;
   private startedAt = 0;
   private nextSendAt = NEVER;
   private lastSentAt = 0;
@@ -58,8 +61,9 @@ export class PingRun {
     this.iface = iface;
     this.settings = settings;
     this.ident = ident;
-    const dataLen = Math.max(8, settings.dataLen);
-    const ring = 8 * (dataLen + 16);
+    // Room for the largest -s: the buffers are made once, here.
+    const dataLen = Math.max(8, settings.dataLen, PING_MAX_DATA_LEN);
+    const ring = Math.max(8 * (Math.max(8, settings.dataLen) + 16), 4 * (dataLen + 16));
     this.socket = new IcmpSocket({ rxBuffer: new Uint8Array(ring), txBuffer: new Uint8Array(ring) });
     this.payload = new Uint8Array(dataLen);
     // iputils fills the rest of the payload with 0x08, 0x09, ...; so does this.
@@ -70,10 +74,13 @@ export class PingRun {
   }
 
   /**
-   * Starts pinging `address`, `count` times (0: until interrupted). Prints the PING line.
-   * Returns false, printing why, when the socket cannot join the interface's ICMP table.
+   * Starts pinging `address`, `count` times (0: until interrupted, at most PING_MAX_COUNT), with
+   * `dataLen` payload octets (8..PING_MAX_DATA_LEN) every `intervalMs` (the settings' by default).
+   * Prints the PING line. Returns false, printing why, when the socket cannot join the
+   * interface's ICMP table.
    */
-  start(now: number, address: number, count: number, out: TextSink): boolean {
+  start(now: number, address: number, count: number, out: TextSink, dataLen = this.settings.dataLen,
+    intervalMs = this.settings.intervalMs): boolean {
     this.stop();
     this.socket.bind(this.ident);
     const handle = this.iface.addIcmpSocket(this.socket);
@@ -94,11 +101,13 @@ export class PingRun {
     s.rttSumMs = 0;
     s.rttSumSquaresMs = 0;
     this.seen.fill(0);
-    this.count = count;
+    this.count = count > 0 && count < PING_MAX_COUNT ? count : PING_MAX_COUNT;
+    this.dataLen = Math.min(Math.max(8, dataLen), this.payload.length);
+    this.intervalMs = intervalMs;
     this.startedAt = now;
     this.nextSendAt = now;
     this.running = true;
-    out.writeText(formatPingStart(address, this.payload.length));
+    out.writeText(formatPingStart(address, this.dataLen));
     return true;
   }
 
@@ -112,7 +121,7 @@ export class PingRun {
     while (sock.canRecv()) {
       const len = sock.recvEcho(this.reply, 0, this.reply.length);
       progress = true;
-      if (len !== this.payload.length || sock.remoteAddress !== s.address) continue;
+      if (len !== this.dataLen || sock.remoteAddress !== s.address) continue;
       const seq = sock.seqNo;
       const sentAt = this.replyView.getFloat64(0);
       const rtt = now - sentAt;
@@ -134,18 +143,18 @@ export class PingRun {
       const seq = (s.transmitted + 1) & 0xffff;
       this.payloadView.setFloat64(0, now);
       this.seen[seq % PING_SEEN_WINDOW] = 0;
-      const r = sock.sendEcho(s.address, seq, this.payload, 0, this.payload.length);
+      const r = sock.sendEcho(s.address, seq, this.payload, 0, this.dataLen);
       if (r < 0) {
         s.errors++;
         out.writeText('ping: sendmsg: No buffer space available\n');
       }
       s.transmitted++;
       this.lastSentAt = now;
-      this.nextSendAt = this.count !== 0 && s.transmitted >= this.count ? NEVER : now + this.settings.intervalMs;
+      this.nextSendAt = s.transmitted >= this.count ? NEVER : now + this.intervalMs;
       progress = true;
     }
     // A counted ping ends when every reply is in, or the wait for the last one is over.
-    if (this.count !== 0 && s.transmitted >= this.count &&
+    if (s.transmitted >= this.count &&
         (s.received >= this.count || now >= this.lastSentAt + this.settings.lingerMs)) {
       this.finish(now, out);
       progress = true;
@@ -156,7 +165,7 @@ export class PingRun {
   pollAt(now: number): number {
     if (!this.running) return NEVER;
     if (this.socket.canRecv()) return now;
-    if (this.count !== 0 && this.summary.transmitted >= this.count) return this.lastSentAt + this.settings.lingerMs;
+    if (this.summary.transmitted >= this.count) return this.lastSentAt + this.settings.lingerMs;
     return this.nextSendAt;
   }
 

@@ -10,9 +10,10 @@ import type { Interface } from '../../src/iface/interface.ts';
 import type { TcpStack } from '../../src/socket/tcp/stack.ts';
 import type { TcpSocket } from '../../src/socket/tcp/socket.ts';
 import {
-  TELNET_CLOSE_TIMEOUT_MS, TELNET_LINE_LEN, TELNET_LOGIN_DELAY_MS, TELNET_LOGIN_TIMEOUT_MS, TELNET_MAX_LOGIN_ATTEMPTS,
+  IDLE_TIMEOUT_FLAG, TELNET_CLOSE_TIMEOUT_MS, TELNET_LINE_LEN, TELNET_LOGIN_DELAY_MS, TELNET_LOGIN_TIMEOUT_MS, TELNET_MAX_LOGIN_ATTEMPTS,
   TELNET_OUTBOX_LEN,
 } from '../limits.ts';
+import { LoginLimiter } from '../login-limiter.ts';
 import { TcpServer, type TcpServerOptions } from '../services/tcp-server.ts';
 import { DEFAULT_PING_SETTINGS } from './ping.ts';
 import { TelnetSession, type ShellContext, type TelnetLoginStats, type TelnetSettings } from './session.ts';
@@ -50,6 +51,10 @@ export interface TelnetServerOptions extends TcpServerOptions {
   maxLoginAttempts?: number;
   /** Time allowed to log in, ms; 0 for no limit. Defaults to TELNET_LOGIN_TIMEOUT_MS, 60000. */
   loginTimeoutMs?: number;
+  /** A logged-in shell with no input for this long is closed, ms; 0 for never. Defaults to IDLE_TIMEOUT_FLAG.default s (900 000 ms). */
+  idleTimeoutMs?: number;
+  /** The device-wide budget of failed logins, shared with other services that ask for the password. Defaults to a new LoginLimiter. */
+  loginLimiter?: LoginLimiter;
   /** After exit, longest wait for the client to take the last output, ms. Defaults to TELNET_CLOSE_TIMEOUT_MS, 10000. */
   closeTimeoutMs?: number;
   /** Output buffered per session, octets. Defaults to TELNET_OUTBOX_LEN, 16384. */
@@ -70,7 +75,8 @@ export interface TelnetServerOptions extends TcpServerOptions {
 
 export class TelnetServer extends TcpServer implements ShellContext {
   readonly settings: TelnetSettings;
-  readonly loginStats: TelnetLoginStats = { logins: 0, failures: 0, lockouts: 0, timeouts: 0 };
+  readonly loginStats: TelnetLoginStats = { logins: 0, failures: 0, lockouts: 0, timeouts: 0, idleTimeouts: 0, takeovers: 0, commandsRefused: 0 };
+  readonly loginLimiter: LoginLimiter;
   /** One session per connection slot (index = slot). */
   readonly sessions: TelnetSession[];
   private startedAt: number;
@@ -99,6 +105,7 @@ export class TelnetServer extends TcpServer implements ShellContext {
       loginDelayMs: options.loginDelayMs ?? TELNET_LOGIN_DELAY_MS,
       maxLoginAttempts: options.maxLoginAttempts ?? TELNET_MAX_LOGIN_ATTEMPTS,
       loginTimeoutMs: options.loginTimeoutMs ?? TELNET_LOGIN_TIMEOUT_MS,
+      idleTimeoutMs: options.idleTimeoutMs ?? IDLE_TIMEOUT_FLAG.default * 1000,
       closeTimeoutMs: options.closeTimeoutMs ?? TELNET_CLOSE_TIMEOUT_MS,
       outboxLen: options.outboxLen ?? TELNET_OUTBOX_LEN,
       lineLen: options.lineLen ?? TELNET_LINE_LEN,
@@ -109,6 +116,7 @@ export class TelnetServer extends TcpServer implements ShellContext {
       },
       pingIdentBase: options.pingIdentBase ?? 0x7400,
     };
+    this.loginLimiter = options.loginLimiter ?? new LoginLimiter();
     this.startedAt = options.startedAt ?? -1;
     const deviceStats = (iface.device as { stats?: unknown }).stats;
     this.link = options.linkStats !== undefined ? options.linkStats
@@ -144,7 +152,9 @@ export class TelnetServer extends TcpServer implements ShellContext {
   }
 
   extraStats(): object {
-    return { sessions: this.active, ...this.stats, ...this.loginStats };
+    let xferTimeLimits = 0;
+    for (let i = 0; i < this.sessions.length; i++) xferTimeLimits += this.sessions[i]!.xferTimeLimits;
+    return { sessions: this.active, ...this.stats, ...this.loginStats, ...this.loginLimiter.stats, xferTimeLimits };
   }
 
   memoryInfo(): { profile: string; allocated: number; budget: number | null } | null {
@@ -153,6 +163,23 @@ export class TelnetServer extends TcpServer implements ShellContext {
 
   linkStats(): object | null {
     return this.link;
+  }
+
+  /**
+   * Keeps one slot for the owner: when a login leaves no slot free, the logged-in shell that has
+   * been idle longest (other than the new one) is closed with a message, so the next connection
+   * finds a slot too. Only a successful login does this; a peer at the password prompt cannot.
+   */
+  loggedIn(now: number, index: number): void {
+    const conns = this.connections;
+    for (let i = 0; i < conns.length; i++) if (conns[i] === null) return;
+    let oldest = -1;
+    for (let i = 0; i < this.sessions.length; i++) {
+      const s = this.sessions[i]!;
+      if (i === index || !s.holdsShell) continue;
+      if (oldest < 0 || s.lastInputAt < this.sessions[oldest]!.lastInputAt) oldest = i;
+    }
+    if (oldest >= 0) this.sessions[oldest]!.takeOver(now);
   }
 
   // TcpServer

@@ -25,6 +25,7 @@ import {
   parseCommandLine, parsePingArgs, parseXferArgs, type PoolInfo,
 } from './format.ts';
 import { TELNET_INPUT_LEN, TELNET_SUBNEGOTIATION_LEN } from '../limits.ts';
+import type { LoginLimiter } from '../login-limiter.ts';
 import { PingRun, type PingSettings, type TextSink } from './ping.ts';
 import { XferRun } from './xfer.ts';
 import { Telnet, TelnetDecoder, TelnetOption, TelnetOptions, type TelnetHandler } from './protocol.ts';
@@ -35,6 +36,10 @@ export interface ShellContext {
   readonly tcp: TcpStack;
   readonly settings: TelnetSettings;
   readonly loginStats: TelnetLoginStats;
+  /** The device-wide budget of failed logins (shared with every service that asks for the password). */
+  readonly loginLimiter: LoginLimiter;
+  /** Session `index` has just logged in at `now` (the server may close an idle shell to keep a slot free). */
+  loggedIn(now: number, index: number): void;
   /** Milliseconds since the device started. */
   uptimeMs(now: number): number;
   /** Sessions connected now. */
@@ -68,6 +73,8 @@ export interface TelnetSettings {
   maxLoginAttempts: number;
   /** Time allowed to log in, ms (0: no limit). */
   loginTimeoutMs: number;
+  /** A logged-in shell with no input for this long is closed, ms (0: never). */
+  idleTimeoutMs: number;
   /** After asking to close, longest wait for the peer to take our output, ms. */
   closeTimeoutMs: number;
   /** Octets of output a session buffers. */
@@ -79,8 +86,15 @@ export interface TelnetSettings {
   pingIdentBase: number;
 }
 
-/** Login counters (shared with the web console's: firmware-bridge/login.ts). */
-export type TelnetLoginStats = LoginStats;
+/** Login counters (shared with the web console's: firmware-bridge/login.ts), and the shell's own. */
+export interface TelnetLoginStats extends LoginStats {
+  /** Logged-in shells closed after `idleTimeoutMs` without input. */
+  idleTimeouts: number;
+  /** Idle shells closed so that a new login had a free slot left behind it. */
+  takeovers: number;
+  /** `ping` and `xfer` command lines refused (arguments malformed or past their limits). */
+  commandsRefused: number;
+}
 
 // Session states.
 export const SessionState = {
@@ -135,11 +149,14 @@ export class TelnetSession implements TelnetHandler, TextSink {
   private loginDeadline = NEVER;
   private closeDeadline = NEVER;
   private wasLoggedIn = false;
+  /** When the peer last sent anything (or a command ended), ms: the idle deadline counts from here. */
+  lastInputAt = 0;
+  /** The attempt now waiting out its delay was refused by the device-wide limit (not checked). */
 
   constructor(ctx: ShellContext, index: number) {
     this.ctx = ctx;
     this.index = index;
-    this.login = new LoginAttempts(ctx.settings, ctx.loginStats);
+    this.login = new LoginAttempts(ctx.settings, ctx.loginStats, ctx.loginLimiter);
     this.line = new Uint8Array(ctx.settings.lineLen);
     this.outbox = new Uint8Array(ctx.settings.outboxLen);
     this.ping = new PingRun(ctx.iface, ((ctx.settings.pingIdentBase + index - 1) % 0xffff) + 1, ctx.settings.ping);
@@ -149,6 +166,11 @@ export class TelnetSession implements TelnetHandler, TextSink {
   /** Wrong passwords in this connection. */
   get failures(): number {
     return this.login.failures;
+  }
+
+  /** `xfer` runs this slot's sessions ended at the time limit. */
+  get xferTimeLimits(): number {
+    return this.xfer.timeLimited;
   }
 
   /** True once the right password was given in this connection. */
@@ -162,6 +184,7 @@ export class TelnetSession implements TelnetHandler, TextSink {
     this.sock = sock;
     this.now = now;
     this.state = SessionState.Password;
+    this.lastInputAt = now;
     const s = this.ctx.settings;
     this.loginDeadline = s.loginTimeoutMs > 0 ? now + s.loginTimeoutMs : NEVER;
     // RFC 857 / 858: the server echoes and suppresses go-ahead (character at a time);
@@ -195,6 +218,7 @@ export class TelnetSession implements TelnetHandler, TextSink {
     this.login.reset();
     this.outputDropped = 0;
     this.wasLoggedIn = false;
+    this.lastInputAt = 0;
     this.options.reset();
     this.decoder.reset();
     this.inPos = 0;
@@ -224,6 +248,7 @@ export class TelnetSession implements TelnetHandler, TextSink {
     if (this.state === SessionState.Ping) {
       if (this.ping.poll(now, this)) progress = true;
       if (!this.ping.running) {
+        this.lastInputAt = now;
         this.prompt();
         this.state = SessionState.Shell;
         progress = true;
@@ -232,6 +257,7 @@ export class TelnetSession implements TelnetHandler, TextSink {
     if (this.state === SessionState.Xfer) {
       if (this.xfer.poll(now, this)) progress = true;
       if (!this.xfer.running) {
+        this.lastInputAt = now;
         this.prompt();
         this.state = SessionState.Shell;
         progress = true;
@@ -240,6 +266,12 @@ export class TelnetSession implements TelnetHandler, TextSink {
     if ((this.state === SessionState.Password || this.state === SessionState.LoginDelay) && now >= this.loginDeadline) {
       this.ctx.loginStats.timeouts++;
       this.writeText(`\nLogin timed out after ${Math.round(s.loginTimeoutMs / 1000)} seconds.\n`);
+      this.startClosing(now);
+      progress = true;
+    }
+    if (this.state === SessionState.Shell && s.idleTimeoutMs > 0 && now >= this.lastInputAt + s.idleTimeoutMs) {
+      this.ctx.loginStats.idleTimeouts++;
+      this.writeText(`\nIdle for ${Math.round(s.idleTimeoutMs / 1000)} seconds: logged out.\n`);
       this.startClosing(now);
       progress = true;
     }
@@ -286,6 +318,9 @@ export class TelnetSession implements TelnetHandler, TextSink {
         if (this.outStart === this.outEnd) return now;
         t = this.closeDeadline;
         break;
+      case SessionState.Shell:
+        if (this.ctx.settings.idleTimeoutMs > 0) t = this.lastInputAt + this.ctx.settings.idleTimeoutMs;
+        break;
       default:
         break;
     }
@@ -311,6 +346,7 @@ export class TelnetSession implements TelnetHandler, TextSink {
         const mark = sock.urgentMark;
         const n = sock.recv(this.input, 0, this.input.length);
         if (n <= 0) break;
+        this.lastInputAt = this.now;
         this.inPos = 0;
         this.inLen = n;
         this.synchEnd = mark > 0 ? (mark < n ? mark : n) : 0;
@@ -457,7 +493,8 @@ export class TelnetSession implements TelnetHandler, TextSink {
   private checkPassword(): void {
     const pw = this.ctx.settings.password;
     if (pw === null) return;
-    // Every octet compared whatever the outcome; a failure is counted and answered after a pause.
+    // Every octet compared whatever the outcome (unless the device-wide budget of failures is
+    // spent: then refused unchecked); a failure is counted and answered after a pause.
     const right = this.login.attempt(this.now, this.line, this.lineLen);
     this.line.fill(0, 0, this.lineLen);
     this.lineLen = 0;
@@ -466,6 +503,7 @@ export class TelnetSession implements TelnetHandler, TextSink {
       this.state = SessionState.Shell;
       this.writeText('Logged in. Type help for the list of commands.\n');
       this.prompt();
+      this.ctx.loggedIn(this.now, this.index);
       return;
     }
     // A wrong password: answer only after the pause (a deadline, not a timer).
@@ -475,7 +513,12 @@ export class TelnetSession implements TelnetHandler, TextSink {
 
   private afterWrongPassword(): void {
     this.delayUntil = NEVER;
-    this.writeText('Login incorrect\n');
+    if (this.login.throttled) {
+      const left = Math.ceil(this.ctx.loginLimiter.backoffLeft(this.now) / 1000);
+      this.writeText(`Login refused: too many failed logins on this device; try again in ${left} s\n`);
+    } else {
+      this.writeText('Login incorrect\n');
+    }
     if (this.login.exhausted()) {
       this.writeText('Too many failed logins.\n');
       this.startClosing(this.now);
@@ -483,6 +526,18 @@ export class TelnetSession implements TelnetHandler, TextSink {
     }
     this.state = SessionState.Password;
     this.prompt();
+  }
+
+  /** Closes a logged-in shell so a new login keeps a slot free behind it (the server picks the oldest idle one). */
+  takeOver(now: number): void {
+    this.ctx.loginStats.takeovers++;
+    this.writeText(`\nSession closed: a new login needs the slot (idle for ${Math.round((now - this.lastInputAt) / 1000)} seconds).\n`);
+    this.startClosing(now);
+  }
+
+  /** True while this session's shell is open for the takeover (logged in and not already closing). */
+  get holdsShell(): boolean {
+    return this.wasLoggedIn && this.state !== SessionState.Closing && this.state !== SessionState.Free && !this.done;
   }
 
   private startClosing(now: number): void {
@@ -544,10 +599,11 @@ export class TelnetSession implements TelnetHandler, TextSink {
       case 'ping': {
         const args = parsePingArgs(cmd.args);
         if (typeof args === 'string') {
+          ctx.loginStats.commandsRefused++;
           this.writeText(args);
           break;
         }
-        if (this.ping.start(this.now, args.address, args.count, this)) {
+        if (this.ping.start(this.now, args.address, args.count, this, args.dataLen, args.intervalMs)) {
           this.state = SessionState.Ping;
           // The first request goes out at once.
           this.ping.poll(this.now, this);
@@ -558,6 +614,7 @@ export class TelnetSession implements TelnetHandler, TextSink {
       case 'xfer': {
         const args = parseXferArgs(cmd.args);
         if (typeof args === 'string') {
+          ctx.loginStats.commandsRefused++;
           this.writeText(args);
           break;
         }

@@ -12,7 +12,8 @@
  * socket reached TIME-WAIT, or CLOSED without error after LAST-ACK). A reset, refusal or
  * timeout prints `xfer: <reason> after N octets sent, M received`; Ctrl-C aborts the connection
  * (RST) and prints `^C` and `xfer: interrupted after N octets sent, M received`. There N counts
- * only the octets the peer acknowledged.
+ * only the octets the peer acknowledged. A run still going after XFER_MAX_DURATION_MS (limits.ts,
+ * an hour) is reset the same way and prints `xfer: time limit of S s reached after ...`.
  *
  * The pattern (XFER_SEED, `xferPattern`): the words of xorshift32 (x ^= x << 13; x ^= x >>> 17;
  * x ^= x << 5, each step's x is the next word) started from x = 0x5eed, each word written
@@ -33,7 +34,7 @@ import type { TcpSocket } from '../../src/socket/tcp/socket.ts';
 import { TcpState } from '../../src/socket/tcp/state.ts';
 import { NEVER } from '../../src/time.ts';
 import { formatIpv4 } from '../../src/wire/ipv4.ts';
-import { XFER_CHUNK_LEN, XFER_RX_LEN } from '../limits.ts';
+import { XFER_CHUNK_LEN, XFER_MAX_DURATION_MS, XFER_RX_LEN } from '../limits.ts';
 import type { TextSink } from './ping.ts';
 
 /** The xorshift32 state the pattern starts from. */
@@ -58,6 +59,8 @@ function reason(code: number): string {
 
 export class XferRun {
   running = false;
+  /** Runs ended at the time limit. */
+  timeLimited = 0;
   private readonly tcp: TcpStack;
   private readonly chunk = new Uint8Array(XFER_CHUNK_LEN);
   private readonly rxBuf = new Uint8Array(XFER_RX_LEN);
@@ -72,8 +75,12 @@ export class XferRun {
   private txHash: Hash | null = null;
   private rxHash: Hash | null = null;
 
-  constructor(tcp: TcpStack) {
+  private readonly maxDurationMs: number;
+
+  /** @param maxDurationMs longest run, ms (defaults to XFER_MAX_DURATION_MS) */
+  constructor(tcp: TcpStack, maxDurationMs = XFER_MAX_DURATION_MS) {
     this.tcp = tcp;
+    this.maxDurationMs = maxDurationMs;
   }
 
   /**
@@ -107,6 +114,14 @@ export class XferRun {
     const sock = this.sock;
     if (!this.running || sock === null) return false;
     let progress = false;
+
+    if (now - this.startedAt >= this.maxDurationMs) {
+      this.timeLimited++;
+      out.writeText(`xfer: time limit of ${Math.round(this.maxDurationMs / 1000)} s reached after ${this.acked()} octets sent, ` +
+        `${this.received} received\n`);
+      this.stop();
+      return true;
+    }
 
     // Send: the pattern, then a FIN once all of it is queued.
     while (this.sent < this.total) {
@@ -171,8 +186,8 @@ export class XferRun {
     if (this.sent < this.total && sock.sendSpace > 0) return now;
     if (this.sent === this.total && !sock.finQueued) return now;
     if (!this.eof && sock.readable) return now;
-    // Everything else waits for segments (which wake the host loop) or the socket's own timers.
-    return NEVER;
+    // Everything else waits for segments (which wake the host loop), the socket's own timers, or the time limit.
+    return this.startedAt + this.maxDurationMs;
   }
 
   /** Ctrl-C: resets the connection and prints how far it got. */

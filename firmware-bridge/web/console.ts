@@ -19,6 +19,7 @@ import http from 'node:http';
 import { gzipSync } from 'node:zlib';
 import { createServer, type Network, type Server, type Socket } from '../../src/net/index.ts';
 import { NEVER } from '../../src/time.ts';
+import type { LoginLimiter } from '../login-limiter.ts';
 import { LoginAttempts, newLoginStats, type LoginPolicy, type LoginStats } from '../login.ts';
 import { CONSOLE_PAGE } from './page.ts';
 import { statusDocument, type StatusSources } from './status.ts';
@@ -35,6 +36,8 @@ export interface WebConsoleOptions {
   loginDelayMs?: number;
   /** Wrong passwords before the connection is closed. Defaults to 3 (as telnet). */
   maxLoginAttempts?: number;
+  /** The device-wide budget of failed logins, shared with telnet (login-limiter.ts); none when absent. */
+  loginLimiter?: LoginLimiter;
 }
 
 /** The console's own counters (shown under "http" in /api/stats). */
@@ -63,6 +66,7 @@ export class WebConsole {
   private readonly network: Network;
   private readonly status: StatusSources;
   private readonly policy: LoginPolicy;
+  private readonly limiter: LoginLimiter | null;
   private readonly page: Buffer;
   private readonly pageGzip: Buffer;
   private readonly etag: string;
@@ -77,6 +81,7 @@ export class WebConsole {
     this.network = options.network;
     this.status = options.status;
     this.port = options.port ?? 80;
+    this.limiter = options.loginLimiter ?? null;
     this.policy = {
       password: new TextEncoder().encode(options.password),
       loginDelayMs: options.loginDelayMs ?? 1000,
@@ -143,7 +148,7 @@ export class WebConsole {
     if (this.accepted.get(socket) !== auth) {
       let attempts = this.attempts.get(socket);
       if (attempts === undefined) {
-        attempts = new LoginAttempts(this.policy, this.stats);
+        attempts = new LoginAttempts(this.policy, this.stats, this.limiter);
         this.attempts.set(socket, attempts);
       }
       const typed = basicPassword(auth);

@@ -3,8 +3,9 @@
  * packets arrive (or a full transmit buffer drains), a `closed` promise that says why a link
  * went away, and octet counters.
  *
- * The stack itself never sees these; `firmware-bridge/` wires `onActivity` to `HostLoop.wake`
- * and exits non-zero when `closed` resolves with `disconnected: true`.
+ * The stack itself never sees these; `firmware-bridge/` wires `onActivity` to `HostLoop.wake`,
+ * and a serial port whose `closed` resolves with `disconnected: true` is waited for and opened
+ * again (reopening-serial-link.ts).
  */
 import type { ByteLink } from '../phy/device.ts';
 

@@ -13,8 +13,8 @@
  * unplugged, pty master closed) reads 0 forever. Measured here: about 85% CPU, and the port
  * never reports the disconnect (serialport/bindings-cpp issue #162, unfixed). FdLink treats
  * EOF and EIO as a hangup and resolves `closed` with `disconnected: true` instead, so the
- * firmware can exit non-zero rather than spin or hang. It also avoids a Buffer and a Promise
- * per read.
+ * firmware can report it and wait for the port to come back (ReopeningSerialLink) rather than
+ * spin or hang. It also avoids a Buffer and a Promise per read.
  *
  * RX back pressure: when the RX ring is full the link stops reading; the kernel's tty buffer
  * then fills and, with `rtscts`, the UART holds the sender off; without it the kernel drops

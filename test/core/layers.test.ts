@@ -2,7 +2,8 @@
  * The layer rule (docs/architecture.md), checked on every import: inside src/ each layer imports
  * only the layers below it; the harness stays out of the product (nothing in src/ or
  * firmware-bridge/ imports support/, test/, hw/ or bench/; support/ is shared by the harnesses
- * only) and support/ imports none of the harnesses it serves. The Node half of the rule (only
+ * only) and support/ imports none of the harnesses it serves; scripts/ may import test/ (the
+ * fuzzing surfaces and the soak run), nothing else of the harnesses. The Node half of the rule (only
  * src/drivers/ touches Node) is the compiler's: `npm run typecheck` compiles the core a second
  * time without Node's types.
  */
@@ -108,6 +109,16 @@ describe('layers', () => {
     for (const file of files) {
       for (const folder of importedFolders(file)) {
         if (!['src', 'firmware-bridge', 'support'].includes(folder)) offenders.push(`${file} imports ${folder}/`);
+      }
+    }
+    expect(offenders).to.deep.equal([]);
+  });
+
+  it('scripts/ imports src/, firmware-bridge/, support/ and test/ (npm run fuzz and soak run test code), never hw/ or bench/', () => {
+    const offenders: string[] = [];
+    for (const file of sources('scripts')) {
+      for (const folder of importedFolders(file)) {
+        if (!['src', 'firmware-bridge', 'support', 'test', 'scripts'].includes(folder)) offenders.push(`${file} imports ${folder}/`);
       }
     }
     expect(offenders).to.deep.equal([]);

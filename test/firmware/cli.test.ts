@@ -1,5 +1,9 @@
 import { expect } from 'chai';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { CliError, parseFirmwareArgs, parseHostConnectArgs } from '../../firmware-bridge/cli.ts';
+import { firmwareSpawn } from '../../firmware-bridge/start-plan.ts';
 import { ipv4Address } from '../../src/wire/ipv4.ts';
 
 describe('firmware and host connect flags', () => {
@@ -17,6 +21,37 @@ describe('firmware and host connect flags', () => {
   it('takes the password from SLIPSTACK_PASSWORD when --password is absent, and --password wins', () => {
     expect(parseFirmwareArgs(['--port', 'x'], { SLIPSTACK_PASSWORD: 'env' })!.password).to.equal('env');
     expect(parseFirmwareArgs(['--port', 'x', '--password', 'flag'], { SLIPSTACK_PASSWORD: 'env' })!.password).to.equal('flag');
+  });
+
+  it('--password-file reads the first line; never together with --password; its contents stay out of errors', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'slipstack-pw-'));
+    try {
+      const file = join(dir, 'pw');
+      writeFileSync(file, 'from file\nsecond line\n', { mode: 0o600 });
+      expect(parseFirmwareArgs(['--port', 'x', '--password-file', file], { SLIPSTACK_PASSWORD: 'env' })!.password).to.equal('from file');
+      expect(() => parseFirmwareArgs(['--port', 'x', '--password-file', file, '--password', 'p'], {})).to.throw(CliError, /not both/);
+      expect(() => parseFirmwareArgs(['--port', 'x', '--password-file', join(dir, 'none')], {})).to.throw(CliError, /cannot read .*ENOENT/);
+      writeFileSync(file, '\nhidden\n');
+      expect(() => parseFirmwareArgs(['--port', 'x', '--password-file', file], {})).to.throw(CliError, /first line .* is empty/)
+        .with.property('message').that.does.not.contain('hidden');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('npm start hands the password to the firmware in its environment, never in its argv (ps shows argv)', () => {
+    const plan = firmwareSpawn('/dev/pts/7', 'hunter2 secret', ['--baud', '9600'], { PATH: '/bin', SLIPSTACK_PASSWORD: 'old' });
+    expect(plan.args).to.deep.equal(['--port', '/dev/pts/7', '--baud', '9600']);
+    expect(plan.args.join(' ')).not.to.contain('hunter2');
+    expect(plan.env).to.deep.equal({ PATH: '/bin', SLIPSTACK_PASSWORD: 'hunter2 secret' });
+    // The firmware takes it from there.
+    expect(parseFirmwareArgs(plan.args, plan.env)!.password).to.equal('hunter2 secret');
+  });
+
+  it('--idle-timeout: seconds, default 900 (15 minutes), 0 turns it off', () => {
+    expect(parseFirmwareArgs(['--port', 'x'], {})!.idleTimeoutS).to.equal(900);
+    expect(parseFirmwareArgs(['--port', 'x', '--idle-timeout', '0'], {})!.idleTimeoutS).to.equal(0);
+    expect(() => parseFirmwareArgs(['--port', 'x', '--idle-timeout', '-5'], {})).to.throw(CliError, /idle-timeout/);
   });
 
   it('returns null for --help', () => {

@@ -94,9 +94,16 @@ const loginWhy = loginUnavailable();
   const boards: ConsoleBoard[] = [];
   const password = `board-${randomBytes(4).toString('hex')}`;
 
+  const ptmxBefore = existsSync('/dev/ptmx') ? statSync('/dev/ptmx').mode & 0o7777 : -1;
+
   before(async function () {
     if (loginWhy !== null) noteSkip(`console flash tests: ${loginWhy}`);
     image = await imageOrSkip(this);
+  });
+
+  after(() => {
+    // The machine is left as the suite found it: every user can still open a pty.
+    if (ptmxBefore >= 0) expect((statSync('/dev/ptmx').mode & 0o7777).toString(8), '/dev/ptmx mode').to.equal(ptmxBefore.toString(8));
   });
 
   afterEach(async () => {

@@ -152,6 +152,8 @@ export interface RigOptions {
   firmwareCommand?: string[];
   /** Starts the device on the pty's device side some other way (the rig then only waits for its ping). */
   startDevice?: (devicePath: string) => Promise<void>;
+  /** Given host connect's pty (device side), the port the firmware opens (a relay's). Defaults to that pty. */
+  portFor?: (hostPty: string) => Promise<string>;
 }
 
 export interface RunResult {
@@ -206,11 +208,13 @@ export class Rig {
     execFileSync('ip', ['-n', this.ns, 'link', 'set', 'lo', 'up']);
     this.host = this.spawnIn('node', ['--import', 'tsx', join(ROOT, 'firmware-bridge/host-connect.ts'), '--pty', '--tun', 'sl0', ...(options.hostArgs ?? [])]);
     const m = await this.host.waitFor(/device side: (\/dev\/pts\/\d+)/);
+    const port = options.portFor !== undefined ? await options.portFor(m[1]!) : m[1]!;
     if (options.startDevice !== undefined) {
-      await options.startDevice(m[1]!);
+      await options.startDevice(port);
     } else {
       const [cmd, ...args] = options.firmwareCommand ?? ['node', '--import', 'tsx', options.firmwareScript ?? join(ROOT, 'firmware-bridge/firmware.ts')];
-      this.firmware = this.spawn(cmd!, [...args, '--port', m[1]!, '--password', this.password, ...(options.firmwareArgs ?? [])]);
+      // The password goes in the environment, never argv (which every local user can read).
+      this.firmware = this.spawn(cmd!, [...args, '--port', port, ...(options.firmwareArgs ?? [])], { ...process.env, SLIPSTACK_PASSWORD: this.password });
       await this.firmware.waitFor(/ready/);
     }
     await this.host.waitFor(/up: 192\.0\.2\.1/);
@@ -227,8 +231,8 @@ export class Rig {
     return this.spawn('ip', ['netns', 'exec', this.ns, cmd, ...args]);
   }
 
-  spawn(cmd: string, args: string[]): Proc {
-    const p = track(spawn(cmd, args, { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] }));
+  spawn(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Proc {
+    const p = track(spawn(cmd, args, { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'], env }));
     this.procs.push(p);
     return p;
   }

@@ -78,8 +78,12 @@ export function run(w: TelnetWorld, done: () => boolean, limitMs = w.limitMs): b
   return runUntil(w.clock, w.parts, done, limitMs);
 }
 
-/** Connects and logs in; returns the client at its first prompt. */
-export function login(w: TelnetWorld): TelnetClient {
+/**
+ * Connects and logs in; returns the client at its first prompt. With `waitOutBackoff`, first
+ * runs until the server's device-wide login back-off (if any) is over.
+ */
+export function login(w: TelnetWorld, waitOutBackoff = false): TelnetClient {
+  if (waitOutBackoff) run(w, () => w.telnet.loginLimiter.backoffLeft(w.clock.now) === 0, 10 * 60_000);
   const c = connect(w);
   expectText(w, c, 'Password: ');
   c.line(w.password);

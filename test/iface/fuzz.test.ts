@@ -1,6 +1,7 @@
 /**
  * Bad input never crashes the stack or leaks: 100 000 random byte strings and 100 000 mutated
- * valid frames go through an Interface. No exception may escape `poll`, every slot must come
+ * valid frames go through an Interface; then a slice of every fuzzing surface of
+ * test/fuzz/surfaces.ts (SLIP octets, IPv4 frames, telnet input) goes through a whole Board. No exception may escape `poll`, every slot must come
  * back, and the counters must account for every frame.
  */
 import { expect } from 'chai';
@@ -12,6 +13,7 @@ import { randomBytes } from '../../support/pattern.ts';
 import { checkPools, testPool } from '../helpers/pools.ts';
 import { TestingDevice } from '../helpers/testing-device.ts';
 import { echoRequest, fragment, ipv4, naiveChecksum, udp } from '../helpers/packets.ts';
+import { FUZZ_SURFACES, FuzzFailure, fuzz } from '../fuzz/surfaces.ts';
 
 /** Rewrites the IPv4 header checksum so a mutant gets past the first check. */
 function fixHeaderChecksum(frame: Uint8Array): void {
@@ -110,5 +112,36 @@ describe('Interface: malformed input', function () {
     accountingHolds(iface, N);
     expect(iface.stats.icmp.echoReplied, 'some mutants are still valid requests').to.be.greaterThan(0);
     expect(iface.reassembler.used).to.equal(0);
+  });
+});
+
+describe('fuzzing surfaces (a slice of `npm run fuzz`): the whole board, seeded', function () {
+  this.timeout(120_000);
+  // The slice CI runs on every push; `npm run fuzz -- --iterations 1000000` runs the rest.
+  const SLICE = 50_000;
+  for (const surface of FUZZ_SURFACES) {
+    for (const mode of ['random', 'mutated'] as const) {
+      it(`${surface}, ${mode}: ${SLICE} inputs, no throw, every pool slot and TCP socket back, a ping answered after`, () => {
+        const r = fuzz(surface, mode, SLICE, 0x5eed);
+        expect(r.leakedSlots, 'pool slots in use').to.equal(0);
+        expect(r.leakedSockets, 'TCP sockets in use').to.equal(0);
+        expect(r.answersPing, 'answers a ping afterwards').to.equal(true);
+        expect(r.framesOut, 'the board answered some inputs').to.be.greaterThan(0);
+        if (surface === 'ipv4' && mode === 'mutated') expect(r.echoedOctets, 'TCP data reached the echo service').to.be.greaterThan(10_000);
+      });
+    }
+  }
+
+  it('is reproducible: the same seed gives the same run', () => {
+    const a = fuzz('ipv4', 'mutated', 2000, 42);
+    const b = fuzz('ipv4', 'mutated', 2000, 42);
+    expect(a.framesOut).to.equal(b.framesOut);
+  });
+
+  it('a throw names the surface, the seed and the input that reproduce it', () => {
+    const e = new FuzzFailure('slip', 'random', 7, 123, Uint8Array.of(0xc0, 1), new Error('boom'));
+    expect(e.message).to.contain('fuzz slip/random seed 7 input #123 threw: Error: boom');
+    expect(e.message).to.contain('input (2 octets): c001');
+    expect(e.message).to.contain('npm run fuzz -- --surface slip --mode random --seed 7 --iterations 124');
   });
 });

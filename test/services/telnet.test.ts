@@ -80,7 +80,8 @@ describe('telnet server: sessions end to end', function () {
   });
 
   it('logs in with the right password and runs help, version, uptime, ifconfig, netstat, stats, pool, echo, exit', () => {
-    const w = world();
+    // The clock jumps an hour below: no idle timeout here (telnet-limits.test.ts tests it).
+    const w = world({ idleTimeoutMs: 0 });
     const c = connect(w);
     expectText(w, c, 'Password: ');
     c.line(PASSWORD);
@@ -226,13 +227,41 @@ describe('telnet server: sessions end to end', function () {
   it('a ping to nobody reports 100% loss; bad arguments are explained', () => {
     const w = world();
     const c = login(w);
-    expect(command(w, c, 'ping')).to.equal('ping\r\nusage: ping <ip> [-c n]\r\n');
+    expect(command(w, c, 'ping')).to.equal('ping\r\nusage: ping <ip> [-c n] [-s size] [-i secs]\r\n');
     expect(command(w, c, 'ping 300.1.1.1')).to.contain('ping: 300.1.1.1: not an IPv4 address');
     expect(command(w, c, 'ping 192.0.2.1 -c 0')).to.contain('ping: invalid count');
     // 192.0.2.9 is not on the link: the peer drops the requests (not its address).
     const out = command(w, c, 'ping 192.0.2.9 -c 2');
     expect(out).to.contain('2 packets transmitted, 0 received, 100% packet loss');
     expect(out).not.to.contain('rtt');
+    finish(w);
+  });
+
+  it('ping refuses a count, size or interval past its limits with a clear message; -s and -i are used', () => {
+    const w = world();
+    const c = login(w);
+    expect(command(w, c, 'ping 192.0.2.1 -c 1001')).to.contain('ping: invalid count: use -c 1..1000\r\n');
+    expect(command(w, c, 'ping 192.0.2.1 -c 99999999999')).to.contain('ping: invalid count');
+    expect(command(w, c, 'ping 192.0.2.1 -s 513')).to.contain('ping: invalid size: use -s 8..512 octets\r\n');
+    expect(command(w, c, 'ping 192.0.2.1 -s 7')).to.contain('ping: invalid size');
+    expect(command(w, c, 'ping 192.0.2.1 -i 0.1')).to.contain('ping: invalid interval: use -i 0.2..10 seconds\r\n');
+    expect(command(w, c, 'ping 192.0.2.1 -i 11')).to.contain('ping: invalid interval');
+    expect(w.telnet.loginStats.commandsRefused, 'each refusal counted (stats: commandsRefused)').to.equal(6);
+    const start = w.clock.now;
+    const out = command(w, c, 'ping 192.0.2.1 -c 3 -s 500 -i 0.2');
+    expect(out).to.contain('PING 192.0.2.1 (192.0.2.1) 500(528) bytes of data.');
+    expect(out).to.match(/508 bytes from 192\.0\.2\.1: icmp_seq=3 /);
+    expect(out).to.contain('3 packets transmitted, 3 received, 0% packet loss');
+    expect(w.clock.now - start, 'three requests 200 ms apart').to.be.below(1000);
+    finish(w);
+  });
+
+  it('ping without -c stops by itself after 1000 requests', () => {
+    const w = world({ pingIntervalMs: 200 });
+    const c = login(w);
+    c.line('ping 192.0.2.1');
+    const out = expectText(w, c, 'slipstack> ', 400_000);
+    expect(out).to.contain('1000 packets transmitted, 1000 received, 0% packet loss');
     finish(w);
   });
 
@@ -499,6 +528,7 @@ describe('telnet shell: output formatting', () => {
     expect(parsePingArgs(['192.0.2.1', '-c'])).to.be.a('string');
     expect(parsePingArgs(['192.0.2.1', '-x'])).to.match(/unknown option -x/);
     expect(parsePingArgs(['1.2.3'])).to.match(/not an IPv4 address/);
+    expect(parsePingArgs(['192.0.2.1', '-s', '100', '-i', '1.5'])).to.deep.equal({ address: HOST_A, count: 0, dataLen: 100, intervalMs: 1500 });
   });
 
   it('formats ping lines like iputils', () => {

@@ -141,6 +141,27 @@ describe('telnet shell: xfer (the device connects out)', function () {
     finish(w, c);
   });
 
+  it('a transfer still going after the time limit (an hour) is reset and reported; the shell goes on', () => {
+    const w = world();
+    const c = login(w);
+    const listener = w.pair.tcpA.listen(5555);
+    const sink = new Sink(w.pair.tcpA, listener);
+    w.parts.push(sink);
+    c.line('xfer 192.0.2.1 5555 10000000');
+    expectText(w, c, 'sending 10000000 octets\r\n');
+    const started = w.clock.now;
+    // The sink never reads: the transfer stalls until the limit ends it.
+    const out = expectText(w, c, 'slipstack> ', 2 * 3_600_000);
+    expect(w.clock.now - started).to.be.within(3_600_000, 3_601_000);
+    expect(out).to.match(/^xfer: time limit of 3600 s reached after \d+ octets sent, 0 received\r\n/);
+    runUntil(w.clock, w.parts, () => sink.sock!.state === TcpState.Closed, 5_000);
+    sink.sock!.close();
+    w.pair.tcpA.unlisten(listener);
+    expect(command(w, c, 'echo after')).to.contain('after\r\n');
+    expect(command(w, c, 'stats')).to.match(/xferTimeLimits 1\b/);
+    finish(w, c);
+  });
+
   it('the telnet session ending during a transfer resets the transfer too', () => {
     const w = world();
     const c = login(w);

@@ -115,6 +115,8 @@ export class TcpConnection {
    * argument, start their timers from it (at most one poll interval early).
    */
   lastNow = 0;
+  /** When this connection last answered an unacceptable segment without data, ms (-1: never). */
+  invalidAckAt = -1;
 
   // --- Send sequence space (RFC 9293 §3.3.1) ---
   iss = 0;
@@ -206,6 +208,7 @@ export class TcpConnection {
     this.ackNow = false;
     this.unackedSegs = 0;
     this.urgentPending = false;
+    this.invalidAckAt = -1;
   }
 
   // ===============================================================================================
@@ -249,14 +252,19 @@ export class TcpConnection {
   }
 
   /**
-   * RFC 9293 §3.8.6.1: data waiting, a zero window and nothing in flight (so no retransmission
-   * timer to wake us): the persist timer must run or the connection deadlocks.
+   * RFC 9293 §3.8.6.1: data waiting, a window too small to send it (zero, or below a segment so
+   * that sender SWS avoidance holds it, RFC 1122 §4.2.3.4) and nothing in flight (so no
+   * retransmission timer to wake us): the persist timer must run, or the connection deadlocks
+   * and, should the peer be gone, never ends (Linux arms its probe timer the same way).
    */
   armPersistIfBlocked(now: number): void {
     const timers = this.timers;
-    if (this.window.sndWnd !== 0 || timers.persistAt !== NEVER || timers.retransmitAt !== NEVER) return;
+    if (timers.persistAt !== NEVER || timers.retransmitAt !== NEVER) return;
     if (!isSynchronized(this.state) || this.state === TcpState.TimeWait) return;
-    const offset = seqDiff(this.sndNxt, this.txBase);
-    if (offset < this.tx.length) timers.armPersist(now, this.rtt.rto);
+    const unsent = this.tx.length - seqDiff(this.sndNxt, this.txBase);
+    if (unsent <= 0) return;
+    const wnd = this.window.sndWnd;
+    if (wnd === 0 || (wnd < this.sendMss && wnd < unsent)) timers.armPersist(now, this.rtt.rto);
   }
+
 }

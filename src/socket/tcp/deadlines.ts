@@ -31,6 +31,8 @@ export class TcpTimers {
   private persistBackoff = 0;
   /** Keepalive probes sent without an answer. */
   keepaliveProbes = 0;
+  /** Zero-window probes sent since the peer last answered anything (Linux icsk_probes_out). */
+  probesUnanswered = 0;
   /** A zero-window probe is due (the persist timer fired). */
   probeDue = false;
   /** A keepalive probe is due. */
@@ -54,6 +56,7 @@ export class TcpTimers {
     this.retries = 0;
     this.persistBackoff = 0;
     this.keepaliveProbes = 0;
+    this.probesUnanswered = 0;
     this.probeDue = false;
     this.keepaliveDue = false;
   }
@@ -107,12 +110,14 @@ export class TcpTimers {
   /** A zero-window probe went out at `now`: back off and wait for the next one. */
   probeSent(now: number, rto: number): void {
     this.persistBackoff++;
+    this.probesUnanswered++;
     this.armPersist(now, rto);
   }
 
   /** The peer answered at `now`: keepalive probing starts over, idle time counts from now. */
   heard(now: number): void {
     this.keepaliveProbes = 0;
+    this.probesUnanswered = 0;
     if (this.keepalive) this.keepaliveAt = now + this.config.keepaliveIdleMs;
   }
 

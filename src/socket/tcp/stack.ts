@@ -301,11 +301,23 @@ export class TcpStack implements TcpContext {
     return n;
   }
 
+  /**
+   * A free socket, or, when every socket is in use, the orphaned TIME-WAIT connection that has
+   * waited longest, ended early (counted in `timeWaitRecycled`): a peer that opens and closes
+   * many connections would otherwise fill the table with TIME-WAITs for 2·MSL and be refused.
+   * lwIP does the same when it runs out of PCBs (tcp_kill_timewait); the RFC 6528 ISN of the
+   * new connection still moves on with time. Null when nothing can be taken.
+   */
   private freeSocket(): TcpSocket | null {
+    let oldest: TcpSocket | null = null;
     for (const s of this.sockets) {
       if (s.owner === TcpOwner.Free) return s;
+      if (s.owner === TcpOwner.Orphan && s.state === TcpState.TimeWait && (oldest === null || s.lastFinAt < oldest.lastFinAt)) oldest = s;
     }
-    return null;
+    if (oldest === null) return null;
+    oldest.becomeClosed(0);
+    this.stats.timeWaitRecycled++;
+    return oldest;
   }
 
   /** A local port for an active open to remoteAddr:remotePort that no listener or connection uses. */

@@ -62,6 +62,13 @@ export function tick(sock: TcpConnection, now: number): void {
   }
   if (now >= timers.persistAt) {
     timers.persistAt = NEVER;
+    // RFC 9293 §3.8.6.1 keeps a zero window open only while the receiver still answers the
+    // probes; a peer that answers none of maxRetries of them is gone (as Linux's tcp_retries2).
+    if (timers.probesUnanswered >= cfg.maxRetries) {
+      stats.timeouts++;
+      sock.becomeClosed(SocketError.TimedOut);
+      return;
+    }
     timers.probeDue = true;
   }
   if (now >= timers.ackDelayAt) {
