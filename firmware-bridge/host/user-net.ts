@@ -19,7 +19,10 @@ import { getRandomValues } from 'node:crypto';
 import { type Server as NodeServer, type Socket as NodeSocket, createServer as nodeCreateServer } from 'node:net';
 import { HostLoop } from '../../src/drivers/host-loop.ts';
 import { Interface } from '../../src/iface/interface.ts';
-import { connect as slipConnect, Network, type Socket as SlipSocket } from '../../src/net/index.ts';
+// network.ts and socket.ts rather than the index: the index also brings openDevice(), whose
+// serial port driver loads koffi, and this module must load where koffi cannot.
+import { Network } from '../../src/net/network.ts';
+import { Socket as SlipSocket } from '../../src/net/socket.ts';
 import type { ByteLink, Device } from '../../src/phy/device.ts';
 import { PcapWriter, type PcapSink } from '../../src/phy/pcap-writer.ts';
 import { SlipDevice } from '../../src/phy/slip-device.ts';
@@ -49,8 +52,8 @@ export interface UserNetOptions {
   forwards: readonly Forward[];
   /** The address the forwards listen on (127.0.0.1: this machine only). */
   bind: string;
-  /** Control port for `npm run ping` on 127.0.0.1; 0: none. Defaults to USER_NET_CONTROL_PORT. */
-  controlPort?: number;
+  /** Control port for `npm run ping` on 127.0.0.1 (0: any free port; null: none). Defaults to USER_NET_CONTROL_PORT. */
+  controlPort?: number | null;
   pcapSink?: PcapSink | null;
   /** Polled with the host end in the same loop (a test's in-memory board). */
   alsoPoll?: readonly Pollable[];
@@ -88,7 +91,7 @@ export interface UserNet {
 function splice(local: NodeSocket, network: Network, deviceIp: string, devicePort: number, stats: UserNetStats): void {
   stats.accepted++;
   stats.open++;
-  const device: SlipSocket = slipConnect({ port: devicePort, host: deviceIp, network, allowHalfOpen: true });
+  const device = new SlipSocket({ network, allowHalfOpen: true }).connect({ port: devicePort, host: deviceIp });
   let closed = 0;
   const onClose = (): void => {
     if (++closed === 2) stats.open--;
@@ -232,8 +235,8 @@ export async function runUserNet(options: UserNetOptions): Promise<UserNet> {
       servers.push(server);
       bound.push({ hostPort: await listen(server, f.hostPort, options.bind), devicePort: f.devicePort });
     }
-    const wanted = options.controlPort ?? USER_NET_CONTROL_PORT;
-    if (options.controlPort !== 0) {
+    const wanted = options.controlPort === undefined ? USER_NET_CONTROL_PORT : options.controlPort;
+    if (wanted !== null) {
       const control = nodeCreateServer({ allowHalfOpen: true }, (socket) => {
         track(socket);
         let line = '';
