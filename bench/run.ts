@@ -20,6 +20,7 @@ const REGISTRY: Record<string, () => Promise<BenchModule>> = {
   link: () => import('./link.bench.ts'),
   pty: () => import('./pty.bench.ts'),
   net: () => import('./net.bench.ts'),
+  usernet: () => import('./usernet.bench.ts'),
 };
 
 interface Options {
