@@ -30,6 +30,7 @@ import { formatIpv4 } from '../src/wire/ipv4.ts';
 import { CliError, HOST_CONNECT_USAGE, parseHostConnectArgs, type HostConnectConfig } from './cli.ts';
 import { describeClash, findClash, localNets } from './host/addresses.ts';
 import { userNetMain } from './host/user-net-main.ts';
+import { openUserNetLine } from './host/user-net-line.ts';
 import { HOST_POOL_SLOTS, HOST_SLIP_QUEUE_FRAMES, HOST_TUN_MIN_PACKET } from './limits.ts';
 import { fileURLToPath } from 'node:url';
 
@@ -208,14 +209,11 @@ async function userNetOverLine(config: HostConnectConfig): Promise<number> {
       pty = openPtyPair();
       link = new FdLink(pty.masterFd, { closeFd: false, name: 'pty master', wakeOn: SLIP_END });
     } else {
-      link = await SerialLink.open(config.port!, { baud: config.baud, rtscts: config.rtscts, wakeOn: SLIP_END });
+      link = await openUserNetLine(config.port!, { baud: config.baud, rtscts: config.rtscts });
     }
   } catch (e) {
-    if (e instanceof SerialError) {
-      process.stderr.write(`host-connect: ${e.message}\n`);
-      return 1;
-    }
-    throw e;
+    process.stderr.write(`host-connect: ${(e as Error).message}\n`);
+    return 1;
   }
   if (pty !== null) say(`device side: ${pty.slavePath}  (run: npm run firmware -- --port ${pty.slavePath})`);
   else say(`line: ${config.port} at ${config.baud} baud`);

@@ -74,6 +74,11 @@ describe('userspace host side (in memory, no pty, no TUN)', function () {
       expect(linuxOnly, entry).to.deep.equal([]);
       expect([...packages].filter((p) => /koffi|serialport/.test(p)), entry).to.deep.equal([]);
     }
+    // The line on other OSes: serialport's stream, no libc; SerialLink only by a dynamic import taken on Linux.
+    const { files, packages } = importGraph('firmware-bridge/host/user-net-line.ts');
+    expect([...files].filter((f) => /src\/drivers\/(pty|tun|libc|fd-link|fd-poll|serial-link)\.ts$/.test(f))).to.deep.equal([]);
+    expect([...packages].filter((p) => /koffi/.test(p))).to.deep.equal([]);
+    expect([...packages]).to.include('dynamic:../../src/drivers/serial-link.ts');
   });
 
   it('echo through a forward: 1 MiB, SHA-256 equal, half-close passed both ways', async () => {
