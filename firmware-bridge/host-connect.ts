@@ -217,9 +217,11 @@ async function userNetOverLine(config: HostConnectConfig): Promise<number> {
   }
   if (pty !== null) say(`device side: ${pty.slavePath}  (run: npm run firmware -- --port ${pty.slavePath})`);
   else say(`line: ${config.port} at ${config.baud} baud`);
-  const code = await userNetMain(link, config, say, pty !== null);
+  const pcap = config.pcap !== null ? new PcapFileSink(config.pcap) : null;
+  const code = await userNetMain(link, config, say, pty !== null, pcap);
   await link.close().catch(() => {});
   pty?.close();
+  pcap?.close();
   return code;
 }
 

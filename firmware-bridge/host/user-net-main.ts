@@ -5,6 +5,7 @@
  * the line goes away.
  */
 import type { DriverLink } from '../../src/drivers/link.ts';
+import type { PcapSink } from '../../src/phy/pcap-writer.ts';
 import { formatIpv4 } from '../../src/wire/ipv4.ts';
 import type { HostConnectConfig } from '../cli.ts';
 import { runUserNet, type UserNet } from './user-net.ts';
@@ -13,14 +14,15 @@ import { runUserNet, type UserNet } from './user-net.ts';
 export type UserNetConfig = Pick<HostConnectConfig, 'hostIp' | 'deviceIp' | 'mtu' | 'baud' | 'uartTiming' | 'forwards' | 'bind'>;
 
 /**
- * Runs the userspace host side on `link` until a signal or the line's end; returns the exit code
+ * Runs the userspace host side on `link` (every frame also to `pcapSink` when given) until a signal or the line's end; returns the exit code
  * (0 after SIGINT/SIGTERM or when `lineEndIsNormal` and the line closed; 1 when a port could
  * not be bound or the line was lost). Does not close `link`.
  */
-export async function userNetMain(link: DriverLink, config: UserNetConfig, say: (line: string) => void, lineEndIsNormal = false): Promise<number> {
+export async function userNetMain(link: DriverLink, config: UserNetConfig, say: (line: string) => void, lineEndIsNormal = false,
+  pcapSink: PcapSink | null = null): Promise<number> {
   let net: UserNet;
   try {
-    net = await runUserNet({ link, ...config });
+    net = await runUserNet({ link, ...config, pcapSink });
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     say(`cannot listen: ${err.code === 'EADDRINUSE' ? `port ${(err as { port?: number }).port ?? ''} is already in use (choose others with --forward HOST:DEVICE)` : err.message}`);
