@@ -25,7 +25,11 @@ const MiB = 1 << 20;
 function nobodyCannotRun(): string | null {
   const r = spawnSync(NOBODY[0]!, [...NOBODY.slice(1), process.execPath, '--import', 'tsx', '-e', 'await import(process.argv[1])', join(root, 'firmware-bridge/limits.ts')], { cwd: root, encoding: 'utf8' });
   if (r.error !== undefined) return `setpriv: ${r.error.message}`;
-  return r.status === 0 ? null : `the unprivileged user cannot read the checkout here (${r.stderr.trim().split('\n')[0]})`;
+  if (r.status !== 0) return `the unprivileged user cannot read the checkout here (${r.stderr.trim().split('\n')[0]})`;
+  // npm start makes a pty pair: the unprivileged user must be able to open /dev/ptmx.
+  const pty = spawnSync(NOBODY[0]!, [...NOBODY.slice(1), process.execPath, '-e', "require('node:fs').closeSync(require('node:fs').openSync('/dev/ptmx', 'r+'))"], { encoding: 'utf8' });
+  if (pty.status !== 0) return `the unprivileged user cannot open /dev/ptmx here (${/E[A-Z]+/.exec(pty.stderr)?.[0] ?? 'failed'}), so it cannot make a pty pair`;
+  return null;
 }
 
 /** kB from a /proc/PID/status field (VmRSS, VmHWM). */
