@@ -22,6 +22,7 @@ const REGISTRY: Record<string, () => Promise<BenchModule>> = {
   net: () => import('./net.bench.ts'),
   flash: () => import('./flash.bench.ts'),
   quickjs: () => import('./quickjs.bench.ts'),
+  usernet: () => import('./usernet.bench.ts'),
 };
 
 interface Options {

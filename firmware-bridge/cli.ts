@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { formatIpv4, ipv4Address } from '../src/wire/ipv4.ts';
-import { BAUD_FLAG, HTTP_PORT_DEFAULT, IDLE_TIMEOUT_FLAG, MTU_FLAG, PROFILES, SERVICE_NAMES, SOCKETS_FLAG } from './limits.ts';
+import { BAUD_FLAG, HTTP_PORT_DEFAULT, IDLE_TIMEOUT_FLAG, MTU_FLAG, PROFILES, SERVICE_NAMES, SOCKETS_FLAG, USER_NET_BIND, USER_NET_FORWARDS } from './limits.ts';
 
 /** A user mistake on the command line: print `message` and exit 2. */
 export class CliError extends Error {}
@@ -59,6 +59,18 @@ export interface HostConnectConfig {
   pcap: string | null;
   verbose: boolean;
   uartTiming: boolean;
+  /** The userspace host side (host/user-net.ts) instead of a TUN interface: no root. */
+  userNet: boolean;
+  /** With userNet: host ports forwarded to device ports. */
+  forwards: Forward[];
+  /** With userNet: the address the forwards listen on. */
+  bind: string;
+}
+
+/** A host port forwarded to a device port (--forward HOST:DEVICE). */
+export interface Forward {
+  hostPort: number;
+  devicePort: number;
 }
 
 export const FIRMWARE_USAGE = `usage: npm run firmware -- --port PATH [options]
@@ -98,6 +110,8 @@ export const HOST_CONNECT_USAGE = `usage: npm run host-connect -- (--port PATH |
 
 Host connect: attaches a SLIP serial line to a TUN interface, so this host's own ping, telnet
 and nc reach the device (for kernels without a SLIP driver). Needs root (or CAP_NET_ADMIN).
+With --user-net it needs no root: our own stack is the host end of the line, and host ports
+on ${USER_NET_BIND} are forwarded to the device (${USER_NET_FORWARDS.map(([h, d]) => `${h}->${d}`).join(', ')}).
 
   --port PATH            serial port the device is on
   --pty                  make a fresh pty pair and print the device side's path
@@ -110,8 +124,27 @@ and nc reach the device (for kernels without a SLIP driver). Needs root (or CAP_
   --pcap FILE            capture the link to FILE
   --uart-timing          pace output to baud/10 octets per second
   --verbose              log what is forwarded and dropped
+  --user-net             the userspace host side (no TUN, no root) with port forwards
+  --forward HOST:DEVICE  with --user-net: forward host port HOST to device port DEVICE
+                         (repeatable; adds to or replaces the defaults above)
+  --bind A.B.C.D         with --user-net: the address forwards listen on (default ${USER_NET_BIND})
   --help                 this text
 `;
+
+/** Parses --forward values over the defaults: a value for a host port already forwarded replaces it. */
+export function parseForwards(values: readonly string[]): Forward[] {
+  const map = new Map<number, number>(USER_NET_FORWARDS.map(([h, d]) => [h, d]));
+  for (const v of values) {
+    const m = /^(\d{1,5}):(\d{1,5})$/.exec(v);
+    const hostPort = m ? Number(m[1]) : 0;
+    const devicePort = m ? Number(m[2]) : 0;
+    if (!m || hostPort < 1 || hostPort > 65535 || devicePort < 1 || devicePort > 65535) {
+      throw new CliError(`--forward wants HOST:DEVICE, two ports 1..65535 (like 2323:23), got '${v}'`);
+    }
+    map.set(hostPort, devicePort);
+  }
+  return [...map].map(([hostPort, devicePort]) => ({ hostPort, devicePort }));
+}
 
 function int(name: string, value: string | undefined, fallback: number, min: number, max: number): number {
   if (value === undefined) return fallback;
@@ -136,9 +169,9 @@ function address(name: string, value: string | undefined, fallback: string): num
   }
 }
 
-function parse(args: readonly string[], options: Record<string, { type: 'string' | 'boolean' }>): Record<string, string | boolean | undefined> {
+function parse(args: readonly string[], options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }>): Record<string, string | boolean | string[] | undefined> {
   try {
-    return parseArgs({ args: [...args], options, strict: true, allowPositionals: false }).values as Record<string, string | boolean | undefined>;
+    return parseArgs({ args: [...args], options, strict: true, allowPositionals: false }).values as Record<string, string | boolean | string[] | undefined>;
   } catch (e) {
     // parseArgs explains unknown flags and missing values well; keep its words, drop its code.
     throw new CliError((e as Error).message.replace(/\. To specify a positional argument.*$/s, ''));
@@ -236,6 +269,7 @@ export function parseHostConnectArgs(args: readonly string[]): HostConnectConfig
     port: { type: 'string' }, pty: { type: 'boolean' }, baud: { type: 'string' }, rtscts: { type: 'boolean' },
     tun: { type: 'string' }, 'host-ip': { type: 'string' }, 'device-ip': { type: 'string' }, mtu: { type: 'string' },
     pcap: { type: 'string' }, 'uart-timing': { type: 'boolean' }, verbose: { type: 'boolean' }, help: { type: 'boolean' },
+    'user-net': { type: 'boolean' }, forward: { type: 'string', multiple: true }, bind: { type: 'string' },
   });
   if (v['help'] === true) return null;
   const port = (v['port'] as string | undefined) ?? null;
@@ -246,6 +280,11 @@ export function parseHostConnectArgs(args: readonly string[]): HostConnectConfig
   const hostIp = address('host-ip', v['host-ip'] as string | undefined, '192.0.2.1');
   const deviceIp = address('device-ip', v['device-ip'] as string | undefined, '192.0.2.2');
   if (hostIp === deviceIp) throw new CliError('--host-ip and --device-ip must differ');
+  const userNet = v['user-net'] === true;
+  const forwardValues = (v['forward'] as string[] | undefined) ?? [];
+  if (!userNet && (forwardValues.length > 0 || v['bind'] !== undefined)) throw new CliError('--forward and --bind go with --user-net');
+  const bind = (v['bind'] as string | undefined) ?? USER_NET_BIND;
+  address('bind', bind, USER_NET_BIND);
   return {
     port,
     pty,
@@ -258,5 +297,8 @@ export function parseHostConnectArgs(args: readonly string[]): HostConnectConfig
     pcap: (v['pcap'] as string | undefined) ?? null,
     verbose: v['verbose'] === true,
     uartTiming: v['uart-timing'] === true,
+    userNet,
+    forwards: parseForwards(forwardValues),
+    bind,
   };
 }

@@ -28,7 +28,10 @@ import { UartTimedLink } from '../src/phy/uart.ts';
 import { PacketPool } from '../src/storage/packet-pool.ts';
 import { earliest } from '../src/time.ts';
 import { formatIpv4 } from '../src/wire/ipv4.ts';
-import { CliError, HOST_CONNECT_USAGE, parseHostConnectArgs } from './cli.ts';
+import { CliError, HOST_CONNECT_USAGE, parseHostConnectArgs, type HostConnectConfig } from './cli.ts';
+import { describeClash, findClash, localNets } from './host/addresses.ts';
+import { userNetMain } from './host/user-net-main.ts';
+import { openUserNetLine } from './host/user-net-line.ts';
 import { HOST_POOL_SLOTS, HOST_SLIP_QUEUE_FRAMES, HOST_TUN_MIN_PACKET } from './limits.ts';
 import { fileURLToPath } from 'node:url';
 
@@ -119,6 +122,16 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
 
+  if (config.userNet) return userNetOverLine(config);
+
+  // No silent clash: an address already this machine's would answer in the device's place.
+  const clash = findClash(config, localNets());
+  if (clash !== null) {
+    process.stderr.write(`host-connect: ${describeClash(clash)}: choose a free pair with --host-ip A.B.C.D --device-ip A.B.C.D ` +
+      '(and give the firmware the same as --peer and --ip)\n');
+    return 1;
+  }
+
   let tun: TunDevice;
   try {
     tun = TunDevice.open(config.tun, { maxPacket: Math.max(config.mtu, HOST_TUN_MIN_PACKET) });
@@ -191,6 +204,31 @@ export async function main(argv: readonly string[]): Promise<number> {
   pty?.close();
   pcap?.close();
   return exitCode;
+}
+
+/** --user-net: the userspace host side (host/user-net.ts) on a pty pair or a serial port, no TUN. */
+async function userNetOverLine(config: HostConnectConfig): Promise<number> {
+  let link: DriverLink;
+  let pty: PtyHandles | null = null;
+  try {
+    if (config.pty) {
+      pty = openPtyPair();
+      link = new FdLink(pty.masterFd, { closeFd: false, name: 'pty master', wakeOn: SLIP_END });
+    } else {
+      link = await openUserNetLine(config.port!, { baud: config.baud, rtscts: config.rtscts });
+    }
+  } catch (e) {
+    process.stderr.write(`host-connect: ${(e as Error).message}\n`);
+    return 1;
+  }
+  if (pty !== null) say(`device side: ${pty.slavePath}  (run: npm run firmware -- --port ${pty.slavePath})`);
+  else say(`line: ${config.port} at ${config.baud} baud`);
+  const pcap = config.pcap !== null ? new PcapFileSink(config.pcap) : null;
+  const code = await userNetMain(link, config, say, pty !== null, pcap);
+  await link.close().catch(() => {});
+  pty?.close();
+  pcap?.close();
+  return code;
 }
 
 const invoked = process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1];

@@ -170,3 +170,34 @@ export const HOST_POOL_SLOTS = 64;
 export const HOST_SLIP_QUEUE_FRAMES = 32;
 /** Smallest TUN read buffer, octets (the MTU when that is larger). */
 export const HOST_TUN_MIN_PACKET = 2048;
+
+// The host side's addresses (host/addresses.ts): the pairs `npm start` tries, in this order.
+
+/**
+ * Link address pairs (host, device) `npm start` picks from when no --ip/--peer is given: the
+ * first pair neither of whose addresses is already local or routed over another interface. They
+ * come from the documentation ranges of RFC 5737, which no real network routes: 192.0.2.0/24,
+ * then 198.51.100.0/24, then 203.0.113.0/24.
+ */
+export const LINK_ADDRESS_PAIRS: readonly (readonly [host: string, device: string])[] = Object.freeze([
+  ['192.0.2.1', '192.0.2.2'], ['192.0.2.5', '192.0.2.6'],
+  ['198.51.100.1', '198.51.100.2'], ['198.51.100.5', '198.51.100.6'],
+  ['203.0.113.1', '203.0.113.2'], ['203.0.113.5', '203.0.113.6'],
+]);
+
+// The userspace host side (host/user-net.ts): our own stack as the host end, host ports forwarded.
+
+/** Host ports forwarded to the device's services unless --forward replaces them: [host port, device port]. */
+export const USER_NET_FORWARDS: readonly (readonly [hostPort: number, devicePort: number])[] = Object.freeze([
+  [2323, 23], [2307, 7], [2309, 9], [2319, 19], [8080, HTTP_PORT_DEFAULT],
+]);
+/** The address forwards listen on unless --bind says otherwise (this machine only). */
+export const USER_NET_BIND = '127.0.0.1';
+/** TCP sockets of the userspace host side: one per forwarded connection. */
+export const USER_NET_SOCKETS = 64;
+/** Send and receive ring of each of its TCP sockets, octets. */
+export const USER_NET_RING_LEN = 16 * 1024;
+/** The userspace host side's control port on 127.0.0.1, where `npm run ping` asks it to ping the device. */
+export const USER_NET_CONTROL_PORT = 2300;
+/** Frames its SLIP device queues in each direction. */
+export const USER_NET_SLIP_QUEUE_FRAMES = 32;

@@ -151,10 +151,9 @@ export class FdLink implements DriverLink {
   }
 
   /**
-   * Reads what is there: until a read comes back short (the fd had no more; uv_poll is
-   * level-triggered, so octets that arrive later fire the callback again), EAGAIN, or the ring
-   * is full. True if the owner should be woken (see `wakeOn`). One read(2) per wake-up in the
-   * usual case, not a second one just to hear EAGAIN.
+   * Reads until EAGAIN or the ring is full; true if the owner should be woken (see `wakeOn`).
+   * (Stopping at the first short read saved a read(2) per wake-up, but left octets unread after
+   * a serial port was reopened until the next timer: test/firmware/reopen.test.ts.)
    */
   private drainFd(): boolean {
     const c = libc();
@@ -172,7 +171,6 @@ export class FdLink implements DriverLink {
         this.rx.enqueue(this.readScratch, 0, n);
         this.stats.rxBytes += n;
         if (!any) any = this.wakeOn < 0 || this.rx.length * 2 >= this.rx.capacity || this.contains(this.wakeOn, n);
-        if (n < want) return any;
         continue;
       }
       if (n === 0) {

@@ -1,6 +1,6 @@
 /**
- * `npm start` as a user runs it: the virtual board comes up, the host's own ping reaches it,
- * Ctrl-C stops both programs with exit 0; without root it says why and exits 1.
+ * `npm start` as root runs it: the virtual board comes up on a TUN interface, the host's own
+ * ping reaches it, Ctrl-C stops both programs with exit 0. (Without root: user-net.test.ts.)
  * It runs inside a namespace of its own, so slip0 and 192.0.2.1 exist only there.
  */
 import { expect } from 'chai';
@@ -44,15 +44,5 @@ interopDescribe('interop: npm start (the virtual board)', function () {
     expect(await exited).to.equal(0);
     expect(out).to.match(/firmware: stopped/);
     expect(out).to.match(/host-connect: forwarded/);
-  });
-
-  it('without root says it needs root for the TUN interface, and exits 1', function () {
-    const r = spawnSync(process.execPath, ['--import', 'tsx', START], { cwd: root, uid: 65534, gid: 65534, encoding: 'utf8' });
-    if (r.error !== undefined || (r.status !== 1 && /EACCES|Cannot find|ERR_/.test(r.stderr))) {
-      // The unprivileged user cannot read the checkout here; nothing to learn from this run.
-      this.skip();
-    }
-    expect(r.status).to.equal(1);
-    expect(r.stderr.trim()).to.equal('start: npm start needs root to create the TUN interface (slip0): run  sudo npm start');
   });
 }, ['ip', 'ping']);
