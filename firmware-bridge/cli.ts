@@ -11,6 +11,24 @@ import { BAUD_FLAG, HTTP_PORT_DEFAULT, IDLE_TIMEOUT_FLAG, MTU_FLAG, PROFILES, SE
 /** A user mistake on the command line: print `message` and exit 2. */
 export class CliError extends Error {}
 
+/**
+ * Runs a command's flag parser: the configuration, or the exit code when there is nothing more to
+ * do (0 after printing `usage` for --help, which the parser answers with null; 2 after one line
+ * `name: mistake (try --help)` for a CliError).
+ */
+export function parseCommand<T extends object>(name: string, argv: readonly string[], parse: (argv: readonly string[]) => T | null, usage: string): T | number {
+  try {
+    const config = parse(argv);
+    if (config !== null) return config;
+    process.stdout.write(usage);
+    return 0;
+  } catch (e) {
+    if (!(e instanceof CliError)) throw e;
+    process.stderr.write(`${name}: ${e.message} (try --help)\n`);
+    return 2;
+  }
+}
+
 export interface FirmwareConfig {
   /** Serial port path (a UART, a USB-serial adapter or a pty slave). */
   port: string;

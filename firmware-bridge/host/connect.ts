@@ -21,6 +21,7 @@ import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { formatIpv4, ipv4Address } from '../../src/wire/ipv4.ts';
+import { CliError, parseCommand } from '../cli.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const RUN_DIR = '/run/slipstack';
@@ -69,8 +70,6 @@ export interface ConnectConfig {
   down: boolean;
 }
 
-class UsageError extends Error {}
-
 export function parseConnectArgs(argv: readonly string[]): ConnectConfig | null {
   let v;
   try {
@@ -85,30 +84,30 @@ export function parseConnectArgs(argv: readonly string[]): ConnectConfig | null 
       allowPositionals: false,
     }).values;
   } catch (e) {
-    throw new UsageError((e as Error).message.replace(/\. To specify a positional argument.*$/s, ''));
+    throw new CliError((e as Error).message.replace(/\. To specify a positional argument.*$/s, ''));
   }
   if (v.help === true) return null;
-  if (v.port === undefined || v.port === '') throw new UsageError('--port is required: the serial port wired to the board\'s firmware UART');
+  if (v.port === undefined || v.port === '') throw new CliError('--port is required: the serial port wired to the board\'s firmware UART');
   const whole = (name: string, value: string | undefined, fallback: number, min: number, max: number): number => {
     if (value === undefined) return fallback;
-    if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) throw new UsageError(`--${name} wants a whole number ${min}..${max}, got '${value}'`);
+    if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) throw new CliError(`--${name} wants a whole number ${min}..${max}, got '${value}'`);
     return Number(value);
   };
   const addr = (name: string, value: string | undefined, fallback: string): string => {
     try {
       return formatIpv4(ipv4Address(value ?? fallback));
     } catch {
-      throw new UsageError(`--${name} wants an IPv4 address like ${fallback}, got '${value}'`);
+      throw new CliError(`--${name} wants an IPv4 address like ${fallback}, got '${value}'`);
     }
   };
   const proto = v.proto ?? 'slip';
-  if (proto !== 'slip' && proto !== 'cslip' && proto !== 'adaptive') throw new UsageError(`--proto wants slip, cslip or adaptive, got '${proto}'`);
+  if (proto !== 'slip' && proto !== 'cslip' && proto !== 'adaptive') throw new CliError(`--proto wants slip, cslip or adaptive, got '${proto}'`);
   const via = v.via ?? 'auto';
-  if (via !== 'auto' && via !== 'slattach' && via !== 'tun') throw new UsageError(`--via wants auto, slattach or tun, got '${via}'`);
-  if (v.tun !== undefined && !/^[A-Za-z0-9_.-]{1,15}$/.test(v.tun)) throw new UsageError(`--tun wants an interface name of 1..15 letters and digits, got '${v.tun}'`);
+  if (via !== 'auto' && via !== 'slattach' && via !== 'tun') throw new CliError(`--via wants auto, slattach or tun, got '${via}'`);
+  if (v.tun !== undefined && !/^[A-Za-z0-9_.-]{1,15}$/.test(v.tun)) throw new CliError(`--tun wants an interface name of 1..15 letters and digits, got '${v.tun}'`);
   const hostIp = addr('host-ip', v['host-ip'], '192.0.2.1');
   const deviceIp = addr('device-ip', v['device-ip'], '192.0.2.2');
-  if (hostIp === deviceIp) throw new UsageError('--host-ip and --device-ip must differ');
+  if (hostIp === deviceIp) throw new CliError('--host-ip and --device-ip must differ');
   return {
     port: v.port,
     baud: whole('baud', v.baud, 115200, 50, 20_000_000),
@@ -293,25 +292,25 @@ async function upSlattach(c: ConnectConfig, slip: 'loaded' | 'module'): Promise<
   const before = new Set(interfaces());
   for (const s of steps.slice(0, -1)) {
     const r = run(s);
-    if (!r.ok) throw new UsageError(`${shown(s)} failed: ${r.out.split('\n')[0]}`);
+    if (!r.ok) throw new CliError(`${shown(s)} failed: ${r.out.split('\n')[0]}`);
   }
   const attach = steps[steps.length - 1]!;
   const child = background(attach, null);
   let iface: string | null = null;
   for (let i = 0; i < 50 && iface === null; i++) {
     await sleep(100);
-    if (child.exitCode !== null) throw new UsageError(`${shown(attach)} exited (${child.exitCode}): is ${c.port} right, and free?`);
+    if (child.exitCode !== null) throw new CliError(`${shown(attach)} exited (${child.exitCode}): is ${c.port} right, and free?`);
     iface = interfaces().find((n) => /^sl\d+$/.test(n) && !before.has(n)) ?? null;
   }
   if (iface === null) {
     child.kill('SIGTERM');
-    throw new UsageError(`slattach made no sl interface within 5 s on ${c.port}`);
+    throw new CliError(`slattach made no sl interface within 5 s on ${c.port}`);
   }
   const state: State = { via: 'slattach', pid: child.pid!, iface, port: c.port, hostIp: c.hostIp, deviceIp: c.deviceIp, log: null };
   writeFileSync(stateFile(c.port), JSON.stringify(state));
   for (const s of addressCommands(c, iface)) {
     const r = run(s);
-    if (!r.ok) throw new UsageError(`${shown(s)} failed: ${r.out.split('\n')[0]}`);
+    if (!r.ok) throw new CliError(`${shown(s)} failed: ${r.out.split('\n')[0]}`);
   }
   return waitAndTell(c, iface, `the kernel's SLIP driver: slattach pid ${child.pid}`);
 }
@@ -326,7 +325,7 @@ async function upTun(c: ConnectConfig): Promise<number> {
     say(`would wait for: ping -c 1 -W 1 ${c.deviceIp}`);
     return 0;
   }
-  if (taken.has(tun)) throw new UsageError(`${tun} exists already: pick another with --tun`);
+  if (taken.has(tun)) throw new CliError(`${tun} exists already: pick another with --tun`);
   const log = join(RUN_DIR, `${basename(stateFile(c.port), '.json')}.log`);
   const child = background(cmd, log);
   const read = (): string => (existsSync(log) ? readFileSync(log, 'utf8') : '');
@@ -334,12 +333,12 @@ async function upTun(c: ConnectConfig): Promise<number> {
     await sleep(100);
     if (child.exitCode !== null) {
       const last = read().trim().split('\n').slice(-1)[0] ?? '';
-      throw new UsageError(`host connect stopped: ${last.replace(/^host-connect: /, '') || `exit ${child.exitCode}`}`);
+      throw new CliError(`host connect stopped: ${last.replace(/^host-connect: /, '') || `exit ${child.exitCode}`}`);
     }
   }
   if (!/host-connect: up:/.test(read())) {
     child.kill('SIGTERM');
-    throw new UsageError(`host connect did not come up within 15 s (log: ${log})`);
+    throw new CliError(`host connect did not come up within 15 s (log: ${log})`);
   }
   const state: State = { via: 'tun', pid: child.pid!, iface: tun, port: c.port, hostIp: c.hostIp, deviceIp: c.deviceIp, log };
   writeFileSync(stateFile(c.port), JSON.stringify(state));
@@ -359,47 +358,35 @@ async function waitAndTell(c: ConnectConfig, iface: string, how: string): Promis
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
-  let c: ConnectConfig | null;
-  try {
-    c = parseConnectArgs(argv);
-  } catch (e) {
-    if (e instanceof UsageError) {
-      process.stderr.write(`connect: ${e.message} (try --help)\n`);
-      return 2;
-    }
-    throw e;
-  }
-  if (c === null) {
-    process.stdout.write(CONNECT_USAGE);
-    return 0;
-  }
+  const c = parseCommand('connect', argv, parseConnectArgs, CONNECT_USAGE);
+  if (typeof c === 'number') return c;
   try {
     if (!c.dryRun && process.getuid?.() !== 0) {
-      throw new UsageError(`connect needs root (slattach, ip, TUN): sudo npm run connect -- ${argv.join(' ')}`);
+      throw new CliError(`connect needs root (slattach, ip, TUN): sudo npm run connect -- ${argv.join(' ')}`);
     }
     if (c.down) return await down(c);
     if (!c.dryRun) {
       mkdirSync(RUN_DIR, { recursive: true });
       if (existsSync(stateFile(c.port))) {
         const s = JSON.parse(readFileSync(stateFile(c.port), 'utf8')) as State;
-        if (alive(s.pid)) throw new UsageError(`${c.port} is connected already (${s.iface}): --down first`);
+        if (alive(s.pid)) throw new CliError(`${c.port} is connected already (${s.iface}): --down first`);
       }
-      if (!existsSync(c.port)) throw new UsageError(`no such port ${c.port}: check the path (ls /dev/tty*)`);
+      if (!existsSync(c.port)) throw new CliError(`no such port ${c.port}: check the path (ls /dev/tty*)`);
       const taken = addressTaken([c.hostIp, c.deviceIp]);
       if (taken !== null) {
-        throw new UsageError(`${taken}: pick a free pair with --host-ip/--device-ip (and flash the board with the same --ip/--peer)`);
+        throw new CliError(`${taken}: pick a free pair with --host-ip/--device-ip (and flash the board with the same --ip/--peer)`);
       }
     }
     const slip = kernelSlip();
     const canSlattach = slip !== null && onPath('slattach') && (slip === 'loaded' || onPath('modprobe'));
     if (c.via === 'slattach' && !canSlattach) {
-      throw new UsageError(slip === null ? 'this kernel has no SLIP driver (no /sys/module/slip, no slip module): use --via tun' : 'slattach (Debian: net-tools) is not installed');
+      throw new CliError(slip === null ? 'this kernel has no SLIP driver (no /sys/module/slip, no slip module): use --via tun' : 'slattach (Debian: net-tools) is not installed');
     }
     if (c.via === 'slattach' || (c.via === 'auto' && canSlattach)) return await upSlattach(c, slip!);
     if (c.via === 'auto') say(`this kernel has no SLIP driver: host connect over TUN instead`);
     return await upTun(c);
   } catch (e) {
-    if (e instanceof UsageError) {
+    if (e instanceof CliError) {
       process.stderr.write(`connect: ${e.message}\n`);
       return 1;
     }

@@ -20,6 +20,7 @@ import { ARCHES, buildImage, NODE_MIN_MAJOR, unpackedBytes, type Arch, type Imag
 import { FetchError } from './npm-packs.ts';
 import { Progress } from './progress.ts';
 import { checkBoardPath, flashOverConsole, type UploadImage } from './upload.ts';
+import { CliError, parseCommand } from '../cli.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -70,11 +71,9 @@ interface FlashArgs {
   verbose: boolean;
 }
 
-class UsageError extends Error {}
-
 function whole(name: string, value: string | undefined, fallback: number, min: number, max: number): number {
   if (value === undefined) return fallback;
-  if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) throw new UsageError(`--${name} wants a whole number ${min}..${max}, got '${value}'`);
+  if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) throw new CliError(`--${name} wants a whole number ${min}..${max}, got '${value}'`);
   return Number(value);
 }
 
@@ -92,17 +91,17 @@ function parse(argv: readonly string[]): FlashArgs | null {
       allowPositionals: false,
     }).values;
   } catch (e) {
-    throw new UsageError((e as Error).message.replace(/\. To specify a positional argument.*$/s, ''));
+    throw new CliError((e as Error).message.replace(/\. To specify a positional argument.*$/s, ''));
   }
   if (v.help === true) return null;
   const to = v.to ?? '/opt/slipstack';
   const toProblem = checkBoardPath('--to', to.replace(/\/+$/, ''));
-  if (toProblem !== null) throw new UsageError(toProblem);
+  if (toProblem !== null) throw new CliError(toProblem);
   let service: string | null = null;
   if (v.service !== undefined) {
     service = v.service.startsWith('/') ? v.service : `/dev/${v.service}`;
     const p = checkBoardPath('--service', service);
-    if (p !== null || !service.startsWith('/dev/')) throw new UsageError(`--service wants a tty such as ttymxc2 or /dev/ttymxc2, got '${v.service}'`);
+    if (p !== null || !service.startsWith('/dev/')) throw new CliError(`--service wants a tty such as ttymxc2 or /dev/ttymxc2, got '${v.service}'`);
   }
   const firmwareArgs: string[] = [];
   for (const name of ['ip', 'peer'] as const) {
@@ -111,14 +110,14 @@ function parse(argv: readonly string[]): FlashArgs | null {
     try {
       firmwareArgs.push(`--${name}`, formatIpv4(ipv4Address(value)));
     } catch {
-      throw new UsageError(`--${name} wants an IPv4 address like 192.0.2.2, got '${value}'`);
+      throw new CliError(`--${name} wants an IPv4 address like 192.0.2.2, got '${value}'`);
     }
   }
   if (v.mtu !== undefined) firmwareArgs.push('--mtu', String(whole('mtu', v.mtu, 1006, 68, 65535)));
   const user = v.user ?? 'root';
-  if (!/^[a-z_][a-z0-9_.-]*$/i.test(user)) throw new UsageError(`--user wants a login name, got '${user}'`);
+  if (!/^[a-z_][a-z0-9_.-]*$/i.test(user)) throw new CliError(`--user wants a login name, got '${user}'`);
   if (v.console === undefined && (v.service !== undefined || v.user !== undefined || v.to !== undefined)) {
-    throw new UsageError('--service, --user and --to need --console PATH (the port wired to the board\'s console)');
+    throw new CliError('--service, --user and --to need --console PATH (the port wired to the board\'s console)');
   }
   return {
     console: v.console ?? null,
@@ -153,7 +152,7 @@ async function flashConsole(args: FlashArgs, image: Image): Promise<number> {
     telnetPassword = fromEnv !== undefined && fromEnv !== '' ? fromEnv : await askHidden('telnet password for the board (empty: telnet off): ');
     if (telnetPassword === '') telnetPassword = null;
     if (telnetPassword === null) say('no telnet password (SLIPSTACK_PASSWORD): the service runs without telnet');
-    else if (/[\n\r]/.test(telnetPassword)) throw new UsageError('the telnet password cannot contain a line break');
+    else if (/[\n\r]/.test(telnetPassword)) throw new CliError('the telnet password cannot contain a line break');
   }
   let link: SerialLink;
   try {
@@ -222,7 +221,7 @@ async function flashConsole(args: FlashArgs, image: Image): Promise<number> {
     return 0;
   } catch (e) {
     bar.current?.done();
-    if (e instanceof ConsoleError || e instanceof UsageError) {
+    if (e instanceof ConsoleError || e instanceof CliError) {
       process.stderr.write(`flash: ${e.message}\n`);
       return 1;
     }
@@ -233,20 +232,8 @@ async function flashConsole(args: FlashArgs, image: Image): Promise<number> {
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
-  let args: FlashArgs | null;
-  try {
-    args = parse(argv);
-  } catch (e) {
-    if (e instanceof UsageError) {
-      process.stderr.write(`flash: ${e.message} (try --help)\n`);
-      return 2;
-    }
-    throw e;
-  }
-  if (args === null) {
-    process.stdout.write(FLASH_USAGE);
-    return 0;
-  }
+  const args = parseCommand('flash', argv, parse, FLASH_USAGE);
+  if (typeof args === 'number') return args;
   if (args.console !== null && !existsSync(args.console)) {
     process.stderr.write(`flash: no such port ${args.console}: check the path (ls /dev/tty*)\n`);
     return 1;
@@ -274,7 +261,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   try {
     return await flashConsole(args, image);
   } catch (e) {
-    if (e instanceof UsageError) {
+    if (e instanceof CliError) {
       process.stderr.write(`flash: ${e.message}\n`);
       return 2;
     }
