@@ -49,6 +49,10 @@ kernels) it runs host connect over a TUN interface in the background. --down und
   --tun NAME           TUN interface name for host connect (default: the first free slipN)
   --dry-run            print the commands it would run, run nothing
   --down               take the link on PORT down: stop what connect started
+  --user-net           no root, no kernel interface, any OS: our own stack is the host end and
+                       forwards 127.0.0.1 ports to the board (2323 telnet, 2307 echo, 2309
+                       discard, 2319 chargen, 8080 web console; --forward HOST:DEVICE, --bind
+                       A.B.C.D; npm run ping): host connect --user-net on PORT, in the foreground
   --help               this text
 
 Then: ping 192.0.2.2, telnet 192.0.2.2 (the telnet password given when flashing).
@@ -358,6 +362,9 @@ async function waitAndTell(c: ConnectConfig, iface: string, how: string): Promis
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
+  // The userspace host side needs only the serial port (the dialout group on Linux): it is host
+  // connect's --user-net mode, flags and all, run here in the foreground.
+  if (argv.includes('--user-net')) return (await import('../host-connect.ts')).main(argv);
   const c = parseCommand('connect', argv, parseConnectArgs, CONNECT_USAGE);
   if (typeof c === 'number') return c;
   try {
