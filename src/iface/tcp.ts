@@ -11,7 +11,7 @@ import { TxPriority } from '../phy/device.ts';
 import type { TcpSocket } from '../socket/tcp/socket.ts';
 import { WireError } from '../wire/error.ts';
 import { IPV4_HEADER_LEN, IpProtocol } from '../wire/ipv4.ts';
-import type { TcpRepr } from '../wire/tcp.ts';
+import { TcpFlag, type TcpRepr } from '../wire/tcp.ts';
 import type { InterfaceInner } from './inner.ts';
 import { BROADCAST, emitIpv4Header } from './ipv4.ts';
 
@@ -65,8 +65,11 @@ function sendTcp(inner: InterfaceInner, now: number, seg: TcpRepr, sock: TcpSock
 /**
  * Writes `seg` to `dst` into `slot` (which the caller allocated and hands over) and transmits
  * it: TCP header and payload (copied from `sock`'s send ring when given), then the IPv4 header.
- * A segment without payload (an ACK, a window update, a SYN, FIN or RST) is sent as
- * `TxPriority.Control`, ahead of data the device has queued ("ACKs first").
+ * A SYN or a RST without payload is sent as `TxPriority.Control`, ahead of data the device has
+ * queued. Pure ACKs, window updates and FINs are not: one that passes the data queued before it
+ * reaches the peer with a sequence number past a gap, and when both receive windows are closed
+ * each end finds the other's ACKs unacceptable and answers every one with another (an ACK
+ * storm, seen when a serial port came back after an outage: test/firmware/reopen.test.ts).
  */
 export function emitTcp(inner: InterfaceInner, now: number, slot: number, seg: TcpRepr, sock: TcpSocket | null, dst: number): void {
   const pool = inner.pool;
@@ -79,5 +82,6 @@ export function emitTcp(inner: InterfaceInner, now: number, slot: number, seg: T
   emitIpv4Header(inner, pool.bytes, off, dst, IpProtocol.Tcp, tcpLen, inner.ttl, 0, true);
   pool.len[slot] = IPV4_HEADER_LEN + tcpLen;
   inner.stats.ip.xmit++;
-  inner.device.transmit(now, slot, seg.payloadLen === 0 ? TxPriority.Control : TxPriority.Data);
+  const control = seg.payloadLen === 0 && (seg.flags & (TcpFlag.Syn | TcpFlag.Rst)) !== 0;
+  inner.device.transmit(now, slot, control ? TxPriority.Control : TxPriority.Data);
 }

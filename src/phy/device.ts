@@ -12,13 +12,10 @@
  *   frees it, or drops it (counted) and frees it. The caller must not touch the slot afterwards.
  * - Every slot a Device hands out or takes belongs to `device.pool`.
  *
- * Transmit priority ("ACKs first"): `transmit(now, slot, priority)` may say that a frame is
- * `TxPriority.Control` (a pure ACK, a window update, a SYN, FIN or RST without data: small frames
- * a peer is waiting on). A device with a transmit queue sends those before the data frames it
- * holds, so the two directions of a bulk transfer do not starve each other's ACKs; data frames
- * keep their FIFO order among themselves, and so do control frames. (A FIN can so arrive before
- * its connection's last data frames; a receiver keeps it until the data before it is in, as
- * RFC 9293 receivers do with any segment past a hole.) A device without a queue
+ * Transmit priority: `transmit(now, slot, priority)` may say that a frame is
+ * `TxPriority.Control` (small frames a peer is waiting on; the interface sends SYNs and RSTs so).
+ * A device with a transmit queue sends those before the data frames it holds; data frames keep
+ * their FIFO order among themselves, and so do control frames. A device without a queue
  * may ignore the argument. A wrapper (fault injector, pcap writer, any Device around another)
  * passes it through unchanged: `this.inner.transmit(now, slot, priority)`.
  */

@@ -523,7 +523,7 @@ describe('Interface: ACKs first (TxPriority)', () => {
     }
   }
 
-  it('sends segments without payload (SYN, ACK, FIN) as Control and segments with data as Data', () => {
+  it('sends a SYN or RST without payload as Control; ACKs, FINs and data keep their order as Data (an ACK passing queued data starts an ACK storm)', () => {
     const poolA = testPool({ name: 'A' });
     const poolB = testPool({ name: 'B' });
     const pair = new MemoryDevicePair(poolA, poolB);
@@ -555,7 +555,9 @@ describe('Interface: ACKs first (TxPriority)', () => {
     const all = [...recA.seen, ...recB.seen];
     expect(all.filter((x) => x.payloadLen > 0).length).to.be.greaterThan(2);
     expect(all.some((x) => x.flags & 0x01)).to.equal(true, 'a FIN was sent');
-    for (const x of all) expect(x.priority).to.equal(x.payloadLen > 0 ? TxPriority.Data : TxPriority.Control);
+    expect(all.some((x) => x.flags & 0x02)).to.equal(true, 'a SYN was sent');
+    // SYN 0x02, RST 0x04.
+    for (const x of all) expect(x.priority).to.equal(x.payloadLen === 0 && (x.flags & 0x06) !== 0 ? TxPriority.Control : TxPriority.Data);
     pair.close();
   });
 });

@@ -40,13 +40,6 @@ export interface TcpConfig {
   keepaliveCount: number;
   /** Challenge ACKs per second (RFC 5961 §7), shared by the stack. Defaults to 10. */
   challengeAcksPerSecond: number;
-  /**
-   * Least time between two ACKs a connection sends in answer to unacceptable segments that carry
-   * no data (out of the window, or acknowledging what was never sent), ms. Defaults to 500, as
-   * Linux's tcp_invalid_ratelimit: two ends that each find the other's ACKs unacceptable would
-   * otherwise answer each other for ever (an ACK storm).
-   */
-  invalidAckIntervalMs: number;
   /** Offer window scaling (RFC 7323). Defaults to true. */
   windowScaling: boolean;
   /** Offer timestamps (RFC 7323). Defaults to true. */
@@ -73,7 +66,6 @@ export const DEFAULT_TCP_CONFIG: Readonly<TcpConfig> = Object.freeze({
   keepaliveIntervalMs: 75_000,
   keepaliveCount: 10,
   challengeAcksPerSecond: 10,
-  invalidAckIntervalMs: 500,
   windowScaling: true,
   timestamps: true,
   sack: true,
@@ -103,8 +95,6 @@ export interface TcpStats {
   badFlags: number;
   /** Segments outside the receive window (answered with an ACK). */
   outOfWindow: number;
-  /** ACKs not sent in answer to unacceptable segments without data (invalidAckIntervalMs). */
-  invalidAcksLimited: number;
   /** Segments dropped by PAWS (RFC 7323 §5). */
   pawsDrops: number;
   challengeAcks: number;
@@ -134,7 +124,7 @@ export interface TcpStats {
 export function newTcpStats(): TcpStats {
   return {
     activeOpens: 0, passiveOpens: 0, attemptFails: 0, estabResets: 0, inSegs: 0, outSegs: 0, retransSegs: 0,
-    outRsts: 0, chkerr: 0, lenerr: 0, optErr: 0, badFlags: 0, outOfWindow: 0, invalidAcksLimited: 0, pawsDrops: 0, challengeAcks: 0,
+    outRsts: 0, chkerr: 0, lenerr: 0, optErr: 0, badFlags: 0, outOfWindow: 0, pawsDrops: 0, challengeAcks: 0,
     challengeAcksLimited: 0, synTableFull: 0, listenOverflow: 0, noSocket: 0, fastRetransmits: 0,
     rtoExpirations: 0, sackRecoveries: 0, zeroWindowProbes: 0, keepaliveProbes: 0, timeouts: 0, oooDrops: 0,
     memerr: 0, timeWaitRecycled: 0,

@@ -115,8 +115,6 @@ export class TcpConnection {
    * argument, start their timers from it (at most one poll interval early).
    */
   lastNow = 0;
-  /** When this connection last answered an unacceptable segment without data, ms (-1: never). */
-  invalidAckAt = -1;
 
   // --- Send sequence space (RFC 9293 §3.3.1) ---
   iss = 0;
@@ -208,7 +206,6 @@ export class TcpConnection {
     this.ackNow = false;
     this.unackedSegs = 0;
     this.urgentPending = false;
-    this.invalidAckAt = -1;
   }
 
   // ===============================================================================================

@@ -74,7 +74,7 @@ export function processSegment(sock: TcpConnection, now: number, seg: TcpRepr, b
     // RFC 9293 §3.10.7.4 (TIME-WAIT): a retransmitted FIN is acknowledged and restarts 2·MSL.
     if (sock.state === TcpState.TimeWait && (flags & TcpFlag.Fin) !== 0) sock.timers.restartTimeWait(now);
     // "If an incoming segment is not acceptable, an acknowledgment should be sent in reply."
-    return answerInvalid(sock, now, segLen, reply);
+    return fillAck(sock, now, reply);
   }
 
   // Second: the RST bit (RFC 5961 §3.2: exact match resets, in-window gets a challenge ACK).
@@ -107,7 +107,7 @@ export function processSegment(sock: TcpConnection, now: number, seg: TcpRepr, b
   if (seqGt(seg.ack, sock.window.ackLimit(sock.sndMax))) {
     // Acknowledges something not yet sent: ACK and drop.
     stats.outOfWindow++;
-    return answerInvalid(sock, now, segLen, reply);
+    return fillAck(sock, now, reply);
   }
   const maxSndWnd = sock.window.maxSndWnd;
   if (seqLt(seg.ack, seqAdd(sock.sndUna, -maxSndWnd)) && maxSndWnd > 0) {
@@ -506,18 +506,3 @@ export function takeSynOptions(sock: TcpConnection, syn: TcpRepr): void {
   sock.recovery.start(mss, sock.sackOk);
 }
 
-/**
- * The ACK that answers an unacceptable segment (RFC 9293 §3.10.7.4), at most one per
- * `invalidAckIntervalMs` when the segment carried no data (as Linux's tcp_oow_rate_limited): a
- * segment with data is not part of an ACK loop and is always answered.
- */
-function answerInvalid(sock: TcpConnection, now: number, segLen: number, reply: TcpRepr): boolean {
-  if (segLen === 0) {
-    if (sock.invalidAckAt >= 0 && now - sock.invalidAckAt < sock.ctx.config.invalidAckIntervalMs) {
-      sock.ctx.stats.invalidAcksLimited++;
-      return false;
-    }
-    sock.invalidAckAt = now;
-  }
-  return fillAck(sock, now, reply);
-}
