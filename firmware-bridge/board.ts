@@ -8,17 +8,20 @@
  * services' fixed buffers.
  */
 import { Interface } from '../src/iface/interface.ts';
+import { CslipDevice } from '../src/phy/cslip-device.ts';
 import type { ByteLink, Device } from '../src/phy/device.ts';
 import { FaultInjector } from '../src/phy/fault-injector.ts';
 import { PcapWriter, type PcapSink } from '../src/phy/pcap-writer.ts';
 import { SlipDevice } from '../src/phy/slip-device.ts';
 import { UartTimedLink } from '../src/phy/uart.ts';
+import { VJ_HEADROOM } from '../src/phy/vj.ts';
 import { TcpStack, tcpRingBytes } from '../src/socket/tcp-stack.ts';
 import { TextTcpTracer } from '../src/socket/tcp-trace.ts';
 import { TcpState } from '../src/socket/tcp.ts';
 import { Arena } from '../src/storage/arena.ts';
 import { PacketPool } from '../src/storage/packet-pool.ts';
 import type { FirmwareConfig } from './cli.ts';
+import { linkNotes } from './link-notes.ts';
 import { ChargenService } from './services/chargen.ts';
 import { DiscardService } from './services/discard.ts';
 import { TcpEchoService } from './services/tcp-echo.ts';
@@ -56,8 +59,10 @@ export class Board {
   readonly arena: Arena;
   readonly pool: PacketPool;
   readonly slip: SlipDevice;
+  /** Header compression (RFC 1144) in the mode `--proto` names; passes frames through in `slip` mode. */
+  readonly cslip: CslipDevice;
   readonly faults: FaultInjector | null;
-  /** The device the interface sees (SLIP, wrapped by the fault injector and pcap writer when asked). */
+  /** The device the interface sees (SLIP and its header compression, wrapped by the fault injector and pcap writer when asked). */
   readonly device: Device;
   readonly tcp: TcpStack;
   readonly iface: Interface;
@@ -74,14 +79,16 @@ export class Board {
   constructor(options: BoardOptions) {
     const config = options.config;
     this.config = config;
-    const slotLen = (config.mtu + 3) & ~3;
+    // Headroom in every slot: the header decompressor rebuilds a full TCP/IP header there.
+    const slotLen = (VJ_HEADROOM + config.mtu + 3) & ~3;
     const tcpSize = { sockets: config.sockets, txBufferLen: RING_LEN, rxBufferLen: RING_LEN };
     this.arena = new Arena(POOL_SLOTS * slotLen + tcpRingBytes(tcpSize) + 64);
-    this.pool = new PacketPool({ slots: POOL_SLOTS, mtu: config.mtu, arena: this.arena, name: 'pbuf' });
+    this.pool = new PacketPool({ slots: POOL_SLOTS, mtu: config.mtu, headroom: VJ_HEADROOM, arena: this.arena, name: 'pbuf' });
     // A pty has no baud: pace output to the line rate when asked (--uart-timing).
     const link = config.uartTiming ? new UartTimedLink(options.link, config.baud) : options.link;
     this.slip = new SlipDevice(link, this.pool, { txQueue: 16, rxQueue: 16 });
-    let device: Device = this.slip;
+    this.cslip = new CslipDevice(this.slip, { proto: config.proto });
+    let device: Device = this.cslip;
     this.faults = null;
     if (config.dropPct > 0 || config.reorderPct > 0) {
       this.faults = new FaultInjector(device, { seed: config.seed, dropPct: config.dropPct, reorderPct: config.reorderPct });
@@ -90,7 +97,9 @@ export class Board {
     if (options.pcapSink) device = new PcapWriter(device, options.pcapSink);
     this.device = device;
 
-    this.tcp = new TcpStack({ ...tcpSize, isnKey: options.isnKey, arena: this.arena });
+    // A header that changes in its options every segment (a TCP timestamp) cannot be compressed
+    // (RFC 1144 sends it whole), so timestamps are declined whenever compression may come on.
+    this.tcp = new TcpStack({ ...tcpSize, isnKey: options.isnKey, arena: this.arena, config: { timestamps: config.proto === 'slip' } });
     if (options.trace) this.tcp.tracer = new TextTcpTracer(options.trace);
     this.iface = new Interface({ device, address: config.ip, tcp: this.tcp, reassemblySize: 16 * 1024 });
 
@@ -106,6 +115,8 @@ export class Board {
         version: options.version,
         imageSha256: options.imageSha256,
         peer: config.peer,
+        linkStats: { slip: this.slip.stats, vj: this.cslip.stats },
+        linkNotes: () => linkNotes(this.cslip, this.slip, config.mtu),
       });
       this.telnetOffReason = null;
       this.services.push(this.telnet);

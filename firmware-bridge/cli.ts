@@ -4,6 +4,7 @@
  * (`CliError`), never a stack trace.
  */
 import { parseArgs } from 'node:util';
+import { SLIP_PROTOS, type SlipProto } from '../src/phy/cslip-device.ts';
 import { formatIpv4, ipv4Address } from '../src/wire/ipv4.ts';
 
 /** A user mistake on the command line: print `message` and exit 2. */
@@ -19,6 +20,8 @@ export interface FirmwareConfig {
   /** The host on the other end of the line (int32). */
   peer: number;
   mtu: number;
+  /** Link protocol, as `slattach -p` names it: header compression (RFC 1144) or not. */
+  proto: SlipProto;
   /** Telnet password, or null when none was given. */
   password: string | null;
   insecureNoLogin: boolean;
@@ -44,6 +47,8 @@ export interface HostConnectConfig {
   hostIp: number;
   deviceIp: number;
   mtu: number;
+  /** Link protocol, as `slattach -p` names it. */
+  proto: SlipProto;
   pcap: string | null;
   verbose: boolean;
   uartTiming: boolean;
@@ -60,6 +65,8 @@ discard 9, chargen 19) on one SLIP serial line.
   --ip A.B.C.D           this device's address (default 192.0.2.2)
   --peer A.B.C.D         the host at the other end of the line (default 192.0.2.1)
   --mtu N                link MTU, 68..65535 (default 1006; Linux SLIP defaults to 296)
+  --proto P              slip, cslip (VJ header compression, RFC 1144) or adaptive (default:
+                         plain SLIP until the peer compresses, then cslip), as slattach -p
   --password P           telnet password (or set SLIPSTACK_PASSWORD); without one telnet is off
   --insecure-no-login    run telnet without a password (only on a bench you trust)
   --pcap FILE            write every frame in and out to FILE (libpcap, raw IPv4)
@@ -85,7 +92,9 @@ and nc reach the device (for kernels without a SLIP driver). Needs root (or CAP_
   --host-ip A.B.C.D      this host's address on the link (default 192.0.2.1)
   --device-ip A.B.C.D    the device's address (default 192.0.2.2)
   --mtu N                link MTU (default 1006)
-  --pcap FILE            capture the link to FILE
+  --proto P              slip, cslip (VJ header compression, RFC 1144; the default, as
+                         slattach's) or adaptive (compress once the device does)
+  --pcap FILE            capture the link to FILE (plain IPv4, above the compression)
   --uart-timing          pace output to baud/10 octets per second
   --verbose              log what is forwarded and dropped
   --help                 this text
@@ -104,6 +113,12 @@ function pct(name: string, value: string | undefined): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n < 0 || n > 100) throw new CliError(`--${name} wants a percentage 0..100, got '${value}'`);
   return n;
+}
+
+function proto(value: string | undefined, fallback: SlipProto): SlipProto {
+  if (value === undefined) return fallback;
+  if (!(SLIP_PROTOS as readonly string[]).includes(value)) throw new CliError(`--proto wants slip, cslip or adaptive (as slattach -p), got '${value}'`);
+  return value as SlipProto;
 }
 
 function address(name: string, value: string | undefined, fallback: string): number {
@@ -127,7 +142,7 @@ function parse(args: readonly string[], options: Record<string, { type: 'string'
 export function parseFirmwareArgs(args: readonly string[], env: Record<string, string | undefined>): FirmwareConfig | null {
   const v = parse(args, {
     port: { type: 'string' }, baud: { type: 'string' }, rtscts: { type: 'boolean' }, ip: { type: 'string' },
-    peer: { type: 'string' }, mtu: { type: 'string' }, password: { type: 'string' },
+    peer: { type: 'string' }, mtu: { type: 'string' }, proto: { type: 'string' }, password: { type: 'string' },
     'insecure-no-login': { type: 'boolean' }, pcap: { type: 'string' }, verbose: { type: 'boolean' },
     'uart-timing': { type: 'boolean' }, drop: { type: 'string' }, reorder: { type: 'string' }, seed: { type: 'string' },
     sockets: { type: 'string' }, help: { type: 'boolean' },
@@ -149,6 +164,7 @@ export function parseFirmwareArgs(args: readonly string[], env: Record<string, s
     ip,
     peer,
     mtu: int('mtu', v['mtu'] as string | undefined, 1006, 68, 65535),
+    proto: proto(v['proto'] as string | undefined, 'adaptive'),
     password,
     insecureNoLogin: v['insecure-no-login'] === true,
     pcap: (v['pcap'] as string | undefined) ?? null,
@@ -165,7 +181,7 @@ export function parseFirmwareArgs(args: readonly string[], env: Record<string, s
 export function parseHostConnectArgs(args: readonly string[]): HostConnectConfig | null {
   const v = parse(args, {
     port: { type: 'string' }, pty: { type: 'boolean' }, baud: { type: 'string' }, rtscts: { type: 'boolean' },
-    tun: { type: 'string' }, 'host-ip': { type: 'string' }, 'device-ip': { type: 'string' }, mtu: { type: 'string' },
+    tun: { type: 'string' }, 'host-ip': { type: 'string' }, 'device-ip': { type: 'string' }, mtu: { type: 'string' }, proto: { type: 'string' },
     pcap: { type: 'string' }, 'uart-timing': { type: 'boolean' }, verbose: { type: 'boolean' }, help: { type: 'boolean' },
   });
   if (v['help'] === true) return null;
@@ -186,6 +202,7 @@ export function parseHostConnectArgs(args: readonly string[]): HostConnectConfig
     hostIp,
     deviceIp,
     mtu: int('mtu', v['mtu'] as string | undefined, 1006, 68, 65535),
+    proto: proto(v['proto'] as string | undefined, 'cslip'),
     pcap: (v['pcap'] as string | undefined) ?? null,
     verbose: v['verbose'] === true,
     uartTiming: v['uart-timing'] === true,

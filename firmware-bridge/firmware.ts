@@ -92,7 +92,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   link.onActivity(() => loop.wake());
 
   say(`slipstack ${version} on ${config.port} at ${config.baud} baud${config.uartTiming ? ' (UART timing)' : ''}, ` +
-    `${formatIpv4(config.ip)} peer ${formatIpv4(config.peer)}, MTU ${config.mtu}`);
+    `${formatIpv4(config.ip)} peer ${formatIpv4(config.peer)}, MTU ${config.mtu}, proto ${config.proto}`);
   if (board.telnet === null) say(board.telnetOffReason!);
   else if (config.insecureNoLogin && config.password === null) say('telnet has NO PASSWORD (--insecure-no-login)');
   say(`listening: ${board.telnet !== null ? 'telnet 23, ' : ''}echo 7 (TCP and UDP), discard 9, chargen 19; ping answered`);

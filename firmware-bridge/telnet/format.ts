@@ -107,6 +107,8 @@ export interface IfconfigInfo {
   ip: { recv: number; xmit: number; drop: number; memerr: number };
   /** The link device's own counters, when it keeps any. */
   device: object | null;
+  /** Lines about the link (mode, hints), each ending in "\n", shown indented at the end. */
+  notes?: string;
 }
 
 export function formatIfconfig(info: IfconfigInfo): string {
@@ -131,6 +133,7 @@ export function formatIfconfig(info: IfconfigInfo): string {
     }
     text += `${line}\n`;
   }
+  for (const note of (info.notes ?? '').split('\n')) if (note !== '') text += `        ${note}\n`;
   return text;
 }
 
@@ -202,12 +205,15 @@ export interface StatsInfo {
   tcp: object | null;
   device: object | null;
   telnet: object | null;
+  /** Lines about the link (mode, hints), each ending in "\n", shown after the link's counters. */
+  notes?: string;
 }
 
 export function formatStats(info: StatsInfo): string {
   let text = formatCounters('ip', info.ip) + formatCounters('icmp', info.icmp) + formatCounters('udp', info.udp);
   if (info.tcp !== null) text += formatCounters('tcp', info.tcp);
   if (info.device !== null) text += formatCounters('link', info.device);
+  if (info.notes !== undefined) text += info.notes;
   if (info.telnet !== null) text += formatCounters('telnet', info.telnet);
   return text;
 }

@@ -38,6 +38,8 @@ export interface TelnetServerOptions extends TcpServerOptions {
    * a SlipDevice's `stats`). Defaults to `iface.device.stats` when the device has one.
    */
   linkStats?: object | null;
+  /** Lines about the link for ifconfig and stats (mode in force, hints), asked at each command. Defaults to none. */
+  linkNotes?: (() => string) | null;
   /** When the device started, ms on the clock `now` comes from. Defaults to the first poll's `now`. */
   startedAt?: number;
   /** Pause after a wrong password, ms. Defaults to 1000. */
@@ -69,6 +71,7 @@ export class TelnetServer extends TcpServer implements ShellContext {
   readonly sessions: TelnetSession[];
   private startedAt: number;
   private readonly link: object | null;
+  private readonly notes: (() => string) | null;
 
   /**
    * Listens on `options.port` (default 23).
@@ -106,6 +109,7 @@ export class TelnetServer extends TcpServer implements ShellContext {
     const deviceStats = (iface.device as { stats?: unknown }).stats;
     this.link = options.linkStats !== undefined ? options.linkStats
       : typeof deviceStats === 'object' && deviceStats !== null ? deviceStats : null;
+    this.notes = options.linkNotes ?? null;
     this.sessions = [];
     for (let i = 0; i < this.connections.length; i++) this.sessions.push(new TelnetSession(this, i));
   }
@@ -141,6 +145,10 @@ export class TelnetServer extends TcpServer implements ShellContext {
 
   linkStats(): object | null {
     return this.link;
+  }
+
+  linkNotes(): string {
+    return this.notes !== null ? this.notes() : '';
   }
 
   // TcpServer

@@ -43,6 +43,8 @@ export interface ShellContext {
   extraStats(): object;
   /** The link's counters (SLIP device, UART), or null when there are none. */
   linkStats(): object | null;
+  /** Lines about the link for ifconfig and stats (the mode in force, hints), each ending in "\n"; '' for none. */
+  linkNotes(): string;
 }
 
 export interface TelnetSettings {
@@ -522,7 +524,7 @@ export class TelnetSession implements TelnetHandler, TextSink {
       case 'ifconfig':
         this.writeText(formatIfconfig({
           name: ctx.settings.ifname, address: iface.address, peer: ctx.settings.peer, mtu: iface.mtu, mss: iface.mss,
-          ip: iface.stats.ip, device: ctx.linkStats(),
+          ip: iface.stats.ip, device: ctx.linkStats(), notes: ctx.linkNotes(),
         }));
         break;
       case 'netstat':
@@ -531,7 +533,7 @@ export class TelnetSession implements TelnetHandler, TextSink {
       case 'stats':
         this.writeText(formatStats({
           ip: iface.stats.ip, icmp: iface.stats.icmp, udp: iface.stats.udp, tcp: ctx.tcp.stats,
-          device: ctx.linkStats(), telnet: ctx.extraStats(),
+          device: ctx.linkStats(), telnet: ctx.extraStats(), notes: ctx.linkNotes(),
         }));
         break;
       case 'pool': {
