@@ -115,7 +115,7 @@ export class Board {
         version: options.version,
         imageSha256: options.imageSha256,
         peer: config.peer,
-        linkStats: { slip: this.slip.stats, vj: this.cslip.stats },
+        linkStats: this.faults !== null ? { slip: this.slip.stats, vj: this.cslip.stats, faults: this.faults.stats } : { slip: this.slip.stats, vj: this.cslip.stats },
         linkNotes: () => linkNotes(this.cslip, this.slip, config.mtu),
       });
       this.telnetOffReason = null;

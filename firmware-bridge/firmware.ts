@@ -136,7 +136,9 @@ export async function main(argv: readonly string[]): Promise<number> {
   pcap?.close();
   say(`stopped: ${board.iface.stats.ip.recv} frames in, ${board.iface.stats.ip.xmit} out; ` +
     `echoed ${board.tcpEcho.echoed} octets, discarded ${board.discard.discarded}, chargen sent ${board.chargen.generated}; ` +
-    `host loop ${loop.stats.turns} turns (${loop.stats.wakes} woken by I/O, ${loop.stats.timedSleeps} timed)`);
+    `host loop ${loop.stats.turns} turns (${loop.stats.wakes} woken by I/O, ${loop.stats.timedSleeps} timed); ` +
+    `proto ${config.proto}${board.cslip.isCompressing ? ' (compressing)' : ''}: headers compressed ${board.cslip.stats.out.compressed} out, ` +
+    `${board.cslip.stats.in.compressed} in, ${board.cslip.stats.in.tossed} tossed; ${board.slip.stats.decoder.oversize} frames larger than MTU`);
   return exitCode;
 }
 

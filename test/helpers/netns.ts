@@ -79,7 +79,7 @@ export interface Proc {
   exited: Promise<number | null>;
 }
 
-function track(child: ChildProcess): Proc {
+export function track(child: ChildProcess): Proc {
   let exitCode: number | null | undefined;
   const p: Proc = {
     child,

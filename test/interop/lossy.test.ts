@@ -53,8 +53,8 @@ interopDescribe('interop: a lossy line (--drop 5 --reorder 2)', function () {
     } finally {
       c.kill();
     }
-    expect(Number(/\sdropped (\d+)/.exec(stats.slice(stats.indexOf('\r\nlink:')))![1]), 'frames dropped').to.be.above(50);
-    expect(Number(/\sreordered (\d+)/.exec(stats)![1]), 'frames reordered').to.be.above(10);
+    expect(Number(/\sfaults\.dropped (\d+)/.exec(stats.slice(stats.indexOf('\r\nlink:')))![1]), 'frames dropped').to.be.above(50);
+    expect(Number(/\sfaults\.reordered (\d+)/.exec(stats)![1]), 'frames reordered').to.be.above(10);
     expect(Number(/\sretransSegs (\d+)/.exec(stats)![1]), 'device retransmissions').to.be.above(10);
     expect(await rig.stopFirmware()).to.equal(0);
     // The host loop runs a turn per wake-up (I/O) or timer; a turn that found work due "now"
