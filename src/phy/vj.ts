@@ -78,6 +78,19 @@ export const VJ_SPECIAL_I = VjChange.S | VjChange.W | VjChange.U;
 export const VJ_SPECIAL_D = VjChange.S | VjChange.A | VjChange.W | VjChange.U;
 const SPECIALS_MASK = VjChange.S | VjChange.A | VjChange.W | VjChange.U;
 
+/**
+ * When a COMPRESSED_TCP frame names its connection (the C bit and the slot number), which RFC
+ * 1144 §3.2.3 allows whenever, and requires when the connection differs from the last frame's:
+ * - 'when-changed': only then, as the RFC's sample code and Linux `slhc` do (3-octet headers for
+ *   SPECIAL_D and SPECIAL_I);
+ * - 'unless-shortest' (the default): also when the header would otherwise be 3 octets. Debian's
+ *   slirp 1.0.17 (amd64) fails the TCP checksum of every 3-octet-header packet it decompresses
+ *   (measured here: 17 of 18 in a chargen stream, and none once they carry the connection), and
+ *   the extra octet costs a bulk stream 0.4 % at MTU 296;
+ * - 'always'.
+ */
+export type VjConnectionId = 'when-changed' | 'unless-shortest' | 'always';
+
 /** What `VjDecompressor.decompress` did with a frame. */
 export const VjResult = {
   /** The frame now holds a plain IPv4 packet at `outOff`, `outLen` octets: pass it on. */
@@ -208,8 +221,8 @@ export class VjCompressor {
   /** After `compress`: where the frame now starts (absolute offset) and its length. */
   outOff = 0;
   outLen = 0;
-  /** Omit the connection number when it is the same as the last frame's (RFC 1144 §3.2.3; Linux does). Defaults to true. */
-  omitConnectionId: boolean;
+  /** When the compressed header may leave out the connection number (`VjConnectionId`). */
+  connectionId: VjConnectionId;
 
   private readonly table: SlotTable;
   /** Slot numbers, most recently used first; the last is taken on a miss (so slot 0 first, as Linux). */
@@ -219,12 +232,12 @@ export class VjCompressor {
   /** The compressed header, built here before it is written over the packet's header. */
   private readonly scratch = new Uint8Array(VJ_MAX_COMPRESSED_LEN);
 
-  constructor(slots = VJ_SLOTS, omitConnectionId = true) {
+  constructor(slots = VJ_SLOTS, connectionId: VjConnectionId = 'unless-shortest') {
     if (!Number.isInteger(slots) || slots < 1 || slots > 256) throw new RangeError(`VjCompressor: slots must be 1..256, got ${slots}`);
     this.table = new SlotTable(slots);
     this.lru = new Uint8Array(slots);
     this.resetOrder();
-    this.omitConnectionId = omitConnectionId;
+    this.connectionId = connectionId;
   }
 
   /** Forgets every connection (after the line was re-established, say). */
@@ -392,7 +405,8 @@ export class VjCompressor {
     const check = get16(bytes, tcp + TCP_CHECKSUM);
     table.save(s, bytes, off, ipLen, headerLen);
     const deltaLen = n - DELTAS;
-    const explicit = !this.omitConnectionId || this.lastSent !== s;
+    const mode = this.connectionId;
+    const explicit = mode === 'always' || this.lastSent !== s || (mode === 'unless-shortest' && deltaLen === 0);
     const compressedLen = (explicit ? 4 : 3) + deltaLen;
     let at = off + headerLen - compressedLen;
     this.outOff = at;

@@ -176,8 +176,8 @@ describe('phy/vj: Van Jacobson header compression (RFC 1144)', () => {
       expect(d.tossing).to.equal(false);
     });
 
-    it('unidirectional data: seq advanced by the last data length is SPECIAL_D, 3 octets: 9f + checksum', () => {
-      const c = new VjCompressor();
+    it('unidirectional data: seq advanced by the last data length is SPECIAL_D, 3 octets as Linux sends it: 9f + checksum', () => {
+      const c = new VjCompressor(16, 'when-changed');
       compress(c, P1);
       const { type, frame } = compress(c, P2);
       expect(type).to.equal(VjType.CompressedTcp);
@@ -192,13 +192,26 @@ describe('phy/vj: Van Jacobson header compression (RFC 1144)', () => {
     });
 
     it('echoed terminal traffic: seq and ack both advanced by the last data length is SPECIAL_I: 9b + checksum', () => {
-      const c = new VjCompressor();
+      const c = new VjCompressor(16, 'when-changed');
       const d = new VjDecompressor();
       for (const p of [P1, P2]) decompress(d, compress(c, p).frame);
       const { frame } = compress(c, P3);
       expect(frame).to.deep.equal([0x9b, 0xc9, 0xcf, 0x6f, 0x6b]);
       expect(0x9b & 0x0f).to.equal(VJ_SPECIAL_I);
       expect(decompress(d, frame).packet).to.deep.equal(P3);
+    });
+
+    it('by default a header that would be 3 octets names its connection (4 octets: df 00 + checksum), which slirp needs', () => {
+      const c = new VjCompressor();
+      const d = new VjDecompressor();
+      decompress(d, compress(c, P1).frame);
+      const special = compress(c, P2).frame;
+      expect(special).to.deep.equal([0xdf, 0x00, 0xbf, 0xcf, 0x79, 0x6f]);
+      expect(decompress(d, special).packet).to.deep.equal(P2);
+      // A header with a delta in it stays without the connection number.
+      const p = tcpip({ ident: 4, seq: 0x1004, ack: 0x2001, data: bytesOf('ok') });
+      // ack + 1, seq + 2, IP ID + 2: A, S and I deltas, no C.
+      expect(compress(c, p).frame.slice(0, 6)).to.deep.equal([0x80 | VjChange.I | VjChange.S | VjChange.A, ...tcpCheck(p), 1, 2, 2]);
     });
 
     it('each change-mask bit alone, with its delta in the RFC order U, W, A, S, I', () => {
@@ -242,7 +255,7 @@ describe('phy/vj: Van Jacobson header compression (RFC 1144)', () => {
     });
 
     it('data after a pure ACK with nothing else changed is compressed with an empty mask (the interactive case)', () => {
-      const c = new VjCompressor();
+      const c = new VjCompressor(16, 'when-changed');
       const d = new VjDecompressor();
       decompress(d, compress(c, tcpip({ ident: 1 })).frame); // a pure ACK
       const p = tcpip({ ident: 2, data: bytesOf('ls\r\n') });
@@ -320,7 +333,7 @@ describe('phy/vj: Van Jacobson header compression (RFC 1144)', () => {
 
     it('IP options are saved and compared like TCP options', () => {
       const ipOptions = [0x94, 0x04, 0x00, 0x00]; // router alert
-      const c = new VjCompressor();
+      const c = new VjCompressor(16, 'when-changed');
       const d = new VjDecompressor();
       const p1 = tcpip({ ident: 1, ipOptions, data: bytesOf('ab') });
       expect(compress(c, p1).type).to.equal(VjType.UncompressedTcp);
@@ -359,7 +372,7 @@ describe('phy/vj: Van Jacobson header compression (RFC 1144)', () => {
     });
 
     it('with omission off every compressed frame names its slot', () => {
-      const c = new VjCompressor(16, false);
+      const c = new VjCompressor(16, 'always');
       compress(c, tcpip({ ident: 1 }));
       const p = tcpip({ ident: 2, ack: 0x2001 });
       expect(compress(c, p).frame.slice(0, 2)).to.deep.equal([0x80 | VjChange.C | VjChange.A, 0]);
@@ -469,7 +482,7 @@ describe('phy/vj: Van Jacobson header compression (RFC 1144)', () => {
 
   describe('where the header is rebuilt', () => {
     it('in the headroom when there is enough, else by moving the data up, else not at all (noRoom)', () => {
-      const c = new VjCompressor();
+      const c = new VjCompressor(16, 'when-changed');
       const d = new VjDecompressor();
       decompress(d, compress(c, P1).frame);
       const frame = compress(c, P2).frame;
@@ -479,14 +492,14 @@ describe('phy/vj: Van Jacobson header compression (RFC 1144)', () => {
       expect([d.outOff, d.outLen]).to.deep.equal([0, 42]);
       expect(Array.from(s.bytes.slice(0, 42))).to.deep.equal(P2);
       // Headroom: the data stays, the header goes in front of it.
-      const c2 = new VjCompressor();
+      const c2 = new VjCompressor(16, 'when-changed');
       const d2 = new VjDecompressor();
       decompress(d2, compress(c2, P1).frame);
       s = slot(compress(c2, P2).frame, 40, 0);
       expect(d2.decompress(s.bytes, 40, s.len, 0, s.bytes.length)).to.equal(VjResult.Deliver);
       expect(d2.outOff).to.equal(40 + 3 - 40);
       // Neither: counted, the slot is the caller's to free.
-      const c3 = new VjCompressor();
+      const c3 = new VjCompressor(16, 'when-changed');
       const d3 = new VjDecompressor();
       decompress(d3, compress(c3, P1).frame);
       s = slot(compress(c3, P2).frame, 0, 0);
