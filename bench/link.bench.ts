@@ -8,6 +8,8 @@
  * - ping_rtt_ms_115200_median beside ping_rtt_floor_ms_115200, the serialization time of
  *   request plus reply. The clock here ticks in 10 µs units (the UART model is fed baud/100,
  *   so one unit is 10 µs of line time) so the figure is not rounded to whole milliseconds.
+ * - link_eff_cslip_115200_<mtu>, keystroke_rtt_ms_115200, keystroke_rtt_ms_cslip_115200: the
+ *   same line with VJ header compression (bench/cslip.ts).
  * - prealloc_bytes_default: everything the default firmware configuration preallocates.
  * - rss_growth_mb_1gb: resident memory growth while two stacks move 1 GiB.
  */
@@ -23,6 +25,7 @@ import { PacketPool } from '../src/storage/packet-pool.ts';
 import { NEVER } from '../src/time.ts';
 import { Board } from '../firmware-bridge/board.ts';
 import { parseFirmwareArgs } from '../firmware-bridge/cli.ts';
+import { cslipFigures } from './cslip.ts';
 import { median } from './lib/timing.ts';
 import type { BenchContext, Figure } from './lib/types.ts';
 
@@ -221,6 +224,9 @@ export async function run(ctx: BenchContext): Promise<Figure[]> {
       });
     }
   }
+
+  // The same line with Van Jacobson header compression (bench/cslip.ts).
+  figures.push(...cslipFigures(ctx));
 
   const ping = pingRtt(115200, ctx.quick ? 5 : 20);
   const rtt = median(ping.rtts);
