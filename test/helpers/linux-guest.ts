@@ -273,6 +273,12 @@ export class LinuxGuest {
     if (accel === 'kvm') args.push('-cpu', 'host');
     const qemu = spawn('qemu-system-x86_64', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.qemu = qemu;
+    // Should mocha itself exit without `stop()` (a crash, ^C), the guest goes with it.
+    const onExit = (): void => {
+      if (qemu.exitCode === null && qemu.signalCode === null) qemu.kill('SIGKILL');
+    };
+    process.once('exit', onExit);
+    qemu.once('exit', () => process.off('exit', onExit));
     let qemuOut = '';
     const onData = (d: Buffer): void => {
       qemuOut += d.toString();
