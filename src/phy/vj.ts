@@ -10,7 +10,8 @@
  * - UNCOMPRESSED_TCP (0x7X): the whole TCP/IP packet, with 0x70 or-ed into the first octet and the
  *   connection slot in place of the IP protocol field; it (re)loads the receiver's saved header.
  * - COMPRESSED_TCP (0x8X and up): a change mask, maybe the slot number, the TCP checksum and
- *   the deltas against the saved header (3 to 16 octets instead of 40 or more), then the data.
+ *   the deltas against the saved header (3 to 16 octets instead of 40 or more; 4 or more as
+ *   this compressor sends them by default, see `VjConnectionId`), then the data.
  *
  * Both directions work in place on a pool slot (absolute offsets into one `bytes` array): the
  * compressor writes the short header over the end of the full one and moves the frame's start
