@@ -10,6 +10,8 @@
  *   so one unit is 10 µs of line time) so the figure is not rounded to whole milliseconds.
  * - twoway_eff_115200_1006: both ends send bulk data at once (the firmware's queue and ring
  *   sizes), worse direction against the same limit: ACKs share the line with the data.
+ * - link_eff_cslip_115200_<mtu>, keystroke_rtt_ms_115200, keystroke_rtt_ms_cslip_115200: the
+ *   same line with VJ header compression (bench/cslip.ts).
  * - prealloc_bytes_default: everything the default firmware configuration preallocates.
  * - rss_growth_mb_1gb: resident memory growth while two stacks move 1 GiB.
  */
@@ -29,6 +31,7 @@ import { parseFirmwareArgs } from '../firmware-bridge/cli.ts';
 import { SLIP_QUEUE_FRAMES, SMALL_PROFILE, TCP_RING_LEN } from '../firmware-bridge/limits.ts';
 import { HOST_A as A, HOST_B as B } from '../support/addresses.ts';
 import { randomBytes } from '../support/pattern.ts';
+import { cslipFigures } from './cslip.ts';
 import { median } from './lib/timing.ts';
 import type { BenchContext, Figure } from './lib/types.ts';
 
@@ -314,6 +317,8 @@ export async function run(ctx: BenchContext): Promise<Figure[]> {
     target: '>= 0.95',
     note: `both ends send at once, worse direction; firmware queue (${SLIP_QUEUE_FRAMES} frames) and rings (${TCP_RING_LEN / 1024} KiB); ACKs sent as TxPriority.Control`,
   });
+  // The same line with Van Jacobson header compression (bench/cslip.ts).
+  figures.push(...cslipFigures(ctx));
 
   const ping = pingRtt(115200, ctx.quick ? 5 : 20);
   const rtt = median(ping.rtts);

@@ -9,11 +9,13 @@
  * the services' and telnet sessions' fixed buffers are allocated on their own.
  */
 import { Interface } from '../src/iface/interface.ts';
+import { CslipDevice } from '../src/phy/cslip-device.ts';
 import type { ByteLink, Device } from '../src/phy/device.ts';
 import { FaultInjector } from '../src/phy/fault-injector.ts';
 import { PcapWriter, type PcapSink } from '../src/phy/pcap-writer.ts';
 import { SlipDevice } from '../src/phy/slip-device.ts';
 import { UartTimedLink } from '../src/phy/uart.ts';
+import { VJ_HEADROOM } from '../src/phy/vj.ts';
 import { TcpStack, tcpRingBytes } from '../src/socket/tcp/stack.ts';
 import { TextTcpTracer } from '../src/socket/tcp/trace.ts';
 import { TcpState } from '../src/socket/tcp/state.ts';
@@ -23,6 +25,7 @@ import type { Pollable } from '../src/time.ts';
 import type { FirmwareConfig } from './cli.ts';
 import { ARENA_SLACK, IDLE_TIMEOUT_FLAG, NET_STAGING_LEN, PROFILES, SERVICE_NAMES, type BoardProfile } from './limits.ts';
 import { LoginLimiter } from './login-limiter.ts';
+import { linkNotes } from './link-notes.ts';
 import { ChargenService } from './services/chargen.ts';
 import { DiscardService } from './services/discard.ts';
 import { TcpEchoService } from './services/tcp-echo.ts';
@@ -75,8 +78,10 @@ export class Board implements Pollable {
   readonly arena: Arena;
   readonly pool: PacketPool;
   readonly slip: SlipDevice;
+  /** Header compression (RFC 1144) in the mode `--proto` names; passes frames through in `slip` mode. */
+  readonly cslip: CslipDevice;
   readonly faults: FaultInjector | null;
-  /** The device the interface sees (SLIP, wrapped by the fault injector and pcap writer when asked). */
+  /** The device the interface sees (SLIP and its header compression, wrapped by the fault injector and pcap writer when asked). */
   readonly device: Device;
   readonly tcp: TcpStack;
   readonly iface: Interface;
@@ -104,17 +109,19 @@ export class Board implements Pollable {
     const profile = PROFILES[profileName];
     if (profile === undefined) throw new RangeError(`board: no profile named ${profileName}`);
     this.profile = profile;
-    const slotLen = (config.mtu + 3) & ~3;
+    // Headroom in every slot: the header decompressor rebuilds a full TCP/IP header there.
+    const slotLen = (VJ_HEADROOM + config.mtu + 3) & ~3;
     const tcpSize = { sockets: config.sockets, txBufferLen: profile.tcpRingLen, rxBufferLen: profile.tcpRingLen };
     const web = config.http === true && config.password !== null;
     this.arena = new Arena(profile.poolSlots * slotLen + tcpRingBytes(tcpSize) + (web ? NET_STAGING_LEN : 0) + ARENA_SLACK);
-    this.pool = new PacketPool({ slots: profile.poolSlots, mtu: config.mtu, arena: this.arena, name: 'pbuf' });
+    this.pool = new PacketPool({ slots: profile.poolSlots, mtu: config.mtu, headroom: VJ_HEADROOM, arena: this.arena, name: 'pbuf' });
     // A pty has no baud: pace output to the line rate when asked (--uart-timing).
     const link = config.uartTiming ? new UartTimedLink(options.link, config.baud) : options.link;
     this.slip = new SlipDevice(link, this.pool, {
       txQueue: profile.slipQueueFrames, rxQueue: profile.slipQueueFrames, readChunk: profile.slipReadChunk,
     });
-    let device: Device = this.slip;
+    this.cslip = new CslipDevice(this.slip, { proto: config.proto });
+    let device: Device = this.cslip;
     this.faults = null;
     if (config.dropPct > 0 || config.reorderPct > 0) {
       this.faults = new FaultInjector(device, { seed: config.seed, dropPct: config.dropPct, reorderPct: config.reorderPct });
@@ -123,7 +130,9 @@ export class Board implements Pollable {
     if (options.pcapSink) device = new PcapWriter(device, options.pcapSink);
     this.device = device;
 
-    this.tcp = new TcpStack({ ...tcpSize, isnKey: options.isnKey, arena: this.arena });
+    // A header that changes in its options every segment (a TCP timestamp) cannot be compressed
+    // (RFC 1144 sends it whole), so timestamps are declined whenever compression may come on.
+    this.tcp = new TcpStack({ ...tcpSize, isnKey: options.isnKey, arena: this.arena, config: { timestamps: config.proto === 'slip' } });
     if (options.trace) this.tcp.tracer = new TextTcpTracer(options.trace);
     this.iface = new Interface({
       device, address: config.ip, tcp: this.tcp, reassemblySize: profile.reassemblySize, reassemblyBuffers: profile.reassemblyBuffers,
@@ -158,6 +167,8 @@ export class Board implements Pollable {
         ...(profile.telnetSessions > 0 ? { maxConnections: profile.telnetSessions } : {}),
         idleTimeoutMs: (config.idleTimeoutS ?? IDLE_TIMEOUT_FLAG.default) * 1000,
         loginLimiter: this.loginLimiter,
+        linkStats: this.faults !== null ? { slip: this.slip.stats, vj: this.cslip.stats, faults: this.faults.stats } : { slip: this.slip.stats, vj: this.cslip.stats },
+        linkNotes: () => linkNotes(this.cslip, this.slip, config.mtu),
       });
       this.telnetOffReason = null;
       this.services.push(this.telnet);

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { SLIP_PROTOS, type SlipProto } from '../src/phy/cslip-device.ts';
 import { formatIpv4, ipv4Address } from '../src/wire/ipv4.ts';
 import { BAUD_FLAG, HTTP_PORT_DEFAULT, IDLE_TIMEOUT_FLAG, MTU_FLAG, PROFILES, SERVICE_NAMES, SOCKETS_FLAG, USER_NET_BIND, USER_NET_FORWARDS } from './limits.ts';
 
@@ -39,6 +40,8 @@ export interface FirmwareConfig {
   /** The host on the other end of the line (int32). */
   peer: number;
   mtu: number;
+  /** Link protocol, as `slattach -p` names it: header compression (RFC 1144) or not. */
+  proto: SlipProto;
   /** Telnet password, or null when none was given. */
   password: string | null;
   insecureNoLogin: boolean;
@@ -74,6 +77,8 @@ export interface HostConnectConfig {
   hostIp: number;
   deviceIp: number;
   mtu: number;
+  /** Link protocol, as `slattach -p` names it. */
+  proto: SlipProto;
   pcap: string | null;
   verbose: boolean;
   uartTiming: boolean;
@@ -102,6 +107,8 @@ discard 9, chargen 19) on one SLIP serial line.
   --ip A.B.C.D           this device's address (default 192.0.2.2)
   --peer A.B.C.D         the host at the other end of the line (default 192.0.2.1)
   --mtu N                link MTU, ${MTU_FLAG.min}..${MTU_FLAG.max} (default ${MTU_FLAG.default}; Linux SLIP defaults to 296)
+  --proto P              slip, cslip (VJ header compression, RFC 1144) or adaptive (default:
+                         plain SLIP until the peer compresses, then cslip), as slattach -p
   --password-file FILE   telnet password: the first line of FILE (safe: not visible to other users)
   --password P           telnet password typed by hand (visible in ps to every local user; prefer
                          --password-file or SLIPSTACK_PASSWORD); without one telnet is off
@@ -139,6 +146,8 @@ on ${USER_NET_BIND} are forwarded to the device (${USER_NET_FORWARDS.map(([h, d]
   --host-ip A.B.C.D      this host's address on the link (default 192.0.2.1)
   --device-ip A.B.C.D    the device's address (default 192.0.2.2)
   --mtu N                link MTU (default ${MTU_FLAG.default})
+  --proto P              slip, cslip (VJ header compression, RFC 1144; the default, as
+                         slattach's) or adaptive (compress once the device does)
   --pcap FILE            capture the link to FILE
   --uart-timing          pace output to baud/10 octets per second
   --verbose              log what is forwarded and dropped
@@ -179,6 +188,12 @@ function pct(name: string, value: string | undefined): number {
   return n;
 }
 
+function proto(value: string | undefined, fallback: SlipProto): SlipProto {
+  if (value === undefined) return fallback;
+  if (!(SLIP_PROTOS as readonly string[]).includes(value)) throw new CliError(`--proto wants slip, cslip or adaptive (as slattach -p), got '${value}'`);
+  return value as SlipProto;
+}
+
 function address(name: string, value: string | undefined, fallback: string): number {
   try {
     return ipv4Address(value ?? fallback);
@@ -200,7 +215,7 @@ function parse(args: readonly string[], options: Record<string, { type: 'string'
 export function parseFirmwareArgs(args: readonly string[], env: Record<string, string | undefined>): FirmwareConfig | null {
   const v = parse(args, {
     port: { type: 'string' }, baud: { type: 'string' }, rtscts: { type: 'boolean' }, ip: { type: 'string' },
-    peer: { type: 'string' }, mtu: { type: 'string' }, password: { type: 'string' },
+    peer: { type: 'string' }, mtu: { type: 'string' }, proto: { type: 'string' }, password: { type: 'string' },
     'insecure-no-login': { type: 'boolean' }, pcap: { type: 'string' }, verbose: { type: 'boolean' },
     'uart-timing': { type: 'boolean' }, drop: { type: 'string' }, reorder: { type: 'string' }, seed: { type: 'string' },
     sockets: { type: 'string' }, profile: { type: 'string' }, 'password-file': { type: 'string' }, 'idle-timeout': { type: 'string' },
@@ -232,6 +247,7 @@ export function parseFirmwareArgs(args: readonly string[], env: Record<string, s
     ip,
     peer,
     mtu: int('mtu', v['mtu'] as string | undefined, profile.mtu, MTU_FLAG.min, MTU_FLAG.max),
+    proto: proto(v['proto'] as string | undefined, 'adaptive'),
     password,
     insecureNoLogin: v['insecure-no-login'] === true,
     pcap: (v['pcap'] as string | undefined) ?? null,
@@ -285,7 +301,7 @@ export function readPasswordFile(path: string): string {
 export function parseHostConnectArgs(args: readonly string[]): HostConnectConfig | null {
   const v = parse(args, {
     port: { type: 'string' }, pty: { type: 'boolean' }, baud: { type: 'string' }, rtscts: { type: 'boolean' },
-    tun: { type: 'string' }, 'host-ip': { type: 'string' }, 'device-ip': { type: 'string' }, mtu: { type: 'string' },
+    tun: { type: 'string' }, 'host-ip': { type: 'string' }, 'device-ip': { type: 'string' }, mtu: { type: 'string' }, proto: { type: 'string' },
     pcap: { type: 'string' }, 'uart-timing': { type: 'boolean' }, verbose: { type: 'boolean' }, help: { type: 'boolean' },
     'user-net': { type: 'boolean' }, forward: { type: 'string', multiple: true }, bind: { type: 'string' },
   });
@@ -312,6 +328,7 @@ export function parseHostConnectArgs(args: readonly string[]): HostConnectConfig
     hostIp,
     deviceIp,
     mtu: int('mtu', v['mtu'] as string | undefined, MTU_FLAG.default, MTU_FLAG.min, MTU_FLAG.max),
+    proto: proto(v['proto'] as string | undefined, 'cslip'),
     pcap: (v['pcap'] as string | undefined) ?? null,
     verbose: v['verbose'] === true,
     uartTiming: v['uart-timing'] === true,

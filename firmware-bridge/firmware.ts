@@ -100,7 +100,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   board.network?.attach(loop);
 
   say(`slipstack ${version} on ${config.port} at ${config.baud} baud${config.uartTiming ? ' (UART timing)' : ''}, ` +
-    `${formatIpv4(config.ip)} peer ${formatIpv4(config.peer)}, MTU ${config.mtu}`);
+    `${formatIpv4(config.ip)} peer ${formatIpv4(config.peer)}, MTU ${config.mtu}, proto ${config.proto}`);
   if (board.telnet === null) say(board.telnetOffReason!);
   else if (config.insecureNoLogin && config.password === null) say('telnet has NO PASSWORD (--insecure-no-login)');
   const on = config.services ?? SERVICE_NAMES;
@@ -145,7 +145,9 @@ export async function main(argv: readonly string[]): Promise<number> {
   pcap?.close();
   say(`stopped: ${board.iface.stats.ip.recv} frames in, ${board.iface.stats.ip.xmit} out; ` +
     `echoed ${board.tcpEcho.echoed} octets, discarded ${board.discard.discarded}, chargen sent ${board.chargen.generated}; ` +
-    `host loop ${loop.stats.turns} turns (${loop.stats.wakes} woken by I/O, ${loop.stats.timedSleeps} timed)`);
+    `host loop ${loop.stats.turns} turns (${loop.stats.wakes} woken by I/O, ${loop.stats.timedSleeps} timed); ` +
+    `proto ${config.proto}${board.cslip.isCompressing ? ' (compressing)' : ''}: headers compressed ${board.cslip.stats.out.compressed} out, ` +
+    `${board.cslip.stats.in.compressed} in, ${board.cslip.stats.in.tossed} tossed; ${board.slip.stats.decoder.oversize} frames larger than MTU`);
   return exitCode;
 }
 

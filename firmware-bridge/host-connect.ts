@@ -20,11 +20,13 @@ import { openPtyPair, type PtyHandles } from '../src/drivers/pty.ts';
 import { ReopeningSerialLink } from '../src/drivers/reopening-serial-link.ts';
 import { SerialError } from '../src/drivers/serial-link.ts';
 import { TunDevice, TunError, configureTun } from '../src/drivers/tun.ts';
+import { CslipDevice } from '../src/phy/cslip-device.ts';
 import type { Device } from '../src/phy/device.ts';
 import { PcapWriter } from '../src/phy/pcap-writer.ts';
 import { SlipDevice } from '../src/phy/slip-device.ts';
 import { SLIP_END } from '../src/phy/slip.ts';
 import { UartTimedLink } from '../src/phy/uart.ts';
+import { VJ_HEADROOM } from '../src/phy/vj.ts';
 import { PacketPool } from '../src/storage/packet-pool.ts';
 import { earliest } from '../src/time.ts';
 import { formatIpv4 } from '../src/wire/ipv4.ts';
@@ -167,11 +169,13 @@ export async function main(argv: readonly string[]): Promise<number> {
     throw e;
   }
 
-  const pool = new PacketPool({ slots: HOST_POOL_SLOTS, mtu: config.mtu, name: 'host' });
+  const pool = new PacketPool({ slots: HOST_POOL_SLOTS, mtu: config.mtu, headroom: VJ_HEADROOM, name: 'host' });
   const byteLink = config.uartTiming ? new UartTimedLink(link, config.baud) : link;
   const slip = new SlipDevice(byteLink, pool, { txQueue: HOST_SLIP_QUEUE_FRAMES, rxQueue: HOST_SLIP_QUEUE_FRAMES });
+  // Header compression as slattach -p names it; the pcap file sees plain IPv4, above it.
+  const cslip = new CslipDevice(slip, { proto: config.proto });
   const pcap = config.pcap !== null ? new PcapFileSink(config.pcap) : null;
-  const device: Device = pcap !== null ? new PcapWriter(slip, pcap) : slip;
+  const device: Device = pcap !== null ? new PcapWriter(cslip, pcap) : cslip;
   const bridge = new Bridge(device, tun);
   const loop = new HostLoop([bridge]);
   link.onActivity(() => loop.wake());
@@ -179,7 +183,7 @@ export async function main(argv: readonly string[]): Promise<number> {
 
   if (pty !== null) say(`device side: ${pty.slavePath}  (run: npm run firmware -- --port ${pty.slavePath})`);
   else say(`line: ${config.port} at ${config.baud} baud`);
-  say(`up: ${formatIpv4(config.hostIp)} peer ${formatIpv4(config.deviceIp)} dev ${tun.name} mtu ${config.mtu}`);
+  say(`up: ${formatIpv4(config.hostIp)} peer ${formatIpv4(config.deviceIp)} dev ${tun.name} mtu ${config.mtu} proto ${config.proto}`);
 
   let exitCode = 0;
   let stopping = false;
@@ -198,7 +202,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   await loop.run();
   const s = bridge.stats;
   say(`forwarded ${s.toDevice} packets to the device, ${s.toHost} to the host; dropped ${tun.stats.droppedNonIpv4} non-IPv4, ` +
-    `${s.noSlot} for want of a slot, ${slip.stats.decoder.badEscape + slip.stats.decoder.oversize} bad frames`);
+    `${s.noSlot} for want of a slot, ${slip.stats.decoder.badEscape + slip.stats.decoder.oversize} bad frames; ` +
+    `headers compressed ${cslip.stats.out.compressed} out, ${cslip.stats.in.compressed} in (${config.proto})`);
   tun.close();
   await link.close().catch(() => {});
   pty?.close();

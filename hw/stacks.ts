@@ -87,7 +87,7 @@ export interface StackLine {
 
 function boardConfig(cfg: HwConfig, port: string, uartTiming: boolean): FirmwareConfig {
   return {
-    port, baud: cfg.baud, rtscts: cfg.rtscts, ip: cfg.deviceIp, peer: cfg.hostIp, mtu: cfg.mtu,
+    port, baud: cfg.baud, rtscts: cfg.rtscts, ip: cfg.deviceIp, peer: cfg.hostIp, mtu: cfg.mtu, proto: 'adaptive',
     password: cfg.password ?? DEFAULT_BOARD_PASSWORD, insecureNoLogin: false, pcap: null, verbose: false, uartTiming,
     dropPct: 0, reorderPct: 0, seed: 1, sockets: 8,
   };

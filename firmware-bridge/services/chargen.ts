@@ -6,8 +6,10 @@
  * The stream repeats every 95 lines (95 x 74 = 7030 octets), so the whole period is built once at
  * construction and each connection keeps only its offset into it: sending is one copy from that
  * table into the send ring, as much as `sendSpace` allows on every poll. Anything the peer sends
- * is read and thrown away (RFC 864); when the peer closes, the connection is closed too, after
- * the lines already queued.
+ * is read and thrown away (RFC 864). The peer closing its side (a FIN, as `nc < /dev/null`
+ * sends at once) does not stop the stream: RFC 864 sends "until the calling user terminates the
+ * connection", and inetd's chargen goes on too. It stops when the peer resets the connection
+ * (its reader went away) or a send fails.
  */
 import type { Interface } from '../../src/iface/interface.ts';
 import type { TcpStack } from '../../src/socket/tcp/stack.ts';
@@ -66,17 +68,19 @@ export class ChargenService extends TcpServer {
       if (sock.recv(this.scratch, 0, this.scratch.length) <= 0) break;
       progress = true;
     }
-    if (sock.remoteClosed) {
-      this.release(index);
-      return true;
-    }
+    // A FIN from the peer only closes its direction: keep generating (RFC 864).
     let at = this.offsets[index]!;
     for (;;) {
       const space = sock.sendSpace;
       if (space === 0) break;
       const run = CHARGEN_PERIOD - at;
       const n = sock.send(this.period, at, space < run ? space : run);
-      if (n <= 0) break;
+      if (n < 0) {
+        // The connection can no longer send (closed, reset): done with it.
+        this.release(index);
+        return true;
+      }
+      if (n === 0) break;
       this.generated += n;
       at += n;
       if (at === CHARGEN_PERIOD) at = 0;
@@ -87,6 +91,6 @@ export class ChargenService extends TcpServer {
   }
 
   protected connectionPollAt(now: number, _index: number, sock: TcpSocket): number {
-    return sock.recvQueue > 0 || sock.remoteClosed || sock.sendSpace > 0 ? now : NEVER;
+    return sock.recvQueue > 0 || sock.sendSpace > 0 ? now : NEVER;
   }
 }

@@ -108,6 +108,8 @@ export interface IfconfigInfo {
   ip: { recv: number; xmit: number; drop: number; memerr: number };
   /** The link device's own counters, when it keeps any. */
   device: object | null;
+  /** Lines about the link (mode, hints), each ending in "\n", shown indented at the end. */
+  notes?: string;
 }
 
 export function formatIfconfig(info: IfconfigInfo): string {
@@ -132,6 +134,7 @@ export function formatIfconfig(info: IfconfigInfo): string {
     }
     text += `${line}\n`;
   }
+  for (const note of (info.notes ?? '').split('\n')) if (note !== '') text += `        ${note}\n`;
   return text;
 }
 
@@ -216,12 +219,15 @@ export interface StatsInfo {
   memory?: PoolInfo['memory'];
   /** Packet pool high-water mark against its size; absent prints nothing. */
   pool?: { name: string; max: number; slots: number; err: number };
+  /** Lines about the link (mode, hints), each ending in "\n", shown after the link's counters. */
+  notes?: string;
 }
 
 export function formatStats(info: StatsInfo): string {
   let text = formatCounters('ip', info.ip) + formatCounters('icmp', info.icmp) + formatCounters('udp', info.udp);
   if (info.tcp !== null) text += formatCounters('tcp', info.tcp);
   if (info.device !== null) text += formatCounters('link', info.device);
+  if (info.notes !== undefined) text += info.notes;
   if (info.telnet !== null) text += formatCounters('telnet', info.telnet);
   if (info.pool !== undefined) text += `${info.pool.name}: max ${info.pool.max} / size ${info.pool.slots}  err ${info.pool.err}\n`;
   return text + formatMemory(info.memory ?? null);

@@ -43,6 +43,8 @@ export interface TelnetServerOptions extends TcpServerOptions {
    * a SlipDevice's `stats`). Defaults to `iface.device.stats` when the device has one.
    */
   linkStats?: object | null;
+  /** Lines about the link for ifconfig and stats (mode in force, hints), asked at each command. Defaults to none. */
+  linkNotes?: (() => string) | null;
   /** When the device started, ms on the clock `now` comes from. Defaults to the first poll's `now`. */
   startedAt?: number;
   /** Pause after a wrong password, ms. Defaults to TELNET_LOGIN_DELAY_MS (limits.ts), 1000. */
@@ -82,6 +84,7 @@ export class TelnetServer extends TcpServer implements ShellContext {
   private startedAt: number;
   private readonly link: object | null;
   private readonly memory: { profile: string; allocated: number; budget: number | null } | null;
+  private readonly notes: (() => string) | null;
 
   /**
    * Listens on `options.port` (default 23).
@@ -122,6 +125,7 @@ export class TelnetServer extends TcpServer implements ShellContext {
     this.link = options.linkStats !== undefined ? options.linkStats
       : typeof deviceStats === 'object' && deviceStats !== null ? deviceStats : null;
     this.memory = options.memory ?? null;
+    this.notes = options.linkNotes ?? null;
     this.sessions = [];
     for (let i = 0; i < this.connections.length; i++) this.sessions.push(new TelnetSession(this, i));
   }
@@ -180,6 +184,10 @@ export class TelnetServer extends TcpServer implements ShellContext {
       if (oldest < 0 || s.lastInputAt < this.sessions[oldest]!.lastInputAt) oldest = i;
     }
     if (oldest >= 0) this.sessions[oldest]!.takeOver(now);
+  }
+
+  linkNotes(): string {
+    return this.notes !== null ? this.notes() : '';
   }
 
   // TcpServer

@@ -52,6 +52,8 @@ export interface ShellContext {
   linkStats(): object | null;
   /** The board's memory against its profile's budget, or null when not known. */
   memoryInfo(): PoolInfo['memory'];
+  /** Lines about the link for ifconfig and stats (the mode in force, hints), each ending in "\n"; '' for none. */
+  linkNotes(): string;
 }
 
 export interface TelnetSettings {
@@ -572,7 +574,7 @@ export class TelnetSession implements TelnetHandler, TextSink {
       case 'ifconfig':
         this.writeText(formatIfconfig({
           name: ctx.settings.ifname, address: iface.address, peer: ctx.settings.peer, mtu: iface.mtu, mss: iface.mss,
-          ip: iface.stats.ip, device: ctx.linkStats(),
+          ip: iface.stats.ip, device: ctx.linkStats(), notes: ctx.linkNotes(),
         }));
         break;
       case 'netstat':
@@ -581,7 +583,7 @@ export class TelnetSession implements TelnetHandler, TextSink {
       case 'stats':
         this.writeText(formatStats({
           ip: iface.stats.ip, icmp: iface.stats.icmp, udp: iface.stats.udp, tcp: ctx.tcp.stats,
-          device: ctx.linkStats(), telnet: ctx.extraStats(), memory: ctx.memoryInfo(),
+          device: ctx.linkStats(), telnet: ctx.extraStats(), memory: ctx.memoryInfo(), notes: ctx.linkNotes(),
           pool: { name: iface.pool.name, max: iface.pool.stats.max, slots: iface.pool.size, err: iface.pool.stats.err },
         }));
         break;

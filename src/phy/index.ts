@@ -1,6 +1,7 @@
 /**
  * The HAL (phy/): Device and ByteLink interfaces, SLIP framing, in-memory and UART-timed links,
- * and the Device wrappers that compose (FaultInjector, PcapWriter).
+ * and the Device wrappers that compose (FaultInjector, PcapWriter, CslipDevice with its RFC 1144
+ * header compression).
  */
 export type { ByteLink, Device, DeviceCapabilities } from './device.ts';
 export { SLIP_END, SLIP_ESC, SLIP_ESC_END, SLIP_ESC_ESC, SlipDecoder, SlipEncoder, slipEncode, slipEncodedMaxLen, type SlipDecoderStats } from './slip.ts';
@@ -16,3 +17,8 @@ export {
   LINKTYPE_RAW, MemoryPcapSink, PCAP_GLOBAL_HEADER_LEN, PCAP_MAGIC, PCAP_RECORD_HEADER_LEN, PCAP_SNAPLEN, PcapWriter,
   type PcapSink, type PcapWriterOptions, type PcapWriterStats,
 } from './pcap-writer.ts';
+export { CslipDevice, SLIP_PROTOS, type CslipDeviceOptions, type CslipDeviceStats, type FrameErrorSource, type SlipProto } from './cslip-device.ts';
+export {
+  VJ_HEADROOM, VJ_MAX_HEADER_LEN, VJ_SLOTS, VjChange, VjCompressor, VjDecompressor, VjResult, VjType, vjEncodeDelta,
+  type VjCompressorStats, type VjConnectionId, type VjDecompressorStats,
+} from './vj.ts';

@@ -191,6 +191,16 @@ export class SlipDevice implements Device {
     return this.rxQueue.length;
   }
 
+  /**
+   * Frames lost or damaged on the way in (oversize, bad escape, runt, no slot, queue full), a
+   * running total: a header decompressor above (CslipDevice) starts RFC 1144's toss state when
+   * it grows.
+   */
+  get rxFrameErrors(): number {
+    const d = this.stats.decoder;
+    return d.oversize + d.badEscape + d.runt + this.stats.rxDropNoSlot + this.stats.rxDropQueueFull;
+  }
+
   /** Gives back every slot the device holds (partial RX frame, both queues) and forgets pending octets. */
   close(): void {
     if (this.rxSlot >= 0) {

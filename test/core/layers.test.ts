@@ -52,7 +52,7 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   random: [],
   storage: [],
   wire: ['storage'],
-  phy: ['storage', 'time', 'random'],
+  phy: ['wire', 'storage', 'time', 'random'],
   socket: ['wire', 'storage', 'time', 'random'],
   iface: ['socket', 'phy', 'wire', 'storage', 'time', 'random'],
   drivers: ['iface', 'socket', 'phy', 'wire', 'storage', 'time', 'random'],

@@ -16,6 +16,15 @@ describe('firmware and host connect flags', () => {
     expect(c.mtu).to.equal(1006);
     expect(c.password).to.equal(null);
     expect(c.rtscts).to.equal(false);
+    // Adaptive: works with every slattach -p mode without a flag.
+    expect(c.proto).to.equal('adaptive');
+    // Host connect compresses by default, as slattach does.
+    expect(parseHostConnectArgs(['--pty'])!.proto).to.equal('cslip');
+    for (const p of ['slip', 'cslip', 'adaptive']) {
+      expect(parseFirmwareArgs(['--port', 'x', '--proto', p], {})!.proto).to.equal(p);
+      expect(parseHostConnectArgs(['--pty', '--proto', p])!.proto).to.equal(p);
+    }
+    expect(() => parseHostConnectArgs(['--pty', '--proto', 'ppp'])).to.throw(CliError, /--proto wants slip, cslip or adaptive/);
   });
 
   it('takes the password from SLIPSTACK_PASSWORD when --password is absent, and --password wins', () => {
@@ -68,6 +77,7 @@ describe('firmware and host connect flags', () => {
     [['--port', 'x', '--frobnicate'], /Unknown option '--frobnicate'/],
     [['--port', 'x', '--password', ''], /password is empty/],
     [['--port', 'x', '--drop', '120'], /percentage/],
+    [['--port', 'x', '--proto', 'kiss'], /--proto wants slip, cslip or adaptive \(as slattach -p\), got 'kiss'/],
   ];
   for (const [args, message] of bad) {
     it(`refuses ${JSON.stringify(args)} with one clear line`, () => {

@@ -115,6 +115,7 @@ function fuzzBoard(link: ByteLink): Board {
   const config: FirmwareConfig = {
     port: 'fuzz', baud: 115200, rtscts: false, ip: HOST_B, peer: HOST_A, mtu: 1500, password: PASSWORD,
     insecureNoLogin: false, pcap: null, verbose: false, uartTiming: false, dropPct: 0, reorderPct: 0, seed: 1, sockets: 8,
+    proto: 'adaptive',
   };
   return new Board({ link, config, isnKey: [1, 2, 3, 4], version: 'fuzz', imageSha256: '00'.repeat(32) });
 }

@@ -57,8 +57,8 @@ interopDescribe('interop: a lossy line (--drop 5 --reorder 2)', function () {
     // This session's own close crosses the lossy line too: let it finish (the firmware re-ACKs a
     // retransmitted FIN for as long as Linux sends one) before the firmware is stopped.
     await rig.assertHostSettled(10_000);
-    expect(Number(/\sdropped (\d+)/.exec(stats.slice(stats.indexOf('\r\nlink:')))![1]), 'frames dropped').to.be.above(50);
-    expect(Number(/\sreordered (\d+)/.exec(stats)![1]), 'frames reordered').to.be.above(10);
+    expect(Number(/\sfaults\.dropped (\d+)/.exec(stats.slice(stats.indexOf('\r\nlink:')))![1]), 'frames dropped').to.be.above(50);
+    expect(Number(/\sfaults\.reordered (\d+)/.exec(stats)![1]), 'frames reordered').to.be.above(10);
     expect(Number(/\sretransSegs (\d+)/.exec(stats)![1]), 'device retransmissions').to.be.above(10);
     expect(await rig.stopFirmware()).to.equal(0);
     // The host loop runs a turn per wake-up (I/O) or timer; a turn that found work due "now"

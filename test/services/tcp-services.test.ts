@@ -62,10 +62,11 @@ class ChargenClient implements Pollable {
   error = 0;
   readonly sock: TcpSocket;
   private readonly want: number;
-  private readonly then: 'abort' | 'shutdown';
+  private readonly then: 'abort' | 'half-close first';
   private acted = false;
 
-  constructor(sock: TcpSocket, want: number, capacity: number, then: 'abort' | 'shutdown') {
+  /** `then`: abort once `want` octets arrived; or half-close at once (`nc < /dev/null`), read `want`, then abort. */
+  constructor(sock: TcpSocket, want: number, capacity: number, then: 'abort' | 'half-close first') {
     this.sock = sock;
     this.want = want;
     this.then = then;
@@ -98,15 +99,15 @@ class ChargenClient implements Pollable {
       }
       break;
     }
+    if (this.then === 'half-close first' && !s.finQueued && s.state === TcpState.Established) {
+      s.shutdown();
+      progress = true;
+    }
     if (!this.acted && this.receivedLen >= this.want) {
       this.acted = true;
-      if (this.then === 'abort') {
-        s.abort();
-        s.close();
-        this.eof = true;
-      } else {
-        s.shutdown();
-      }
+      s.abort();
+      s.close();
+      this.eof = true;
       progress = true;
     }
     return progress;
@@ -240,22 +241,25 @@ describe('TCP chargen service (RFC 864)', function () {
     finish(w, chargen);
   });
 
-  it('closes after the lines already queued when the peer closes its side; two streams run at once', () => {
+  it('keeps sending after the peer half-closes (its FIN), as inetd\'s chargen does, until the peer resets; two streams at once', () => {
     const w = world();
     const chargen = new ChargenService(w.pair.b, w.pair.tcpB);
+    // As `nc 192.0.2.2 19 < /dev/null | head -c 65536`: FIN at once, then read 64 KiB (four
+    // times the device's send ring), then go away (RST).
     const clients = [0, 1].map((i) => {
       const sock = w.pair.tcpA.connect(w.clock.now, HOST_B, 19)!;
-      return new ChargenClient(sock, 50_000 + i * 10_000, 2 * MiB, 'shutdown');
+      return new ChargenClient(sock, 65536 + i * 10_000, 2 * MiB, 'half-close first');
     });
     const ok = runUntil(w.clock, [w.pair.a, w.pair.b, chargen, ...clients], () => clients.every((c) => c.eof), 60_000);
     expect(ok).to.equal(true);
     for (const c of clients) {
       expect(c.error).to.equal(0);
+      expect(c.receivedLen).to.be.at.least(65536);
       const got = c.received.subarray(0, c.receivedLen);
       expect(Buffer.from(got).equals(Buffer.from(naiveChargen(got.length)))).to.equal(true);
-      expect(c.sock.state === TcpState.Closed || c.sock.state === TcpState.TimeWait).to.equal(true);
     }
-    expect(chargen.stats).to.deep.include({ accepted: 2, closed: 2, errors: 0 });
+    expect(runUntil(w.clock, [w.pair.a, w.pair.b, chargen], () => chargen.active === 0, 10_000)).to.equal(true);
+    expect(chargen.stats, 'the RSTs end both connections').to.deep.include({ accepted: 2, closed: 2, errors: 2 });
     finish(w, chargen);
   });
 });

@@ -1,0 +1,175 @@
+/**
+ * CslipDevice: a Device wrapper that adds Van Jacobson TCP/IP header compression (RFC 1144) to
+ * the link below it, in the three modes Linux SLIP offers (`slattach -p slip|cslip|adaptive`).
+ *
+ *   interface ─ PcapWriter ─ FaultInjector ─ CslipDevice ─ SlipDevice ─ ByteLink
+ *
+ * Above it every frame is a plain IPv4 packet, so the interface, a pcap file and a fault
+ * injector never know compression happened; below it the frames are what goes on the wire.
+ * Transmit compresses in place in the slot it is handed; receive decompresses in place in the
+ * slot the device below returns, rebuilding headers in the pool's headroom (`VJ_HEADROOM`).
+ *
+ * Modes (Linux `SL_MODE_SLIP`, `SL_MODE_CSLIP`, `SL_MODE_ADAPTIVE`):
+ * - `slip`: RFC 1055 only. Frames that carry compressed headers are dropped and counted in
+ *   `ignored` (the peer runs `-p cslip`: the hint is worth showing).
+ * - `cslip`: compress every compressible TCP segment; decompress what arrives.
+ * - `adaptive`: start as plain SLIP; the first UNCOMPRESSED_TCP or COMPRESSED_TCP frame from
+ *   the peer switches compression on for good, both ways (Linux switches on the uncompressed
+ *   kind only and ignores compressed frames until then; a compressed frame proves just as well
+ *   that the peer compresses, and the decompressor tosses it as it has no state yet).
+ *
+ * Damaged frames: when the framing layer reports a frame it lost or damaged (`rxFrameErrors`
+ * grew), the decompressor enters RFC 1144's toss state before the next frame is looked at.
+ *
+ * Promises: no allocation per frame; every slot is passed on or freed exactly once.
+ */
+import type { Device, DeviceCapabilities } from './device.ts';
+import type { PacketPool } from '../storage/packet-pool.ts';
+import { VJ_SLOTS, VjCompressor, VjDecompressor, VjResult, VjType, type VjCompressorStats, type VjDecompressorStats } from './vj.ts';
+
+/** The link protocols of Linux SLIP, by the names `slattach -p` uses. */
+export type SlipProto = 'slip' | 'cslip' | 'adaptive';
+
+export const SLIP_PROTOS: readonly SlipProto[] = ['slip', 'cslip', 'adaptive'];
+
+/**
+ * Something that counts the frames it lost or damaged on the way in (a SlipDevice: oversize,
+ * bad escapes, runts, no pool slot). A running total; only its growth matters.
+ */
+export interface FrameErrorSource {
+  readonly rxFrameErrors: number;
+}
+
+export interface CslipDeviceOptions {
+  /** The mode. Defaults to 'cslip'. */
+  proto?: SlipProto;
+  /** Connection slots each way. Defaults to 16 (as Linux SLIP). */
+  slots?: number;
+  /** Where frame errors are counted. Defaults to the inner device when it counts them, else none. */
+  errors?: FrameErrorSource | null;
+}
+
+export interface CslipDeviceStats {
+  /** Frames received (the decompressor's counters). */
+  in: VjDecompressorStats;
+  /** Frames sent (the compressor's counters). */
+  out: VjCompressorStats;
+  /** Compressed or uncompressed-TCP frames dropped because compression is off (`slip` mode). */
+  ignored: number;
+  /** Times the framing layer's error count grew, each starting the toss state. */
+  frameErrors: number;
+}
+
+function hasFrameErrors(device: Device): device is Device & FrameErrorSource {
+  return typeof (device as Partial<FrameErrorSource>).rxFrameErrors === 'number';
+}
+
+export class CslipDevice implements Device {
+  readonly inner: Device;
+  readonly proto: SlipProto;
+  readonly compressor: VjCompressor;
+  readonly decompressor: VjDecompressor;
+  readonly stats: CslipDeviceStats;
+  /** The `now` at which compression came on (at construction in `cslip` mode); -1 while off. */
+  compressingSince = -1;
+
+  private compressing: boolean;
+  private readonly errors: FrameErrorSource | null;
+  private errorsSeen: number;
+
+  constructor(inner: Device, options: CslipDeviceOptions = {}) {
+    const proto = options.proto ?? 'cslip';
+    if (!SLIP_PROTOS.includes(proto)) throw new RangeError(`CslipDevice: proto must be slip, cslip or adaptive, got ${String(proto)}`);
+    this.inner = inner;
+    this.proto = proto;
+    const slots = options.slots ?? VJ_SLOTS;
+    this.compressor = new VjCompressor(slots);
+    this.decompressor = new VjDecompressor(slots);
+    this.stats = { in: this.decompressor.stats, out: this.compressor.stats, ignored: 0, frameErrors: 0 };
+    this.compressing = proto === 'cslip';
+    if (this.compressing) this.compressingSince = 0;
+    this.errors = options.errors !== undefined ? options.errors : hasFrameErrors(inner) ? inner : null;
+    this.errorsSeen = this.errors !== null ? this.errors.rxFrameErrors : 0;
+  }
+
+  /** True while frames are compressed on the way out and decompressed on the way in. */
+  get isCompressing(): boolean {
+    return this.compressing;
+  }
+
+  get capabilities(): DeviceCapabilities {
+    return this.inner.capabilities;
+  }
+
+  get pool(): PacketPool {
+    return this.inner.pool;
+  }
+
+  /** The next received frame as a plain IPv4 packet in its slot, or -1. The caller owns the slot. */
+  receive(now: number): number {
+    const pool = this.inner.pool;
+    for (;;) {
+      const slot = this.inner.receive(now);
+      if (slot < 0) return -1;
+      this.checkFrameErrors();
+      const off = pool.start[slot]!;
+      const len = pool.len[slot]!;
+      const first = len > 0 ? pool.bytes[off]! : 0;
+      if (first < VjType.UncompressedTcp) {
+        // TYPE_IP (or not IPv4 at all, for the interface to reject): untouched in every mode.
+        if (this.compressing) this.decompressor.stats.ip++;
+        return slot;
+      }
+      if (!this.compressing) {
+        if (this.proto === 'slip') {
+          this.stats.ignored++;
+          pool.free(slot);
+          continue;
+        }
+        // Adaptive: the peer compresses, so do we from now on (Linux SL_MODE_ADAPTIVE).
+        this.compressing = true;
+        this.compressingSince = now;
+      }
+      const base = pool.base(slot);
+      const result = this.decompressor.decompress(pool.bytes, off, len, base, base + pool.capacity);
+      if (result === VjResult.Deliver) {
+        pool.start[slot] = this.decompressor.outOff;
+        pool.len[slot] = this.decompressor.outLen;
+        return slot;
+      }
+      pool.free(slot);
+    }
+  }
+
+  /** Compresses the frame in place (when compression is on) and hands it to the inner device, which owns it from then on. */
+  transmit(now: number, slot: number): void {
+    if (this.compressing) {
+      const pool = this.inner.pool;
+      const c = this.compressor;
+      c.compress(pool.bytes, pool.start[slot]!, pool.len[slot]!);
+      pool.start[slot] = c.outOff;
+      pool.len[slot] = c.outLen;
+    }
+    this.inner.transmit(now, slot);
+  }
+
+  canTransmit(now: number): boolean {
+    return this.inner.canTransmit(now);
+  }
+
+  pollAt(now: number): number {
+    return this.inner.pollAt(now);
+  }
+
+  /** RFC 1144 §4.3: a frame lost or damaged below means the next implicit-connection frame cannot be trusted. */
+  private checkFrameErrors(): void {
+    const source = this.errors;
+    if (source === null) return;
+    const count = source.rxFrameErrors;
+    if (count !== this.errorsSeen) {
+      this.errorsSeen = count;
+      this.stats.frameErrors++;
+      this.decompressor.frameError();
+    }
+  }
+}
