@@ -315,7 +315,7 @@ export async function run(ctx: BenchContext): Promise<Figure[]> {
     value: +Math.min(two.ab, two.ba).toFixed(4),
     unit: 'x limit',
     target: '>= 0.95',
-    note: `both ends send at once, worse direction; firmware queue (${SLIP_QUEUE_FRAMES} frames) and rings (${TCP_RING_LEN / 1024} KiB); ACKs sent as TxPriority.Control`,
+    note: `both ends send at once, worse direction; firmware queue (${SLIP_QUEUE_FRAMES} frames) and rings (${TCP_RING_LEN / 1024} KiB); ACKs in FIFO order with the data (TxPriority.Control only for SYN and RST)`,
   });
   // The same line with Van Jacobson header compression (bench/cslip.ts).
   figures.push(...cslipFigures(ctx));
