@@ -15,7 +15,6 @@ import { FaultInjector } from '../src/phy/fault-injector.ts';
 import { PcapWriter, type PcapSink } from '../src/phy/pcap-writer.ts';
 import { SlipDevice } from '../src/phy/slip-device.ts';
 import { UartTimedLink } from '../src/phy/uart.ts';
-import { VJ_HEADROOM } from '../src/phy/vj.ts';
 import { TcpStack, tcpRingBytes } from '../src/socket/tcp/stack.ts';
 import { TextTcpTracer } from '../src/socket/tcp/trace.ts';
 import { TcpState } from '../src/socket/tcp/state.ts';
@@ -110,17 +109,18 @@ export class Board implements Pollable {
     if (profile === undefined) throw new RangeError(`board: no profile named ${profileName}`);
     this.profile = profile;
     // Headroom in every slot: the header decompressor rebuilds a full TCP/IP header there.
-    const slotLen = (VJ_HEADROOM + config.mtu + 3) & ~3;
+    const slotLen = (profile.slotHeadroom + config.mtu + 3) & ~3;
     const tcpSize = { sockets: config.sockets, txBufferLen: profile.tcpRingLen, rxBufferLen: profile.tcpRingLen };
     const web = config.http === true && config.password !== null;
     this.arena = new Arena(profile.poolSlots * slotLen + tcpRingBytes(tcpSize) + (web ? NET_STAGING_LEN : 0) + ARENA_SLACK);
-    this.pool = new PacketPool({ slots: profile.poolSlots, mtu: config.mtu, headroom: VJ_HEADROOM, arena: this.arena, name: 'pbuf' });
+    this.pool = new PacketPool({ slots: profile.poolSlots, mtu: config.mtu, headroom: profile.slotHeadroom, arena: this.arena, name: 'pbuf' });
     // A pty has no baud: pace output to the line rate when asked (--uart-timing).
     const link = config.uartTiming ? new UartTimedLink(options.link, config.baud) : options.link;
     this.slip = new SlipDevice(link, this.pool, {
       txQueue: profile.slipQueueFrames, rxQueue: profile.slipQueueFrames, readChunk: profile.slipReadChunk,
     });
-    this.cslip = new CslipDevice(this.slip, { proto: config.proto });
+    // The compressor needs a slot per TCP connection at most; the decompressor keeps Linux's 16.
+    this.cslip = new CslipDevice(this.slip, { proto: config.proto, sendSlots: config.sockets });
     let device: Device = this.cslip;
     this.faults = null;
     if (config.dropPct > 0 || config.reorderPct > 0) {

@@ -6,6 +6,8 @@
  * sizes of host connect, the other end of the line, are at the end.
  */
 
+import { VJ_HEADROOM } from '../src/phy/vj.ts';
+
 // Packet memory (board.ts): one Arena holds the pool and every TCP ring.
 
 /** Packet pool slots: frames in flight in both directions, plus fragments waiting for reassembly. */
@@ -101,6 +103,12 @@ export interface BoardProfile {
   /** --sockets when the flag is not given. */
   sockets: number;
   poolSlots: number;
+  /**
+   * Octets in front of every pool slot where the header decompressor rebuilds a compressed
+   * TCP/IP header without moving the data; with less, it moves the data (a copy of at most one
+   * MTU) instead.
+   */
+  slotHeadroom: number;
   tcpRingLen: number;
   slipQueueFrames: number;
   /** Octets the SLIP device reads from the line at a time (its one read buffer). */
@@ -126,6 +134,7 @@ export const DEFAULT_PROFILE: Readonly<BoardProfile> = Object.freeze({
   mtu: MTU_FLAG.default,
   sockets: SOCKETS_FLAG.default,
   poolSlots: POOL_SLOTS,
+  slotHeadroom: VJ_HEADROOM,
   tcpRingLen: TCP_RING_LEN,
   slipQueueFrames: SLIP_QUEUE_FRAMES,
   slipReadChunk: 4096,
@@ -147,6 +156,7 @@ export const SMALL_PROFILE: Readonly<BoardProfile> = Object.freeze({
   mtu: 296,
   sockets: 4,
   poolSlots: 16,
+  slotHeadroom: 0,
   tcpRingLen: 2048,
   slipQueueFrames: 4,
   slipReadChunk: 512,

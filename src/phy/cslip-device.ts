@@ -45,6 +45,11 @@ export interface CslipDeviceOptions {
   proto?: SlipProto;
   /** Connection slots each way. Defaults to 16 (as Linux SLIP). */
   slots?: number;
+  /**
+   * Connection slots of the compressor only, when fewer than `slots` (a device with 4 TCP sockets
+   * needs no more than 4 to send; the decompressor keeps `slots`, since the peer picks its numbers).
+   */
+  sendSlots?: number;
   /** Where frame errors are counted. Defaults to the inner device when it counts them, else none. */
   errors?: FrameErrorSource | null;
 }
@@ -83,7 +88,7 @@ export class CslipDevice implements Device {
     this.inner = inner;
     this.proto = proto;
     const slots = options.slots ?? VJ_SLOTS;
-    this.compressor = new VjCompressor(slots);
+    this.compressor = new VjCompressor(Math.min(slots, options.sendSlots ?? slots));
     this.decompressor = new VjDecompressor(slots);
     this.stats = { in: this.decompressor.stats, out: this.compressor.stats, ignored: 0, frameErrors: 0 };
     this.compressing = proto === 'cslip';

@@ -3,9 +3,11 @@
  * measured), serves ping, echo and two telnet sessions over MTU 296 with 4 TCP sockets, and
  * refuses what does not fit with a counted reset, never a crash.
  */
+import { createHash } from 'node:crypto';
 import { expect } from 'chai';
 import { Interface } from '../../src/iface/interface.ts';
 import { MemoryLinkPair } from '../../src/phy/memory.ts';
+import { CslipDevice } from '../../src/phy/cslip-device.ts';
 import { SlipDevice } from '../../src/phy/slip-device.ts';
 import { IcmpSocket } from '../../src/socket/icmp.ts';
 import { TcpStack } from '../../src/socket/tcp/stack.ts';
@@ -19,16 +21,19 @@ import { randomBytes } from '../../support/pattern.ts';
 import { checkPools, testPool } from '../helpers/pools.ts';
 import { VirtualClock, runUntil } from '../helpers/sim.ts';
 
+const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 const arrayBufferBytes = (): number => process.memoryUsage().arrayBuffers;
 
-function smallBoard() {
+function smallBoard(peerProto: 'slip' | 'cslip' = 'slip') {
   const pair = new MemoryLinkPair();
   const config = parseFirmwareArgs(['--port', 'none', '--password', 'pw', '--profile', 'small'], {})!;
   (globalThis as { gc?: () => void }).gc?.();
   const board = new Board({ link: pair.a, config, isnKey: [1, 2, 3, 4], version: 'test', imageSha256: '-', arrayBufferBytes });
   const pool = testPool({ mtu: config.mtu, slots: 32 });
   const tcp = new TcpStack({ sockets: 8, isnKey: [5, 6, 7, 8] });
-  const peer = new Interface({ device: new SlipDevice(pair.b, pool), address: HOST_A, tcp });
+  const slip = new SlipDevice(pair.b, pool);
+  const device = peerProto === 'cslip' ? new CslipDevice(slip, { proto: 'cslip' }) : slip;
+  const peer = new Interface({ device, address: HOST_A, tcp });
   return { board, config, tcp, peer, clock: new VirtualClock(1000) };
 }
 
@@ -105,6 +110,37 @@ describe('firmware: --profile small', function () {
     expect(got).to.deep.equal(data);
     expect(board.pool.stats.max).to.be.at.most(SMALL_PROFILE.poolSlots);
     for (const s of socks) s.abort();
+    runUntil(clock, parts, () => false, 100);
+    board.slip.close();
+  });
+
+  it("decompresses a CSLIP peer's headers with no slot headroom (the data moves) and echoes 20 000 octets intact", () => {
+    const { board, tcp, peer, clock } = smallBoard('cslip');
+    expect(board.pool.headroom).to.equal(0);
+    const parts = [board, peer];
+    const echo = tcp.connect(clock.now, HOST_B, 7)!;
+    expect(runUntil(clock, parts, () => echo.state === TcpState.Established, 5000)).to.equal(true);
+    const data = randomBytes(20_000, 4);
+    const got = new Uint8Array(data.length);
+    let sent = 0;
+    let n = 0;
+    const step = (): boolean => {
+      if (sent < data.length) {
+        const k = echo.send(data, sent, data.length - sent);
+        if (k > 0) sent += k;
+      }
+      const k = echo.recv(got, n, got.length - n);
+      if (k > 0) n += k;
+      return n === data.length;
+    };
+    expect(runUntil(clock, parts, step, 60_000)).to.equal(true);
+    expect(sha256(got)).to.equal(sha256(data));
+    // The board switched to compression (adaptive) and took compressed frames both ways.
+    expect(board.cslip.isCompressing).to.equal(true);
+    expect(board.cslip.stats.in.compressed).to.be.greaterThan(10);
+    expect(board.cslip.stats.out.compressed).to.be.greaterThan(10);
+    expect(board.cslip.stats.in.noRoom).to.equal(0);
+    echo.abort();
     runUntil(clock, parts, () => false, 100);
     board.slip.close();
   });
