@@ -23,7 +23,7 @@
  *
  * Promises: no allocation per frame; every slot is passed on or freed exactly once.
  */
-import type { Device, DeviceCapabilities } from './device.ts';
+import type { Device, DeviceCapabilities, TxPriority } from './device.ts';
 import type { PacketPool } from '../storage/packet-pool.ts';
 import { VJ_SLOTS, VjCompressor, VjDecompressor, VjResult, VjType, type VjCompressorStats, type VjDecompressorStats } from './vj.ts';
 
@@ -146,8 +146,12 @@ export class CslipDevice implements Device {
     }
   }
 
-  /** Compresses the frame in place (when compression is on) and hands it to the inner device, which owns it from then on. */
-  transmit(now: number, slot: number): void {
+  /**
+   * Compresses the frame in place (when compression is on) and hands it to the inner device, which
+   * owns it from then on, with its `priority`. Only SYN and RST go ahead of queued frames, and
+   * those are never compressed (TYPE_IP), so the compressed stream keeps its order.
+   */
+  transmit(now: number, slot: number, priority?: TxPriority): void {
     if (this.compressing) {
       const pool = this.inner.pool;
       const c = this.compressor;
@@ -155,7 +159,7 @@ export class CslipDevice implements Device {
       pool.start[slot] = c.outOff;
       pool.len[slot] = c.outLen;
     }
-    this.inner.transmit(now, slot);
+    this.inner.transmit(now, slot, priority);
   }
 
   canTransmit(now: number): boolean {

@@ -14,7 +14,7 @@ import { expect } from 'chai';
 import { measureAlloc } from '../../support/alloc.ts';
 import { PcapFileSink } from '../../src/drivers/pcap-file.ts';
 import { CslipDevice, type SlipProto } from '../../src/phy/cslip-device.ts';
-import type { ByteLink, Device } from '../../src/phy/device.ts';
+import { TxPriority, type ByteLink, type Device } from '../../src/phy/device.ts';
 import { FaultInjector } from '../../src/phy/fault-injector.ts';
 import { MemoryLinkPair } from '../../src/phy/memory.ts';
 import { PcapWriter } from '../../src/phy/pcap-writer.ts';
@@ -25,7 +25,8 @@ import type { TcpSocket } from '../../src/socket/tcp/socket.ts';
 import { TcpState } from '../../src/socket/tcp/state.ts';
 import { IcmpSocket } from '../../src/socket/icmp.ts';
 import { HOST_B } from '../../support/addresses.ts';
-import { checkPools, testPool } from '../helpers/pools.ts';
+import { checkPools, slotOf, testPool } from '../helpers/pools.ts';
+import { TestingDevice } from '../helpers/testing-device.ts';
 import { VirtualClock, runIdle, runUntil } from '../helpers/sim.ts';
 import { BulkEndpoint } from '../../support/bulk.ts';
 import { randomBytes as pattern, sha256 } from '../../support/pattern.ts';
@@ -180,6 +181,20 @@ function settle(clock: VirtualClock, pair: StackPair): void {
 describe('phy/cslip-device: header compression as a Device wrapper', function () {
   this.timeout(300_000);
   checkPools();
+
+  it('passes TxPriority on to the device below, in every mode', () => {
+    for (const proto of ['slip', 'cslip', 'adaptive'] as const) {
+      const pool = testPool();
+      const dev = new TestingDevice(pool);
+      const cslip = new CslipDevice(dev, { proto });
+      // Not TCP (protocol 17 at octet 9): sent as TYPE_IP whatever the mode.
+      const udp = (id: number): number[] => [0x45, 0, 0, 28, 0, id, 0, 0, 64, 17, 0, 0, 192, 0, 2, 1, 192, 0, 2, 2, 0, 7, 0, 7, 0, 8, 0, 0];
+      cslip.transmit(0, slotOf(pool, udp(1)), TxPriority.Control);
+      cslip.transmit(0, slotOf(pool, udp(2)));
+      expect(dev.sentPriority, proto).to.deep.equal([TxPriority.Control, TxPriority.Data]);
+      dev.drain();
+    }
+  });
 
   describe('the modes, pairwise', () => {
     it('cslip <-> cslip: a bulk transfer goes compressed both ways and arrives intact', () => {
