@@ -125,18 +125,22 @@ export class CslipDevice implements Device {
         if (this.compressing) this.decompressor.stats.ip++;
         return slot;
       }
-      if (!this.compressing) {
-        if (this.proto === 'slip') {
-          this.stats.ignored++;
-          pool.free(slot);
-          continue;
-        }
-        // Adaptive: the peer compresses, so do we from now on (Linux SL_MODE_ADAPTIVE).
-        this.compressing = true;
-        this.compressingSince = now;
+      // Compression off: `slip` drops every VJ frame; `adaptive` drops COMPRESSED_TCP (it needs
+      // a saved header, which only an UNCOMPRESSED_TCP frame sets up) and tries UNCOMPRESSED_TCP.
+      if (!this.compressing && (this.proto === 'slip' || first >= VjType.CompressedTcp)) {
+        this.stats.ignored++;
+        pool.free(slot);
+        continue;
       }
       const base = pool.base(slot);
       const result = this.decompressor.decompress(pool.bytes, off, len, base, base + pool.capacity);
+      if (result === VjResult.Deliver && !this.compressing) {
+        // Adaptive: a valid UNCOMPRESSED_TCP frame (its IP header checksum holds) means the peer
+        // compresses, so do we from now on (Linux SL_MODE_ADAPTIVE). Line noise that merely
+        // starts with 0x7X..0xFF does not switch it on, as it would on Linux.
+        this.compressing = true;
+        this.compressingSince = now;
+      }
       if (result === VjResult.Deliver) {
         pool.start[slot] = this.decompressor.outOff;
         pool.len[slot] = this.decompressor.outLen;

@@ -25,6 +25,7 @@ import type { FirmwareConfig } from '../../firmware-bridge/cli.ts';
 import type { TelnetSession } from '../../firmware-bridge/telnet/session.ts';
 import type { ByteLink } from '../../src/phy/device.ts';
 import { SLIP_END, slipEncode, slipEncodedMaxLen } from '../../src/phy/slip.ts';
+import { VJ_HEADROOM, VjDecompressor, VjResult, VjType } from '../../src/phy/vj.ts';
 import { Xorshift32 } from '../../src/random.ts';
 import type { TcpSocket } from '../../src/socket/tcp/socket.ts';
 import { NEVER } from '../../src/time.ts';
@@ -85,8 +86,25 @@ class FeedLink implements ByteLink {
     this.outLen += n;
     return len;
   }
-  /** The frames the board sent since the last call (SLIP decoded). */
+  /**
+   * The board's compressed frames, rebuilt as its CSLIP peer would: a mutated input can switch
+   * the default adaptive mode's compression on (it stays on), after which TCP leaves the board
+   * as UNCOMPRESSED_TCP and COMPRESSED_TCP frames.
+   */
+  private readonly peerDecompressor = new VjDecompressor();
+  private readonly rebuild = new Uint8Array(VJ_HEADROOM + 2048);
+  /** The frames the board sent since the last call (SLIP decoded, VJ decompressed). */
   takeOutput(): Uint8Array[] {
+    return this.takeSlipFrames().map((f) => {
+      if (f.length === 0 || f[0]! < VjType.UncompressedTcp) return f;
+      this.rebuild.set(f, VJ_HEADROOM);
+      const r = this.peerDecompressor.decompress(this.rebuild, VJ_HEADROOM, f.length, 0, this.rebuild.length);
+      if (r !== VjResult.Deliver) return new Uint8Array(0);
+      const d = this.peerDecompressor;
+      return this.rebuild.slice(d.outOff, d.outOff + d.outLen);
+    });
+  }
+  private takeSlipFrames(): Uint8Array[] {
     const frames: Uint8Array[] = [];
     let cur: number[] = [];
     let esc = false;

@@ -264,6 +264,35 @@ describe('phy/cslip-device: header compression as a Device wrapper', function ()
       l.close();
     });
 
+    it('adaptive: line noise that looks like a VJ frame does not switch compression on (a plain SLIP peer would be cut off)', () => {
+      const pool = testPool();
+      const dev = new TestingDevice(pool);
+      const cslip = new CslipDevice(dev, { proto: 'adaptive' });
+      // Runts and garbage whose first octet is 0x7X..0xFF, then an UNCOMPRESSED_TCP frame with a
+      // bad IP header checksum: counted (ignored or errors), never delivered, compression stays off.
+      const tcpHeader = [0x75, 0, 0, 40, 0, 1, 0, 0, 64, 0, 0xde, 0xad, 192, 0, 2, 1, 192, 0, 2, 2,
+        0, 23, 0x80, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x10, 0x10, 0, 0, 0, 0, 0];
+      for (const f of [[0xff], [0x80, 1, 2], [0xc0, 0, 0, 0, 0, 0], [0x70], [0x7f, 0x7f, 0x7f], tcpHeader]) {
+        dev.inject(Uint8Array.from(f));
+        expect(cslip.receive(0), JSON.stringify(f)).to.equal(-1);
+      }
+      expect(cslip.isCompressing).to.equal(false);
+      expect(cslip.stats.ignored + cslip.stats.in.errors).to.equal(6);
+      // A valid one (checksum fixed) switches it on.
+      const good = tcpHeader.slice();
+      good[0] = 0x45; good[9] = 6; good[10] = 0; good[11] = 0;
+      let sum = 0;
+      for (let i = 0; i < 20; i += 2) sum += (good[i]! << 8) | good[i + 1]!;
+      while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+      good[10] = (~sum >> 8) & 0xff; good[11] = ~sum & 0xff;
+      good[0] = 0x75; good[9] = 0;
+      dev.inject(Uint8Array.from(good));
+      const slot = cslip.receive(1);
+      expect(slot).to.be.at.least(0);
+      pool.free(slot);
+      expect(cslip.isCompressing).to.equal(true);
+    });
+
     it('adaptive -> cslip: the adaptive end sends plain SLIP until the peer\'s compressed frames arrive', () => {
       const clock = new VirtualClock();
       const l = line({ protoA: 'adaptive', protoB: 'cslip' });
