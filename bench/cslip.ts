@@ -17,62 +17,24 @@
 import { TelnetServer } from '../firmware-bridge/telnet/server.ts';
 import { Interface } from '../src/iface/interface.ts';
 import { CslipDevice, type SlipProto } from '../src/phy/cslip-device.ts';
+import type { ByteLink } from '../src/phy/device.ts';
 import { SlipDevice } from '../src/phy/slip-device.ts';
 import { UartLinkPair } from '../src/phy/uart.ts';
 import { VJ_HEADROOM } from '../src/phy/vj.ts';
 import type { TcpConfig } from '../src/socket/tcp/config.ts';
 import { TcpStack } from '../src/socket/tcp/stack.ts';
-import type { TcpSocket } from '../src/socket/tcp/socket.ts';
 import { TcpState } from '../src/socket/tcp/state.ts';
 import { PacketPool } from '../src/storage/packet-pool.ts';
-import { NEVER } from '../src/time.ts';
+import { NEVER, type Pollable } from '../src/time.ts';
+import { HOST_A as A, HOST_B as B } from '../support/addresses.ts';
+import { randomBytes } from '../support/pattern.ts';
+import { escapes, simulate, timeOneWay } from './lib/sim.ts';
 import { median } from './lib/timing.ts';
 import type { BenchContext, Figure } from './lib/types.ts';
 
-const A = 0xc0000201 | 0;
-const B = 0xc0000202 | 0;
-const SLIP_END = 0xc0;
-const SLIP_ESC = 0xdb;
-
-interface Part {
-  poll(now: number): boolean;
-  pollAt(now: number): number;
-}
-
-/** Polls until quiet, then jumps to the next deadline, until done or the limit. */
-function simulate(parts: Part[], clock: { now: number }, done: () => boolean, limit: number): void {
-  while (!done() && clock.now < limit) {
-    let progress = false;
-    for (const p of parts) if (p.poll(clock.now)) progress = true;
-    if (progress) continue;
-    let next = NEVER;
-    for (const p of parts) next = Math.min(next, p.pollAt(clock.now));
-    if (next === NEVER) return;
-    clock.now = next > clock.now ? next : clock.now + 0.001;
-  }
-}
-
-/** Deterministic pseudo-random payload (xorshift32). */
-function pattern(len: number, seed: number): Uint8Array {
-  const out = new Uint8Array(len);
-  let x = seed | 0 || 1;
-  for (let i = 0; i < len; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
-
-function escapes(data: Uint8Array): number {
-  let n = 0;
-  for (let i = 0; i < data.length; i++) if (data[i] === SLIP_END || data[i] === SLIP_ESC) n++;
-  return n;
-}
 
 /** One end of the line: SLIP with header compression in `proto`. */
-function end(link: import('../src/phy/device.ts').ByteLink, mtu: number, proto: SlipProto, slots: number): CslipDevice {
+function end(link: ByteLink, mtu: number, proto: SlipProto, slots: number): CslipDevice {
   const pool = new PacketPool({ slots, mtu, headroom: VJ_HEADROOM });
   return new CslipDevice(new SlipDevice(link, pool, { txQueue: 8 }), { proto });
 }
@@ -88,41 +50,9 @@ function cslipGoodput(baud: number, mtu: number, size: number, reverse: boolean)
   const a = new Interface({ device: devA, address: A, tcp: tcpA });
   const b = new Interface({ device: devB, address: B, tcp: tcpB });
   const l = tcpB.listen(5001, 1);
-  const clock = { now: 0 };
   const client = tcpA.connect(0, B, 5001)!;
-  let server: TcpSocket | null = null;
-  const data = pattern(size, 0x1144 + mtu);
-  const sink = new Uint8Array(65536);
-  let sent = 0;
-  let received = 0;
-  let first = -1;
-  let last = -1;
-  const app: Part = {
-    poll(now) {
-      if (server === null) server = tcpB.accept(l);
-      if (server === null) return false;
-      const tx = reverse ? server : client;
-      const rx = reverse ? client : server;
-      let progress = false;
-      while (sent < size) {
-        const n = tx.send(data, sent, Math.min(65536, size - sent));
-        if (n <= 0) break;
-        sent += n;
-        progress = true;
-      }
-      for (;;) {
-        const n = rx.recv(sink, 0, sink.length);
-        if (n <= 0) break;
-        if (first < 0) first = now;
-        received += n;
-        if (received === size) last = now;
-        progress = true;
-      }
-      return progress;
-    },
-    pollAt: () => NEVER,
-  };
-  simulate([a, b, app], clock, () => last >= 0, 24 * 3600_000);
+  const data = randomBytes(size, 0x1144 + mtu);
+  const { first, last } = timeOneWay([a, b], tcpB, l, client, data, reverse);
   if (last < 0) throw new Error(`cslip ${baud}/${mtu}: transfer did not finish`);
   const mss = mtu - 40;
   const firstSegment = Math.min(size, mss);
@@ -156,12 +86,12 @@ function keystrokeRtts(baud: number, deviceProto: SlipProto, clientProto: SlipPr
   const tcpClient = new TcpStack({ sockets: 2, isnKey: [5, 6, 7, 8], config: scaledTcp(SCALE, true) });
   const a = new Interface({ device, address: B, tcp: tcpDevice });
   const b = new Interface({ device: client, address: A, tcp: tcpClient });
-  const telnet = new TelnetServer(a, tcpDevice, { password: 'pw', loginTimeoutMs: 0, closeTimeoutMs: 10_000 * SCALE });
+  const telnet = new TelnetServer(a, tcpDevice, { password: 'pw', loginTimeoutMs: 0, idleTimeoutMs: 0, closeTimeoutMs: 10_000 * SCALE });
   const clock = { now: 0 };
   const sock = tcpClient.connect(0, B, 23)!;
   const buf = new Uint8Array(4096);
   let text = '';
-  const reader: Part = {
+  const reader: Pollable = {
     poll() {
       let progress = false;
       for (;;) {

@@ -18,7 +18,6 @@
 import { Interface } from '../src/iface/interface.ts';
 import { MemoryDevicePair } from '../src/phy/memory.ts';
 import { SlipDevice } from '../src/phy/slip-device.ts';
-import { SLIP_END, SLIP_ESC } from '../src/phy/slip.ts';
 import { UartLinkPair } from '../src/phy/uart.ts';
 import { MemoryLinkPair } from '../src/phy/memory.ts';
 import { IcmpSocket } from '../src/socket/icmp.ts';
@@ -32,29 +31,11 @@ import { SLIP_QUEUE_FRAMES, SMALL_PROFILE, TCP_RING_LEN } from '../firmware-brid
 import { HOST_A as A, HOST_B as B } from '../support/addresses.ts';
 import { randomBytes } from '../support/pattern.ts';
 import { cslipFigures } from './cslip.ts';
+import { escapes, simulate, timeOneWay } from './lib/sim.ts';
 import { median } from './lib/timing.ts';
 import type { BenchContext, Figure } from './lib/types.ts';
 
 export const name = 'link';
-
-function escapes(data: Uint8Array): number {
-  let n = 0;
-  for (let i = 0; i < data.length; i++) if (data[i] === SLIP_END || data[i] === SLIP_ESC) n++;
-  return n;
-}
-
-/** Polls until quiet, then jumps to the next deadline (fractional allowed), until done or the limit. */
-function simulate(parts: Pollable[], clock: { now: number }, done: () => boolean, limit: number): void {
-  while (!done() && clock.now < limit) {
-    let progress = false;
-    for (const p of parts) if (p.poll(clock.now)) progress = true;
-    if (progress) continue;
-    let next = NEVER;
-    for (const p of parts) next = Math.min(next, p.pollAt(clock.now));
-    if (next === NEVER) return;
-    clock.now = next > clock.now ? next : clock.now + 0.001;
-  }
-}
 
 /** Sizes of the two ends in linkGoodput: the bench's own unless a firmware profile's are given. */
 interface LinkSizes {
@@ -87,40 +68,8 @@ function connectedPair(baud: number, mtu: number, sizes: LinkSizes) {
 /** Goodput (octets/s) of `size` octets sent one way over a UART-timed SLIP link. */
 function linkGoodput(baud: number, mtu: number, size: number, reverse: boolean, sizes: LinkSizes = { slots: 64, txQueue: 8 }): { goodput: number; limit: number } {
   const { a, b, tcpB, listener: l, client } = connectedPair(baud, mtu, { fifo: 8192, ...sizes });
-  const clock = { now: 0 };
-  let server: TcpSocket | null = null;
   const data = randomBytes(size, 0x1234 + mtu);
-  const sink = new Uint8Array(65536);
-  let sent = 0;
-  let received = 0;
-  let first = -1;
-  let last = -1;
-  const app: Pollable = {
-    poll(now) {
-      if (server === null) server = tcpB.accept(l);
-      if (server === null) return false;
-      const tx = reverse ? server : client;
-      const rx = reverse ? client : server;
-      let progress = false;
-      while (sent < size) {
-        const n = tx.send(data, sent, Math.min(65536, size - sent));
-        if (n <= 0) break;
-        sent += n;
-        progress = true;
-      }
-      for (;;) {
-        const n = rx.recv(sink, 0, sink.length);
-        if (n <= 0) break;
-        if (first < 0) first = now;
-        received += n;
-        if (received === size) last = now;
-        progress = true;
-      }
-      return progress;
-    },
-    pollAt: () => NEVER,
-  };
-  simulate([a, b, app], clock, () => last >= 0, 24 * 3600_000);
+  const { first, last } = timeOneWay([a, b], tcpB, l, client, data, reverse);
   if (last < 0) throw new Error(`link ${baud}/${mtu}: transfer did not finish`);
   // The first octet arrives one segment after the clock starts: time the rest.
   const firstSegment = Math.min(size, mtu - 52);
