@@ -10,6 +10,7 @@ import { MemoryLinkPair } from '../../src/phy/memory.ts';
 import { CslipDevice } from '../../src/phy/cslip-device.ts';
 import { SlipDevice } from '../../src/phy/slip-device.ts';
 import { IcmpSocket } from '../../src/socket/icmp.ts';
+import type { TcpSocket } from '../../src/socket/tcp/socket.ts';
 import { TcpStack } from '../../src/socket/tcp/stack.ts';
 import { TcpState } from '../../src/socket/tcp/state.ts';
 import { Board } from '../../firmware-bridge/board.ts';
@@ -35,6 +36,24 @@ function smallBoard(peerProto: 'slip' | 'cslip' = 'slip') {
   const device = peerProto === 'cslip' ? new CslipDevice(slip, { proto: 'cslip' }) : slip;
   const peer = new Interface({ device, address: HOST_A, tcp });
   return { board, config, tcp, peer, clock: new VirtualClock(1000) };
+}
+
+/** Sends `data` to an echo service on `echo` and returns what came back once all of it did. */
+function echoThrough(echo: TcpSocket, data: Uint8Array, clock: VirtualClock, parts: Parameters<typeof runUntil>[1]): Uint8Array {
+  const got = new Uint8Array(data.length);
+  let sent = 0;
+  let n = 0;
+  const step = (): boolean => {
+    if (sent < data.length) {
+      const k = echo.send(data, sent, data.length - sent);
+      if (k > 0) sent += k;
+    }
+    const k = echo.recv(got, n, got.length - n);
+    if (k > 0) n += k;
+    return n === data.length;
+  };
+  expect(runUntil(clock, parts, step, 60_000), 'every octet echoed').to.equal(true);
+  return got;
 }
 
 describe('firmware: --profile small', function () {
@@ -94,19 +113,7 @@ describe('firmware: --profile small', function () {
 
     const data = randomBytes(20_000, 3);
     const echo = socks[2]!;
-    const got = new Uint8Array(data.length);
-    let sent = 0;
-    let n = 0;
-    const step = (): boolean => {
-      if (sent < data.length) {
-        const k = echo.send(data, sent, data.length - sent);
-        if (k > 0) sent += k;
-      }
-      const k = echo.recv(got, n, got.length - n);
-      if (k > 0) n += k;
-      return n === data.length;
-    };
-    expect(runUntil(clock, parts, step, 60_000)).to.equal(true);
+    const got = echoThrough(echo, data, clock, parts);
     expect(got).to.deep.equal(data);
     expect(board.pool.stats.max).to.be.at.most(SMALL_PROFILE.poolSlots);
     for (const s of socks) s.abort();
@@ -121,19 +128,7 @@ describe('firmware: --profile small', function () {
     const echo = tcp.connect(clock.now, HOST_B, 7)!;
     expect(runUntil(clock, parts, () => echo.state === TcpState.Established, 5000)).to.equal(true);
     const data = randomBytes(20_000, 4);
-    const got = new Uint8Array(data.length);
-    let sent = 0;
-    let n = 0;
-    const step = (): boolean => {
-      if (sent < data.length) {
-        const k = echo.send(data, sent, data.length - sent);
-        if (k > 0) sent += k;
-      }
-      const k = echo.recv(got, n, got.length - n);
-      if (k > 0) n += k;
-      return n === data.length;
-    };
-    expect(runUntil(clock, parts, step, 60_000)).to.equal(true);
+    const got = echoThrough(echo, data, clock, parts);
     expect(sha256(got)).to.equal(sha256(data));
     // The board switched to compression (adaptive) and took compressed frames both ways.
     expect(board.cslip.isCompressing).to.equal(true);

@@ -12,12 +12,12 @@ export function naiveChecksum(bytes: Uint8Array, start = 0, end = bytes.length, 
   return ~sum & 0xffff;
 }
 
-function put16(b: Uint8Array, o: number, v: number): void {
+export function put16(b: Uint8Array, o: number, v: number): void {
   b[o] = (v >>> 8) & 0xff;
   b[o + 1] = v & 0xff;
 }
 
-function put32(b: Uint8Array, o: number, v: number): void {
+export function put32(b: Uint8Array, o: number, v: number): void {
   put16(b, o, (v >>> 16) & 0xffff);
   put16(b, o + 2, v & 0xffff);
 }

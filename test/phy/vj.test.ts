@@ -9,7 +9,7 @@ import { measureAlloc } from '../../support/alloc.ts';
 import {
   VJ_HEADROOM, VJ_SPECIAL_D, VJ_SPECIAL_I, VjChange, VjCompressor, VjDecompressor, VjResult, VjType, vjEncodeDelta,
 } from '../../src/phy/vj.ts';
-import { naiveChecksum, read16, read32 } from '../helpers/packets.ts';
+import { naiveChecksum, put16, put32, read16, read32 } from '../helpers/packets.ts';
 import { Xorshift32 as Rng } from '../../src/random.ts';
 
 /** Literal TCP/IP packets: 192.0.2.2:23 -> 192.0.2.1:45678, PSH|ACK, window 4096, 2 data octets each. */
@@ -85,16 +85,6 @@ interface Fields {
 const A = 0xc0000201 | 0;
 const B = 0xc0000202 | 0;
 const FIN = 0x01, SYN = 0x02, RST = 0x04, PSH = 0x08, ACK = 0x10, URG = 0x20, ECE = 0x40;
-
-function put16(b: Uint8Array, o: number, v: number): void {
-  b[o] = (v >>> 8) & 0xff;
-  b[o + 1] = v & 0xff;
-}
-
-function put32(b: Uint8Array, o: number, v: number): void {
-  put16(b, o, (v >>> 16) & 0xffff);
-  put16(b, o + 2, v & 0xffff);
-}
 
 /** A TCP/IP packet built octet by octet (independently of src/), both checksums filled. */
 function tcpip(f: Fields): Uint8Array {
