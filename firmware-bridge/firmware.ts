@@ -23,6 +23,7 @@ import { formatIpv4 } from '../src/wire/ipv4.ts';
 import { Board } from './board.ts';
 import { CliError, FIRMWARE_USAGE, parseFirmwareArgs } from './cli.ts';
 import { SERVICE_NAMES, SHUTDOWN_GRACE_MS } from './limits.ts';
+import { runAsCommand } from './entry.ts';
 
 declare const SLIPSTACK_VERSION: string | undefined;
 
@@ -152,10 +153,4 @@ export async function main(argv: readonly string[]): Promise<number> {
 }
 
 // Run when executed (`npm run firmware`, `node dist/firmware-bridge.mjs`), not when imported by tests.
-const invoked = process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1];
-if (invoked || typeof SLIPSTACK_VERSION === 'string') {
-  main(process.argv.slice(2)).then((code) => process.exit(code), (e: unknown) => {
-    process.stderr.write(`firmware: ${(e as Error).stack ?? String(e)}\n`);
-    process.exit(1);
-  });
-}
+runAsCommand(import.meta.url, 'firmware', main, typeof SLIPSTACK_VERSION === 'string');

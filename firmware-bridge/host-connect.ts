@@ -35,7 +35,7 @@ import { describeClash, findClash, localNets } from './host/addresses.ts';
 import { userNetMain } from './host/user-net-main.ts';
 import { openUserNetLine } from './host/user-net-line.ts';
 import { HOST_POOL_SLOTS, HOST_SLIP_QUEUE_FRAMES, HOST_TUN_MIN_PACKET } from './limits.ts';
-import { fileURLToPath } from 'node:url';
+import { runAsCommand } from './entry.ts';
 
 export interface BridgeStats {
   /** Frames from the line written to the TUN device. */
@@ -236,10 +236,4 @@ async function userNetOverLine(config: HostConnectConfig): Promise<number> {
   return code;
 }
 
-const invoked = process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1];
-if (invoked) {
-  main(process.argv.slice(2)).then((code) => process.exit(code), (e: unknown) => {
-    process.stderr.write(`host-connect: ${(e as Error).stack ?? String(e)}\n`);
-    process.exit(1);
-  });
-}
+runAsCommand(import.meta.url, 'host-connect', main);

@@ -22,6 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { formatIpv4, ipv4Address } from '../../src/wire/ipv4.ts';
 import { CliError, parseCommand } from '../cli.ts';
+import { runAsCommand } from '../entry.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const RUN_DIR = '/run/slipstack';
@@ -401,10 +402,4 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
-const invoked = process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1];
-if (invoked) {
-  main(process.argv.slice(2)).then((code) => process.exit(code), (e: unknown) => {
-    process.stderr.write(`connect: ${(e as Error).stack ?? String(e)}\n`);
-    process.exit(1);
-  });
-}
+runAsCommand(import.meta.url, 'connect', main);

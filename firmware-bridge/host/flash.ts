@@ -21,6 +21,7 @@ import { FetchError } from './npm-packs.ts';
 import { Progress } from './progress.ts';
 import { checkBoardPath, flashOverConsole, type UploadImage } from './upload.ts';
 import { CliError, parseCommand } from '../cli.ts';
+import { runAsCommand } from '../entry.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -269,10 +270,4 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
-const invoked = process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1];
-if (invoked) {
-  main(process.argv.slice(2)).then((code) => process.exit(code), (e: unknown) => {
-    process.stderr.write(`flash: ${(e as Error).stack ?? String(e)}\n`);
-    process.exit(1);
-  });
-}
+runAsCommand(import.meta.url, 'flash', main);
