@@ -33,6 +33,7 @@ import { formatIpv4 } from '../src/wire/ipv4.ts';
 import { CliError, HOST_CONNECT_USAGE, parseHostConnectArgs, type HostConnectConfig } from './cli.ts';
 import { describeClash, findClash, localNets } from './host/addresses.ts';
 import { userNetMain } from './host/user-net-main.ts';
+import { Stopper } from './host/stopper.ts';
 import { openUserNetLine } from './host/user-net-line.ts';
 import { HOST_POOL_SLOTS, HOST_SLIP_QUEUE_FRAMES, HOST_TUN_MIN_PACKET } from './limits.ts';
 import { runAsCommand } from './entry.ts';
@@ -185,19 +186,9 @@ export async function main(argv: readonly string[]): Promise<number> {
   else say(`line: ${config.port} at ${config.baud} baud`);
   say(`up: ${formatIpv4(config.hostIp)} peer ${formatIpv4(config.deviceIp)} dev ${tun.name} mtu ${config.mtu} proto ${config.proto}`);
 
-  let exitCode = 0;
-  let stopping = false;
-  const stop = (code: number, why: string): void => {
-    if (stopping) return;
-    stopping = true;
-    exitCode = code;
-    say(why);
-    void loop.stop();
-  };
-  process.on('SIGINT', () => stop(0, 'SIGINT: stopping'));
-  process.on('SIGTERM', () => stop(0, 'SIGTERM: stopping'));
-  void link.closed.then((why) => stop(pty !== null ? 0 : 1, `line ${why.disconnected ? 'disappeared' : 'closed'}: ${why.reason}`));
-  void tun.closed.then((why) => stop(1, `TUN ${why.disconnected ? 'failed' : 'closed'}: ${why.reason}`));
+  const stopper = new Stopper(say, () => void loop.stop());
+  void link.closed.then((why) => stopper.stop(pty !== null ? 0 : 1, `line ${why.disconnected ? 'disappeared' : 'closed'}: ${why.reason}`));
+  void tun.closed.then((why) => stopper.stop(1, `TUN ${why.disconnected ? 'failed' : 'closed'}: ${why.reason}`));
 
   await loop.run();
   const s = bridge.stats;
@@ -208,7 +199,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   await link.close().catch(() => {});
   pty?.close();
   pcap?.close();
-  return exitCode;
+  stopper.detach();
+  return stopper.code;
 }
 
 /** --user-net: the userspace host side (host/user-net.ts) on a pty pair or a serial port, no TUN. */

@@ -8,6 +8,7 @@ import type { DriverLink } from '../../src/drivers/link.ts';
 import type { PcapSink } from '../../src/phy/pcap-writer.ts';
 import { formatIpv4 } from '../../src/wire/ipv4.ts';
 import type { HostConnectConfig } from '../cli.ts';
+import { Stopper } from './stopper.ts';
 import { runUserNet, type UserNet } from './user-net.ts';
 
 /** What userNetMain needs of the config: host connect's, or connect's with the same fields. */
@@ -31,24 +32,11 @@ export async function userNetMain(link: DriverLink, config: UserNetConfig, say: 
   say(`up (userspace, no root): ${formatIpv4(config.hostIp)} peer ${formatIpv4(config.deviceIp)} mtu ${config.mtu}`);
   for (const f of net.forwards) say(`forward ${config.bind}:${f.hostPort} -> device port ${f.devicePort}`);
   if (net.controlPort !== 0) say(`ping control on 127.0.0.1:${net.controlPort} (npm run ping)`);
-  let exitCode = 0;
-  let stopping = false;
-  const stop = (code: number, why: string): void => {
-    if (stopping) return;
-    stopping = true;
-    exitCode = code;
-    say(why);
-    void net.stop();
-  };
-  const onInt = (): void => stop(0, 'SIGINT: stopping');
-  const onTerm = (): void => stop(0, 'SIGTERM: stopping');
-  process.on('SIGINT', onInt);
-  process.on('SIGTERM', onTerm);
-  void link.closed.then((why) => stop(lineEndIsNormal ? 0 : 1, `line ${why.disconnected ? 'disappeared' : 'closed'}: ${why.reason}`));
+  const stopper = new Stopper(say, () => void net.stop());
+  void link.closed.then((why) => stopper.stop(lineEndIsNormal ? 0 : 1, `line ${why.disconnected ? 'disappeared' : 'closed'}: ${why.reason}`));
   await net.done;
-  process.off('SIGINT', onInt);
-  process.off('SIGTERM', onTerm);
+  stopper.detach();
   const s = net.stats;
   say(`forwarded ${s.accepted} connections (${s.reset} reset), ${s.toDevice} octets to the device, ${s.toHost} to the host`);
-  return exitCode;
+  return stopper.code;
 }
