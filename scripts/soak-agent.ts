@@ -95,16 +95,22 @@ async function chargen(): Promise<void> {
     let n = 0;
     const sock = net.connect({ host: DEVICE, port: 19 });
     sock.on('connect', () => { c.opened++; });
+    // chargen goes on after our FIN (RFC 864: until the caller terminates the connection, as
+    // inetd's does), so a reader that has enough closes the socket, as `nc | head -c` does:
+    // the device's next segment then meets a RST.
     sock.on('data', (d: Buffer) => {
       chunks.push(d);
       n += d.length;
-      if (n >= want) sock.end();
+      if (n >= want) {
+        sock.destroy();
+        c.closed++;
+        resolve(Buffer.concat(chunks));
+      }
     });
     sock.on('error', reject);
     sock.on('close', (hadError) => {
-      if (hadError) return;
-      c.closed++;
-      resolve(Buffer.concat(chunks));
+      if (hadError || n >= want) return;
+      reject(new Error(`closed by the device after ${n} of ${want} octets`));
     });
   }), 'chargen');
   c.octetsMoved += got.length;

@@ -38,7 +38,8 @@ for (const arch of ['arm', 'arm64'] as ForeignArch[]) {
       dir = mkdtempSync(join(tmpdir(), `slipstack-${arch}-`));
       const tar = spawnSync('tar', ['-xzf', image.tarballs.find((t) => t.arch === arch)!.path, '-C', dir]);
       expect(tar.status).to.equal(0);
-      await rig.start({ firmwareCommand: ['env', `SLIPSTACK_NODE=${node.node}`, join(dir, image.dirName, 'slipstack')] });
+      // Node 18 for another CPU starts under QEMU's user-mode emulation: slow, more so under load.
+      await rig.start({ firmwareCommand: ['env', `SLIPSTACK_NODE=${node.node}`, join(dir, image.dirName, 'slipstack')], readyMs: 120_000 });
     });
 
     after(async () => {

@@ -150,6 +150,11 @@ export interface RigOptions {
   firmwareScript?: string;
   /** The whole command that runs the firmware, instead of `node --import tsx <firmwareScript>` (e.g. a flashed image under another Node). */
   firmwareCommand?: string[];
+  /**
+   * How long the firmware may take to say it is ready, ms (default 15 000). A Node under QEMU
+   * user-mode emulation on a loaded 2-core machine needs far more.
+   */
+  readyMs?: number;
   /** Starts the device on the pty's device side some other way (the rig then only waits for its ping). */
   startDevice?: (devicePath: string) => Promise<void>;
   /** Given host connect's pty (device side), the port the firmware opens (a relay's). Defaults to that pty. */
@@ -215,7 +220,7 @@ export class Rig {
       const [cmd, ...args] = options.firmwareCommand ?? ['node', '--import', 'tsx', options.firmwareScript ?? join(ROOT, 'firmware-bridge/firmware.ts')];
       // The password goes in the environment, never argv (which every local user can read).
       this.firmware = this.spawn(cmd!, [...args, '--port', port, ...(options.firmwareArgs ?? [])], { ...process.env, SLIPSTACK_PASSWORD: this.password });
-      await this.firmware.waitFor(/ready/);
+      await this.firmware.waitFor(/ready/, options.readyMs);
     }
     await this.host.waitFor(/up: 192\.0\.2\.1/);
     // The link is up when the device answers a ping.
