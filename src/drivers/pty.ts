@@ -34,11 +34,18 @@ export interface PtyHandles {
 export interface PtyOptions {
   /** Make the slave raw (cfmakeraw). Defaults to true. */
   raw?: boolean;
+  /**
+   * Open the master through this node (a char device 5,2 of the caller's own, made with mknod)
+   * instead of /dev/ptmx. A program handed the master as its terminal that changes its tty's
+   * mode (slirp does `fchmod(0, 0600)`) then changes that node, not /dev/ptmx for every user.
+   */
+  ptmxPath?: string;
 }
 
 /** Defaults of PtyOptions. */
 export const DEFAULT_PTY_OPTIONS: Readonly<Required<PtyOptions>> = Object.freeze({
   raw: true,
+  ptmxPath: '',
 });
 
 /** `struct termios` is 60 octets on Linux; a larger buffer is harmless. */
@@ -47,7 +54,9 @@ const TERMIOS_SIZE = 128;
 /** Opens a new pty pair. Throws SystemCallError (e.g. ENOENT without /dev/ptmx). */
 export function openPtyPair(options: PtyOptions = {}): PtyHandles {
   const c = libc();
-  const masterFd = c.posix_openpt(O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+  // Node adds O_CLOEXEC itself to openSync.
+  const masterFd = options.ptmxPath ? openSync(options.ptmxPath, fsConstants.O_RDWR | fsConstants.O_NOCTTY | fsConstants.O_NONBLOCK)
+    : c.posix_openpt(O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
   if (masterFd < 0) throw new SystemCallError('posix_openpt', c.errno());
   let slaveFd = -1;
   try {

@@ -20,7 +20,7 @@
  * take for the same conversation, whatever the pty's real speed.
  */
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FdLink } from '../../src/drivers/fd-link.ts';
@@ -67,27 +67,6 @@ export class LineMeter {
   }
 }
 
-/**
- * /dev/ptmx's permissions as they were before any board started. A board session that ends
- * while the flasher's upload is stopped half-way (the "corrupted every time" case) leaves
- * /dev/ptmx at 0600 on this machine: the login's tty handling reaches the pty multiplexer; we
- * did not pin down which program does it. That would shut every other user out of ptys (and
- * turn the suite's unprivileged tests pending), so every board restores the mode when it stops,
- * and once more when the process exits.
- */
-class PtmxGuard {
-  mode = -1;
-  save(): void {
-    if (this.mode < 0 && existsSync('/dev/ptmx')) this.mode = statSync('/dev/ptmx').mode & 0o7777;
-  }
-  restore(): void {
-    if (this.mode < 0 || !existsSync('/dev/ptmx')) return;
-    if ((statSync('/dev/ptmx').mode & 0o7777) !== this.mode) chmodSync('/dev/ptmx', this.mode);
-  }
-}
-const ptmx = new PtmxGuard();
-process.once('exit', () => ptmx.restore());
-
 /** Why a real login on a pty cannot run here, or null. */
 export function loginUnavailable(): string | null {
   if (process.platform !== 'linux') return 'needs Linux';
@@ -132,7 +111,6 @@ export class ConsoleBoard {
 
   static async start(options: BoardOptions): Promise<ConsoleBoard> {
     const mode = options.mode ?? (loginUnavailable() === null ? 'login' : 'script');
-    ptmx.save();
     const scratch = mkdtempSync(join(tmpdir(), 'slipstack-board-'));
     // The slave keeps its default (cooked) settings: agetty and the shell set what they want.
     const pty = openPtyPair({ raw: false });
@@ -252,7 +230,6 @@ export class ConsoleBoard {
     this.pty.close();
     // The scratch tree may hold files the board wrote as root; nothing is mounted there outside its namespace.
     rmSync(this.scratch, { recursive: true, force: true });
-    ptmx.restore();
   }
 }
 

@@ -12,7 +12,7 @@
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,6 +24,8 @@ import { sha256 } from '../../support/pattern.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const FIRMWARE = join(ROOT, 'firmware-bridge', 'firmware.ts');
+/** devpts' own pty multiplexer node. */
+const PTS_PTMX = '/dev/pts/ptmx';
 const KiB = 1024;
 
 interface Pairing {
@@ -55,6 +57,7 @@ for (const pairing of PAIRINGS) {
     const ns = `slipstack-slirp${process.pid}-${randomBytes(3).toString('hex')}`;
     const password = 'slirp-' + randomBytes(4).toString('hex');
     let dir = '';
+    let ptsPtmxMode = -1;
     let pty: PtyHandles | null = null;
     let slirp: Proc | null = null;
     let firmware: Proc | null = null;
@@ -86,14 +89,21 @@ for (const pairing of PAIRINGS) {
       process.once('exit', cleanup);
       execFileSync('ip', ['netns', 'add', ns]);
       execFileSync('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
-      pty = openPtyPair();
-      // slirp talks on its stdin/stdout: the pty's master. Redirections to the device's
-      // telnet, echo and chargen; no rate limit of its own (-S: statistics to slirp_stats at exit).
+      // slirp talks on its stdin/stdout: the pty's master. It also does fchmod(0, 0600) on
+      // that fd, which through /dev/ptmx would shut every other user out of ptys. The master is
+      // opened through devpts' own node instead (/dev/pts/ptmx, mode 000: root's only), whose
+      // mode the test puts back afterwards. (A node of the test's own will not do: the kernel
+      // finds the pty instance through a `pts` directory beside the node.)
+      ptsPtmxMode = statSync(PTS_PTMX).mode & 0o7777;
+      pty = openPtyPair({ ptmxPath: PTS_PTMX });
+      const ptmxMode = statSync('/dev/ptmx').mode & 0o7777;
+      // Redirections to the device's telnet, echo and chargen; no rate limit of its own (-S: statistics to slirp_stats at exit).
       slirp = inNs('slirp', ['-S', 'baudrate 4000000', 'redir 5023 23', 'redir 5007 7', 'redir 5019 19', ...pairing.slirpArgs],
         { stdio: [pty.masterFd, pty.masterFd, 'pipe'], cwd: dir });
       await slirp.waitFor(/SLiRP Ready/, 15_000);
-      firmware = track(spawn('node', ['--import', 'tsx', FIRMWARE, '--port', pty.slavePath, '--password', password,
-        '--ip', '10.0.2.15', '--peer', '10.0.2.2', ...pairing.firmwareArgs], { cwd: ROOT }));
+      expect((statSync('/dev/ptmx').mode & 0o7777).toString(8), "/dev/ptmx's mode with slirp running").to.equal(ptmxMode.toString(8));
+      firmware = track(spawn('node', ['--import', 'tsx', FIRMWARE, '--port', pty.slavePath,
+        '--ip', '10.0.2.15', '--peer', '10.0.2.2', ...pairing.firmwareArgs], { cwd: ROOT, env: { ...process.env, SLIPSTACK_PASSWORD: password } }));
       await firmware.waitFor(/ready/, 30_000);
     });
 
@@ -105,6 +115,7 @@ for (const pairing of PAIRINGS) {
         }
       }
       pty?.close();
+      if (ptsPtmxMode >= 0 && (statSync(PTS_PTMX).mode & 0o7777) !== ptsPtmxMode) chmodSync(PTS_PTMX, ptsPtmxMode);
       cleanup();
       if (dir !== '') rmSync(dir, { recursive: true, force: true });
     });
