@@ -186,6 +186,66 @@ describe('TCP ESTABLISHED', () => {
     });
   });
 
+  describe('old duplicates that acknowledge new data (BSD: "keep on processing for RST or ACK")', () => {
+    it('both ends\' probe octets taken: the peer\'s next segments are one octet old; the ACK of our probe on them is taken, and our answer is at the peer\'s RCV.NXT (no ACK storm)', () => {
+      const h = socketEstablished();
+      // The peer's window closes; we probe it with 'a' (the octet does not advance SND.NXT).
+      h.send({ flags: ACK, seq: REMOTE_SEQ + 1, ack: LOCAL_SEQ + 1, window: 0 });
+      h.write('abc');
+      h.at(1000).recv({ flags: ACK, seq: LOCAL_SEQ + 1, ack: REMOTE_SEQ + 1, payload: 'a' });
+      // The peer's own probe octet 'z', which we take: RCV.NXT = REMOTE_SEQ + 2, while its SND.NXT stays.
+      h.send({ flags: ACK, seq: REMOTE_SEQ + 1, ack: LOCAL_SEQ + 1, window: 0, payload: 'z' });
+      // It took ours too: its ACK of 'a' comes at its SND.NXT, one octet before our RCV.NXT.
+      h.send({ flags: ACK, seq: REMOTE_SEQ + 1, ack: LOCAL_SEQ + 2, window: 0 });
+      // Answered (the segment is old) with SEG.SEQ past 'a': acceptable at the peer, so it answers no more.
+      h.recv({ flags: ACK, seq: LOCAL_SEQ + 2, ack: REMOTE_SEQ + 2, window: 4095 });
+      expect(u32(h.sock.sndUna)).to.equal(LOCAL_SEQ + 2);
+      expect(u32(h.sock.sndNxt)).to.equal(LOCAL_SEQ + 2);
+      expect(h.read()).to.equal('z');
+    });
+
+    it('both ends went back to SND.UNA after an outage: the peer\'s retransmission of data we have, with an ACK of ours, is answered and its ACK taken', () => {
+      const h = socketEstablished();
+      h.send({ flags: ACK, seq: REMOTE_SEQ + 1, ack: LOCAL_SEQ + 1, payload: 'abcdef' });
+      h.write('hello');
+      h.recv({ flags: ACK | PSH, seq: LOCAL_SEQ + 1, ack: REMOTE_SEQ + 7, payload: 'hello', window: 4090 });
+      // Both ends' ACKs were lost (an outage); the peer goes back to SND.UNA and retransmits
+      // 'abcdef', which we have, acknowledging 'hello' on it.
+      h.at(10).send({ flags: ACK, seq: REMOTE_SEQ + 1, ack: LOCAL_SEQ + 6, payload: 'abcdef' });
+      h.recv({ flags: ACK, seq: LOCAL_SEQ + 6, ack: REMOTE_SEQ + 7, window: 4090 });
+      expect(u32(h.sock.sndUna)).to.equal(LOCAL_SEQ + 6);
+      expect(h.sock.sendQueue).to.equal(0);
+      expect(h.read()).to.equal('abcdef');
+    });
+
+    it('an old duplicate ACK (SEG.ACK = SND.UNA) is answered but not taken: three never start a fast retransmit', () => {
+      const h = socketEstablished();
+      h.send({ flags: ACK, seq: REMOTE_SEQ + 1, ack: LOCAL_SEQ + 1, payload: 'abc' });
+      for (let i = 0; i < 4; i++) h.write(text(1460, i));
+      const sent = h.output();
+      expect(sent.filter((seg) => seg.payload.length > 0).length).to.equal(4);
+      for (let i = 0; i < 3; i++) {
+        h.advance(1).send({ flags: ACK, seq: REMOTE_SEQ + 1, ack: LOCAL_SEQ + 1 });
+        h.recv({ flags: ACK, seq: LOCAL_SEQ + 1 + 4 * 1460, ack: REMOTE_SEQ + 4, window: 4093 });
+      }
+      expect(h.stack.stats.fastRetransmits).to.equal(0);
+      expect(h.stack.stats.retransSegs).to.equal(0);
+    });
+
+    it('an old segment from further back than our receive buffer is answered and its ACK not taken', () => {
+      const h = socketEstablished();
+      h.write('hello');
+      h.recv({ flags: ACK | PSH, seq: LOCAL_SEQ + 1, ack: REMOTE_SEQ + 1, payload: 'hello' });
+      h.send({ flags: ACK, seq: REMOTE_SEQ + 1 - 4096 - 2, ack: LOCAL_SEQ + 6 });
+      h.recv({ flags: ACK, seq: LOCAL_SEQ + 6, ack: REMOTE_SEQ + 1 });
+      expect(u32(h.sock.sndUna)).to.equal(LOCAL_SEQ + 1);
+      // One buffer back: taken.
+      h.send({ flags: ACK, seq: REMOTE_SEQ + 1 - 4096, ack: LOCAL_SEQ + 6 });
+      h.recv({ flags: ACK, seq: LOCAL_SEQ + 6, ack: REMOTE_SEQ + 1 });
+      expect(u32(h.sock.sndUna)).to.equal(LOCAL_SEQ + 6);
+    });
+  });
+
   describe('receiving text (RFC 9293 §3.10.7.4 seventh, §3.8.6.3; RFC 5681 §4.2; RFC 2018)', () => {
     it('RFC 9293 §3.8.6.3: in-order data is ACKed after delayedAckMs (40 ms), with the window less the unread octets', () => {
       const h = socketEstablished();
