@@ -6,9 +6,10 @@
  */
 import { expect } from 'chai';
 import { SocketError } from '../../src/socket/error.ts';
+import { TcpRepr } from '../../src/wire/tcp.ts';
 import {
   ACK, FIN, LOCAL_ADDR, LOCAL_MSS, LOCAL_PORT, PEER_TS, PSH, REMOTE_ADDR, REMOTE_PORT, REMOTE_SEQ, LOCAL_SEQ, RST, SYN,
-  TcpHarness, URG, socketEstablished, socketListen, text, u32,
+  TcpHarness, URG, socketEstablished, socketListen, socketSynReceived, text, u32,
 } from './tcp-harness.ts';
 
 const WITH_SACK = { config: { sack: true }, peerSyn: { sackPermitted: true } };
@@ -243,6 +244,66 @@ describe('TCP ESTABLISHED', () => {
       h.send({ flags: ACK, seq: REMOTE_SEQ + 1 - 4096, ack: LOCAL_SEQ + 6 });
       h.recv({ flags: ACK, seq: LOCAL_SEQ + 6, ack: REMOTE_SEQ + 1 });
       expect(u32(h.sock.sndUna)).to.equal(LOCAL_SEQ + 6);
+    });
+  });
+
+  describe('ACKs first: which pure ACKs may overtake queued data (output.ts ackMayOvertake)', () => {
+    /** The bare ACK the socket sends when one is owed now (nothing else to send). */
+    function bareAck(h: TcpHarness): TcpRepr {
+      const r = new TcpRepr();
+      h.sock.ackNow = true;
+      expect(h.sock.dispatch(h.now, r), 'an ACK goes out').to.equal(true);
+      expect([r.payloadLen, r.flags, u32(r.seq)]).to.deep.equal([0, ACK, u32(h.sock.sndNxt)]);
+      return r;
+    }
+
+    it('SND.NXT strictly inside the window the peer offered: yes (at the peer RCV.NXT =< SEG.SEQ < its right edge, whatever has arrived)', () => {
+      const h = socketEstablished({ peerWindow: 1000 });
+      h.write(text(999));
+      h.recv({ flags: ACK | PSH, seq: LOCAL_SEQ + 1, ack: REMOTE_SEQ + 1, payload: text(999) });
+      expect(h.sock.mayOvertake(bareAck(h))).to.equal(true);
+    });
+
+    it('SND.NXT at the right edge of the peer\'s window: no (before the data it would be beyond the window)', () => {
+      const h = socketEstablished({ peerWindow: 1000 });
+      h.write(text(1000));
+      h.recv({ flags: ACK | PSH, seq: LOCAL_SEQ + 1, ack: REMOTE_SEQ + 1, payload: text(1000) });
+      expect(h.sock.mayOvertake(bareAck(h))).to.equal(false);
+    });
+
+    it('the peer moved its right edge left (a shrunk window): no while data is outstanding', () => {
+      const h = socketEstablished({ peerWindow: 1000 });
+      h.write(text(500));
+      h.recv({ flags: ACK | PSH, seq: LOCAL_SEQ + 1, ack: REMOTE_SEQ + 1, payload: text(500) });
+      h.send({ flags: ACK, seq: REMOTE_SEQ + 1, ack: LOCAL_SEQ + 1 + 100, window: 300 });
+      expect(h.sock.mayOvertake(bareAck(h))).to.equal(false);
+    });
+
+    it('nothing outstanding: yes, even with a zero window (SEG.SEQ = SND.NXT = the peer\'s RCV.NXT)', () => {
+      const h = socketEstablished({ peerWindow: 1000 });
+      h.write(text(1000));
+      h.recv({ flags: ACK | PSH, seq: LOCAL_SEQ + 1, ack: REMOTE_SEQ + 1, payload: text(1000) });
+      h.send({ flags: ACK, seq: REMOTE_SEQ + 1, ack: LOCAL_SEQ + 1001, window: 0 });
+      expect(h.sock.mayOvertake(bareAck(h))).to.equal(true);
+    });
+
+    it('data, a FIN, a zero-window probe, a keepalive (SEG.SEQ = SND.NXT - 1), a RST: no; nor an ACK before ESTABLISHED', () => {
+      const h = socketEstablished({ peerWindow: 1000 });
+      const r = bareAck(h);
+      expect(h.sock.mayOvertake(r)).to.equal(true);
+      r.payloadLen = 1;
+      expect(h.sock.mayOvertake(r), 'data or a probe').to.equal(false);
+      r.payloadLen = 0;
+      r.flags = ACK | FIN;
+      expect(h.sock.mayOvertake(r), 'FIN').to.equal(false);
+      r.flags = ACK | RST;
+      expect(h.sock.mayOvertake(r), 'RST').to.equal(false);
+      r.flags = ACK;
+      r.seq = (h.sock.sndNxt - 1) | 0;
+      expect(h.sock.mayOvertake(r), 'keepalive').to.equal(false);
+      const s = socketSynReceived();
+      r.seq = s.sock.sndNxt;
+      expect(s.sock.mayOvertake(r), 'SYN-RECEIVED').to.equal(false);
     });
   });
 
