@@ -86,6 +86,8 @@ function keystrokeRtts(baud: number, deviceProto: SlipProto, clientProto: SlipPr
   const tcpClient = new TcpStack({ sockets: 2, isnKey: [5, 6, 7, 8], config: scaledTcp(SCALE, true) });
   const a = new Interface({ device, address: B, tcp: tcpDevice });
   const b = new Interface({ device: client, address: A, tcp: tcpClient });
+  // No login or idle limit: the clock here is in 10 µs units, and simulate() jumps to the next
+  // deadline when the line is quiet, so the 900 s idle limit (9 s here) would end the session.
   const telnet = new TelnetServer(a, tcpDevice, { password: 'pw', loginTimeoutMs: 0, idleTimeoutMs: 0, closeTimeoutMs: 10_000 * SCALE });
   const clock = { now: 0 };
   const sock = tcpClient.connect(0, B, 23)!;

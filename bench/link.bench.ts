@@ -9,7 +9,8 @@
  *   request plus reply. The clock here ticks in 10 µs units (the UART model is fed baud/100,
  *   so one unit is 10 µs of line time) so the figure is not rounded to whole milliseconds.
  * - twoway_eff_115200_1006: both ends send bulk data at once (the firmware's queue and ring
- *   sizes), worse direction against the same limit: ACKs share the line with the data.
+ *   sizes), worse direction against the same limit: ACKs share the line with the data, and a
+ *   pure ACK goes ahead of queued data frames when SND.NXT is inside the peer's window.
  * - link_eff_cslip_115200_<mtu>, keystroke_rtt_ms_115200, keystroke_rtt_ms_cslip_115200: the
  *   same line with VJ header compression (bench/cslip.ts).
  * - prealloc_bytes_default: everything the default firmware configuration preallocates.
@@ -264,7 +265,7 @@ export async function run(ctx: BenchContext): Promise<Figure[]> {
     value: +Math.min(two.ab, two.ba).toFixed(4),
     unit: 'x limit',
     target: '>= 0.95',
-    note: `both ends send at once, worse direction; firmware queue (${SLIP_QUEUE_FRAMES} frames) and rings (${TCP_RING_LEN / 1024} KiB); ACKs in FIFO order with the data (TxPriority.Control only for SYN and RST)`,
+    note: `both ends send at once, worse direction; firmware queue (${SLIP_QUEUE_FRAMES} frames) and rings (${TCP_RING_LEN / 1024} KiB); pure ACKs ahead of queued data (TxPriority.Control) when nothing is outstanding or SND.NXT is inside the peer's window, else FIFO`,
   });
   // The same line with Van Jacobson header compression (bench/cslip.ts).
   figures.push(...cslipFigures(ctx));

@@ -65,11 +65,16 @@ function sendTcp(inner: InterfaceInner, now: number, seg: TcpRepr, sock: TcpSock
 /**
  * Writes `seg` to `dst` into `slot` (which the caller allocated and hands over) and transmits
  * it: TCP header and payload (copied from `sock`'s send ring when given), then the IPv4 header.
- * A SYN or a RST without payload is sent as `TxPriority.Control`, ahead of data the device has
- * queued. Pure ACKs, window updates and FINs are not: one that passes the data queued before it
- * reaches the peer with a sequence number past a gap, and when both receive windows are closed
- * each end finds the other's ACKs unacceptable and answers every one with another (an ACK
- * storm, seen when a serial port came back after an outage: test/firmware/reopen.test.ts).
+ * Sent as `TxPriority.Control`, ahead of data the device has queued: a SYN or a RST without
+ * payload, and a pure ACK or window update that `sock.mayOvertake` says the peer accepts even
+ * before the data queued ahead of it (nothing outstanding, or SND.NXT strictly inside the
+ * window the peer offered). Every other segment keeps FIFO order, FINs and the immediate
+ * answers from input (ACKs to unacceptable segments, challenge ACKs) included. Sending every
+ * pure ACK first, as before, let an ACK pass the data while the peer's window was full and
+ * reach it beyond the window, unacceptable; its answer went first too, and a connection stalled
+ * when a serial port came back after an outage (test/firmware/reopen.test.ts; see also the old
+ * duplicates in socket/tcp/input.ts). Answers staying FIFO, no exchange of them can starve the
+ * data that would end it.
  */
 export function emitTcp(inner: InterfaceInner, now: number, slot: number, seg: TcpRepr, sock: TcpSocket | null, dst: number): void {
   const pool = inner.pool;
@@ -82,6 +87,6 @@ export function emitTcp(inner: InterfaceInner, now: number, slot: number, seg: T
   emitIpv4Header(inner, pool.bytes, off, dst, IpProtocol.Tcp, tcpLen, inner.ttl, 0, true);
   pool.len[slot] = IPV4_HEADER_LEN + tcpLen;
   inner.stats.ip.xmit++;
-  const control = seg.payloadLen === 0 && (seg.flags & (TcpFlag.Syn | TcpFlag.Rst)) !== 0;
+  const control = seg.payloadLen === 0 && ((seg.flags & (TcpFlag.Syn | TcpFlag.Rst)) !== 0 || (sock !== null && sock.mayOvertake(seg)));
   inner.device.transmit(now, slot, control ? TxPriority.Control : TxPriority.Data);
 }

@@ -13,8 +13,10 @@
  * - Every slot a Device hands out or takes belongs to `device.pool`.
  *
  * Transmit priority: `transmit(now, slot, priority)` may say that a frame is
- * `TxPriority.Control` (small frames a peer is waiting on; the interface sends SYNs and RSTs so).
- * A device with a transmit queue sends those before the data frames it holds; data frames keep
+ * `TxPriority.Control` (small frames a peer is waiting on; the interface sends SYNs and RSTs so,
+ * and pure ACKs and window updates that the peer accepts even before the data queued ahead of
+ * them: iface/tcp.ts `emitTcp`). A device with a transmit queue sends those before the data
+ * frames it holds; data frames keep
  * their FIFO order among themselves, and so do control frames. A device without a queue
  * may ignore the argument. A wrapper (fault injector, pcap writer, any Device around another)
  * passes it through unchanged: `this.inner.transmit(now, slot, priority)`.
@@ -25,7 +27,7 @@ import type { PacketPool } from '../storage/packet-pool.ts';
 export const TxPriority = Object.freeze({
   /** Data, in FIFO order behind what is queued (the default). */
   Data: 0,
-  /** A frame without payload that a peer waits on (ACK, window update, SYN, FIN, RST): ahead of queued data. */
+  /** A frame without payload that a peer waits on (a SYN, a RST, an ACK or window update the peer is sure to accept): ahead of queued data. */
   Control: 1,
 } as const);
 export type TxPriority = (typeof TxPriority)[keyof typeof TxPriority];

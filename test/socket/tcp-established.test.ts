@@ -6,9 +6,10 @@
  */
 import { expect } from 'chai';
 import { SocketError } from '../../src/socket/error.ts';
+import { TcpRepr } from '../../src/wire/tcp.ts';
 import {
   ACK, FIN, LOCAL_ADDR, LOCAL_MSS, LOCAL_PORT, PEER_TS, PSH, REMOTE_ADDR, REMOTE_PORT, REMOTE_SEQ, LOCAL_SEQ, RST, SYN,
-  TcpHarness, URG, socketEstablished, socketListen, text, u32,
+  TcpHarness, URG, socketEstablished, socketListen, socketSynReceived, text, u32,
 } from './tcp-harness.ts';
 
 const WITH_SACK = { config: { sack: true }, peerSyn: { sackPermitted: true } };
@@ -183,6 +184,126 @@ describe('TCP ESTABLISHED', () => {
       h.recv({ flags: ACK, seq: LOCAL_SEQ + 6, ack: REMOTE_SEQ + 1 + 4096, window: 0 });
       expect(u32(h.sock.sndUna)).to.equal(LOCAL_SEQ + 6);
       expect(h.sock.sendQueue).to.equal(0);
+    });
+  });
+
+  describe('old duplicates that acknowledge new data (BSD: "keep on processing for RST or ACK")', () => {
+    it('both ends\' probe octets taken: the peer\'s next segments are one octet old; the ACK of our probe on them is taken, and our answer is at the peer\'s RCV.NXT (no ACK storm)', () => {
+      const h = socketEstablished();
+      // The peer's window closes; we probe it with 'a' (the octet does not advance SND.NXT).
+      h.send({ flags: ACK, seq: REMOTE_SEQ + 1, ack: LOCAL_SEQ + 1, window: 0 });
+      h.write('abc');
+      h.at(1000).recv({ flags: ACK, seq: LOCAL_SEQ + 1, ack: REMOTE_SEQ + 1, payload: 'a' });
+      // The peer's own probe octet 'z', which we take: RCV.NXT = REMOTE_SEQ + 2, while its SND.NXT stays.
+      h.send({ flags: ACK, seq: REMOTE_SEQ + 1, ack: LOCAL_SEQ + 1, window: 0, payload: 'z' });
+      // It took ours too: its ACK of 'a' comes at its SND.NXT, one octet before our RCV.NXT.
+      h.send({ flags: ACK, seq: REMOTE_SEQ + 1, ack: LOCAL_SEQ + 2, window: 0 });
+      // Answered (the segment is old) with SEG.SEQ past 'a': acceptable at the peer, so it answers no more.
+      h.recv({ flags: ACK, seq: LOCAL_SEQ + 2, ack: REMOTE_SEQ + 2, window: 4095 });
+      expect(u32(h.sock.sndUna)).to.equal(LOCAL_SEQ + 2);
+      expect(u32(h.sock.sndNxt)).to.equal(LOCAL_SEQ + 2);
+      expect(h.read()).to.equal('z');
+    });
+
+    it('both ends went back to SND.UNA after an outage: the peer\'s retransmission of data we have, with an ACK of ours, is answered and its ACK taken', () => {
+      const h = socketEstablished();
+      h.send({ flags: ACK, seq: REMOTE_SEQ + 1, ack: LOCAL_SEQ + 1, payload: 'abcdef' });
+      h.write('hello');
+      h.recv({ flags: ACK | PSH, seq: LOCAL_SEQ + 1, ack: REMOTE_SEQ + 7, payload: 'hello', window: 4090 });
+      // Both ends' ACKs were lost (an outage); the peer goes back to SND.UNA and retransmits
+      // 'abcdef', which we have, acknowledging 'hello' on it.
+      h.at(10).send({ flags: ACK, seq: REMOTE_SEQ + 1, ack: LOCAL_SEQ + 6, payload: 'abcdef' });
+      h.recv({ flags: ACK, seq: LOCAL_SEQ + 6, ack: REMOTE_SEQ + 7, window: 4090 });
+      expect(u32(h.sock.sndUna)).to.equal(LOCAL_SEQ + 6);
+      expect(h.sock.sendQueue).to.equal(0);
+      expect(h.read()).to.equal('abcdef');
+    });
+
+    it('an old duplicate ACK (SEG.ACK = SND.UNA) is answered but not taken: three never start a fast retransmit', () => {
+      const h = socketEstablished();
+      h.send({ flags: ACK, seq: REMOTE_SEQ + 1, ack: LOCAL_SEQ + 1, payload: 'abc' });
+      for (let i = 0; i < 4; i++) h.write(text(1460, i));
+      const sent = h.output();
+      expect(sent.filter((seg) => seg.payload.length > 0).length).to.equal(4);
+      for (let i = 0; i < 3; i++) {
+        h.advance(1).send({ flags: ACK, seq: REMOTE_SEQ + 1, ack: LOCAL_SEQ + 1 });
+        h.recv({ flags: ACK, seq: LOCAL_SEQ + 1 + 4 * 1460, ack: REMOTE_SEQ + 4, window: 4093 });
+      }
+      expect(h.stack.stats.fastRetransmits).to.equal(0);
+      expect(h.stack.stats.retransSegs).to.equal(0);
+    });
+
+    it('an old segment from further back than our receive buffer is answered and its ACK not taken', () => {
+      const h = socketEstablished();
+      h.write('hello');
+      h.recv({ flags: ACK | PSH, seq: LOCAL_SEQ + 1, ack: REMOTE_SEQ + 1, payload: 'hello' });
+      h.send({ flags: ACK, seq: REMOTE_SEQ + 1 - 4096 - 2, ack: LOCAL_SEQ + 6 });
+      h.recv({ flags: ACK, seq: LOCAL_SEQ + 6, ack: REMOTE_SEQ + 1 });
+      expect(u32(h.sock.sndUna)).to.equal(LOCAL_SEQ + 1);
+      // One buffer back: taken.
+      h.send({ flags: ACK, seq: REMOTE_SEQ + 1 - 4096, ack: LOCAL_SEQ + 6 });
+      h.recv({ flags: ACK, seq: LOCAL_SEQ + 6, ack: REMOTE_SEQ + 1 });
+      expect(u32(h.sock.sndUna)).to.equal(LOCAL_SEQ + 6);
+    });
+  });
+
+  describe('ACKs first: which pure ACKs may overtake queued data (output.ts ackMayOvertake)', () => {
+    /** The bare ACK the socket sends when one is owed now (nothing else to send). */
+    function bareAck(h: TcpHarness): TcpRepr {
+      const r = new TcpRepr();
+      h.sock.ackNow = true;
+      expect(h.sock.dispatch(h.now, r), 'an ACK goes out').to.equal(true);
+      expect([r.payloadLen, r.flags, u32(r.seq)]).to.deep.equal([0, ACK, u32(h.sock.sndNxt)]);
+      return r;
+    }
+
+    it('SND.NXT strictly inside the window the peer offered: yes (at the peer RCV.NXT =< SEG.SEQ < its right edge, whatever has arrived)', () => {
+      const h = socketEstablished({ peerWindow: 1000 });
+      h.write(text(999));
+      h.recv({ flags: ACK | PSH, seq: LOCAL_SEQ + 1, ack: REMOTE_SEQ + 1, payload: text(999) });
+      expect(h.sock.mayOvertake(bareAck(h))).to.equal(true);
+    });
+
+    it('SND.NXT at the right edge of the peer\'s window: no (before the data it would be beyond the window)', () => {
+      const h = socketEstablished({ peerWindow: 1000 });
+      h.write(text(1000));
+      h.recv({ flags: ACK | PSH, seq: LOCAL_SEQ + 1, ack: REMOTE_SEQ + 1, payload: text(1000) });
+      expect(h.sock.mayOvertake(bareAck(h))).to.equal(false);
+    });
+
+    it('the peer moved its right edge left (a shrunk window): no while data is outstanding', () => {
+      const h = socketEstablished({ peerWindow: 1000 });
+      h.write(text(500));
+      h.recv({ flags: ACK | PSH, seq: LOCAL_SEQ + 1, ack: REMOTE_SEQ + 1, payload: text(500) });
+      h.send({ flags: ACK, seq: REMOTE_SEQ + 1, ack: LOCAL_SEQ + 1 + 100, window: 300 });
+      expect(h.sock.mayOvertake(bareAck(h))).to.equal(false);
+    });
+
+    it('nothing outstanding: yes, even with a zero window (SEG.SEQ = SND.NXT = the peer\'s RCV.NXT)', () => {
+      const h = socketEstablished({ peerWindow: 1000 });
+      h.write(text(1000));
+      h.recv({ flags: ACK | PSH, seq: LOCAL_SEQ + 1, ack: REMOTE_SEQ + 1, payload: text(1000) });
+      h.send({ flags: ACK, seq: REMOTE_SEQ + 1, ack: LOCAL_SEQ + 1001, window: 0 });
+      expect(h.sock.mayOvertake(bareAck(h))).to.equal(true);
+    });
+
+    it('data, a FIN, a zero-window probe, a keepalive (SEG.SEQ = SND.NXT - 1), a RST: no; nor an ACK before ESTABLISHED', () => {
+      const h = socketEstablished({ peerWindow: 1000 });
+      const r = bareAck(h);
+      expect(h.sock.mayOvertake(r)).to.equal(true);
+      r.payloadLen = 1;
+      expect(h.sock.mayOvertake(r), 'data or a probe').to.equal(false);
+      r.payloadLen = 0;
+      r.flags = ACK | FIN;
+      expect(h.sock.mayOvertake(r), 'FIN').to.equal(false);
+      r.flags = ACK | RST;
+      expect(h.sock.mayOvertake(r), 'RST').to.equal(false);
+      r.flags = ACK;
+      r.seq = (h.sock.sndNxt - 1) | 0;
+      expect(h.sock.mayOvertake(r), 'keepalive').to.equal(false);
+      const s = socketSynReceived();
+      r.seq = s.sock.sndNxt;
+      expect(s.sock.mayOvertake(r), 'SYN-RECEIVED').to.equal(false);
     });
   });
 

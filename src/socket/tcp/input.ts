@@ -70,6 +70,9 @@ export function processSegment(sock: TcpConnection, now: number, seg: TcpRepr, b
         seqLe(seg.ack, sock.window.ackLimit(sock.sndMax)) && seqGe(seg.ack, sock.sndUna)) {
       processAck(sock, now, seg);
       if (sock.state === TcpState.Closed) return false;
+    } else if (hasAck && oldDuplicateAcksNew(sock, seg, segLen)) {
+      processAck(sock, now, seg);
+      if (sock.state === TcpState.Closed) return false;
     }
     // RFC 9293 §3.10.7.4 (TIME-WAIT): a retransmitted FIN is acknowledged and restarts 2·MSL.
     if (sock.state === TcpState.TimeWait && (flags & TcpFlag.Fin) !== 0) sock.timers.restartTimeWait(now);
@@ -506,3 +509,23 @@ export function takeSynOptions(sock: TcpConnection, syn: TcpRepr): void {
   sock.recovery.start(mss, sock.sackOk);
 }
 
+
+/**
+ * True if `seg`, unacceptable, is an old duplicate whose ACK field acknowledges new data: it
+ * ends at or before RCV.NXT and starts at most one receive buffer behind it (no further back
+ * than a peer could still be retransmitting: it never had more than the window we offered
+ * unacknowledged), and SND.UNA < SEG.ACK =< SND.MAX. Its text is dropped and it is answered
+ * with an ACK as RFC 9293 §3.10.7.4 says, but the ACK is taken first, as BSD does ("keep on
+ * processing for RST or ACK"). Otherwise two ends that both sit behind each other's RCV.NXT
+ * never learn it: after an outage both go back to SND.UNA (RTO) for data the other already
+ * has, or both had a zero-window probe octet taken (probes do not advance SND.NXT); each then
+ * finds every segment of the other old, drops its ACK, and answers it with an ACK the other
+ * also finds old: an ACK storm that never ends, with both connections stalled. Duplicate ACKs
+ * (SEG.ACK = SND.UNA) are not taken, so an old segment never counts towards fast retransmit.
+ */
+function oldDuplicateAcksNew(sock: TcpConnection, seg: TcpRepr, segLen: number): boolean {
+  if (!isSynchronized(sock.state)) return false;
+  const behind = seqDiff(sock.rcvNxt, seqAdd(seg.seq, segLen));
+  if (behind < 0 || seqDiff(sock.rcvNxt, seg.seq) > sock.rx.capacity + (1 << sock.window.rcvScale)) return false;
+  return seqGt(seg.ack, sock.sndUna) && seqLe(seg.ack, sock.window.ackLimit(sock.sndMax));
+}

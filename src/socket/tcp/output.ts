@@ -14,7 +14,7 @@ import { NEVER } from '../../time.ts';
 import { TcpFlag, type TcpRepr, seqAdd, seqDiff, seqGt, seqLt } from '../../wire/tcp.ts';
 import { SocketError } from '../error.ts';
 import type { TcpConnection } from './connection.ts';
-import { TcpState, isOpening, sendsData } from './state.ts';
+import { TcpState, isOpening, isSynchronized, sendsData } from './state.ts';
 
 /** True if dispatch would produce a segment now. */
 export function wantsToSend(sock: TcpConnection): boolean {
@@ -150,6 +150,33 @@ export function dispatchSegment(sock: TcpConnection, now: number, out: TcpRepr):
     return true;
   }
   return false;
+}
+
+/**
+ * True if `seg`, the segment dispatch just filled, may overtake this connection's data segments
+ * still queued below the interface (`TxPriority.Control`): a pure ACK or window update (no
+ * payload, no SYN, FIN or RST, SEG.SEQ = SND.NXT) that the peer will find acceptable whatever
+ * part of the data sent before it has arrived (RFC 9293 §3.10.7.4, a segment without text:
+ * RCV.NXT =< SEG.SEQ < RCV.NXT + RCV.WND, or SEG.SEQ = RCV.NXT when RCV.WND = 0).
+ *
+ * The peer's RCV.NXT lies in [SND.UNA, SND.NXT] (it acknowledged SND.UNA and cannot be past what
+ * we sent; a value past SND.NXT after a go-back-N retransmission makes the ACK old whenever it
+ * arrives) and its right edge never moves left (§3.8.6.2.2), so it is at least SND.UNA + SND.WND,
+ * the edge its last window update offered. Hence:
+ * - SND.NXT = SND.UNA: nothing is outstanding, RCV.NXT = SEG.SEQ, acceptable even at RCV.WND = 0;
+ * - SND.NXT < SND.UNA + SND.WND: RCV.NXT =< SEG.SEQ < right edge, so RCV.WND > 0 and SEG.SEQ is
+ *   inside it.
+ * Otherwise (SND.NXT at or past the offered right edge, in particular a closed window with data
+ * outstanding) an ACK that passed the data could arrive beyond the peer's window, unacceptable,
+ * and be answered with another ACK; were answers sent first as well, two ends with closed
+ * windows could keep answering each other while the data that would end it waits (an ACK
+ * storm). Such an ACK keeps FIFO order behind the data, and arrives after it. Data, FINs,
+ * keepalives (SEG.SEQ = SND.NXT - 1) and zero-window probes always keep FIFO order.
+ */
+export function ackMayOvertake(sock: TcpConnection, seg: TcpRepr): boolean {
+  if (seg.payloadLen !== 0 || (seg.flags & (TcpFlag.Syn | TcpFlag.Fin | TcpFlag.Rst)) !== 0) return false;
+  if ((seg.flags & TcpFlag.Ack) === 0 || !isSynchronized(sock.state) || seg.seq !== sock.sndNxt) return false;
+  return sock.sndNxt === sock.sndUna || sock.window.usable(sock.sndUna, sock.sndNxt) > 0;
 }
 
 /** Octets of new data (from SND.NXT) that may go out now under window, cwnd, Nagle and SWS. */

@@ -30,7 +30,7 @@ import { type TcpRepr, seqAdd } from '../../wire/tcp.ts';
 import { SocketError } from '../error.ts';
 import { TcpConnection, TcpOwner } from './connection.ts';
 import { processSegment, takeSynOptions } from './input.ts';
-import { dispatchSegment, wantsToSend } from './output.ts';
+import { ackMayOvertake, dispatchSegment, wantsToSend } from './output.ts';
 import { TCP_STATE_NAMES, TcpState, assertNever, isOpening, isWritable, receivesData } from './state.ts';
 import { pollAt, tick } from './timers.ts';
 
@@ -266,6 +266,16 @@ export class TcpSocket extends TcpConnection {
    */
   dispatch(now: number, out: TcpRepr): boolean {
     return dispatchSegment(this, now, out);
+  }
+
+  /**
+   * True if `seg`, which `dispatch` just filled, may be sent ahead of this connection's data
+   * segments queued below (a pure ACK or window update the peer is sure to accept even if it
+   * arrives before them; output.ts `ackMayOvertake`). The interface sends it as
+   * `TxPriority.Control` then.
+   */
+  mayOvertake(seg: TcpRepr): boolean {
+    return ackMayOvertake(this, seg);
   }
 
   /**
