@@ -8,6 +8,9 @@
  *   ipv4    whole IPv4 frames (ICMP, UDP, TCP, fragments) SLIP-framed into the whole Board
  *   telnet  the telnet protocol and the shell line, octets into a TelnetSession of the Board's
  *           telnet server (negotiation, Synch, line editing, every command, ping, xfer, Ctrl-C)
+ *   cslip   the RFC 1144 (Van Jacobson) decompressor of a Board run with --proto cslip:
+ *           UNCOMPRESSED_TCP and COMPRESSED_TCP frames, random and from a real compressing peer
+ *           (test/fuzz/cslip.ts)
  *
  * "random" inputs are random octets (for ipv4 three quarters get a valid IPv4 header around
  * random contents); "mutated" inputs are valid ones (seeds) with 1..4 random edits: an octet
@@ -29,6 +32,7 @@ import {
   ACK, FIN, FeedLink, FuzzFailure, PASSWORD, PSH, RST, SYN, endSession as endFuzzSession, followBoard, fixHeaders, fuzzBoard, mutate,
   randomOctets, slipFrame, tcpSegment, type FuzzMode, type FuzzResult, type FuzzSession, type FuzzSurface,
 } from './common.ts';
+import { fuzzCslip } from './cslip.ts';
 
 export { FUZZ_SURFACES, FuzzFailure, type FuzzMode, type FuzzResult, type FuzzSurface } from './common.ts';
 
@@ -97,6 +101,7 @@ class FeedSocket {
 
 /** Feeds `iterations` inputs of one surface and mode into a fresh board, then checks it. */
 export function fuzz(surface: FuzzSurface, mode: FuzzMode, iterations: number, seed: number): FuzzResult {
+  if (surface === 'cslip') return fuzzCslip(mode, iterations, seed);
   const rng = new Xorshift32(seed === 0 ? 1 : seed);
   const link = new FeedLink();
   const board = fuzzBoard(link);
