@@ -1,15 +1,16 @@
 /**
- * `npm run fuzz -- --iterations N [--seed S] [--surface slip|ipv4|telnet|cslip] [--mode random|mutated] [--json]`
+ * `npm run fuzz -- --iterations N [--seed S] [--surface slip|ipv4|telnet|cslip|http] [--mode random|mutated] [--json]`
  *
  * Runs N random and N mutated inputs (default 1 000 000 each) into every fuzzing surface of
  * test/fuzz/surfaces.ts, and prints per surface and mode the inputs per second and the checks:
  * no throw, no pool slot or TCP socket left in use, a ping answered afterwards, and the
  * surface's own checks (cslip: the decompressor's accounting and a clean compressed exchange
- * after), with the surface's own figures (decompressor counters). Exit 1 on any failure, with the seed and the
+ * after; http: an authorized GET /api/stats served after), with the surface's own figures
+ * (decompressor counters, HTTP status counts). Exit 1 on any failure, with the seed and the
  * input's index that reproduce it.
  */
 import { parseArgs } from 'node:util';
-import { FUZZ_SURFACES, FuzzFailure, fuzz, type FuzzMode, type FuzzResult, type FuzzSurface } from '../test/fuzz/surfaces.ts';
+import { FUZZ_SURFACES, FuzzFailure, runFuzz, type FuzzMode, type FuzzResult, type FuzzSurface } from '../test/fuzz/surfaces.ts';
 
 const { values } = parseArgs({
   options: {
@@ -39,7 +40,7 @@ for (const surface of surfaces) {
   for (const mode of modes) {
     let r: FuzzResult;
     try {
-      r = fuzz(surface, mode, iterations, seed);
+      r = await runFuzz(surface, mode, iterations, seed);
     } catch (e) {
       failed = true;
       process.stderr.write(`${e instanceof FuzzFailure ? e.message : (e as Error).stack}\n`);

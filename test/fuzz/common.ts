@@ -15,7 +15,7 @@ import { HOST_A, HOST_B } from '../../support/addresses.ts';
 import { ipv4, naiveChecksum, read16 } from '../helpers/packets.ts';
 
 export type FuzzMode = 'random' | 'mutated';
-export const FUZZ_SURFACES = ['slip', 'ipv4', 'telnet', 'cslip'] as const;
+export const FUZZ_SURFACES = ['slip', 'ipv4', 'telnet', 'cslip', 'http'] as const;
 export type FuzzSurface = (typeof FUZZ_SURFACES)[number];
 
 export interface FuzzResult {

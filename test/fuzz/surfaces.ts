@@ -11,6 +11,9 @@
  *   cslip   the RFC 1144 (Van Jacobson) decompressor of a Board run with --proto cslip:
  *           UNCOMPRESSED_TCP and COMPRESSED_TCP frames, random and from a real compressing peer
  *           (test/fuzz/cslip.ts)
+ *   http    the request line and headers of the Board's web console (node:http over
+ *           slipstack/net), octets on TCP connections to port 80 from a peer stack, in virtual
+ *           time on Node's event loop (test/fuzz/http.ts)
  *
  * "random" inputs are random octets (for ipv4 three quarters get a valid IPv4 header around
  * random contents); "mutated" inputs are valid ones (seeds) with 1..4 random edits: an octet
@@ -33,9 +36,12 @@ import {
   randomOctets, slipFrame, tcpSegment, type FuzzMode, type FuzzResult, type FuzzSession, type FuzzSurface,
 } from './common.ts';
 import { fuzzCslip } from './cslip.ts';
+import { fuzzHttp } from './http.ts';
 
 export { FUZZ_SURFACES, FuzzFailure, type FuzzMode, type FuzzResult, type FuzzSurface } from './common.ts';
 
+/** The surfaces that run without Node's event loop (all but http). */
+export type SyncSurface = Exclude<FuzzSurface, 'http'>;
 
 function ipv4Seeds(): Uint8Array[] {
   const seeds: Uint8Array[] = [
@@ -99,8 +105,11 @@ class FeedSocket {
   shutdown(): void {}
 }
 
-/** Feeds `iterations` inputs of one surface and mode into a fresh board, then checks it. */
-export function fuzz(surface: FuzzSurface, mode: FuzzMode, iterations: number, seed: number): FuzzResult {
+/**
+ * Feeds `iterations` inputs of one synchronous surface and mode into a fresh board, then checks
+ * it. (`runFuzz` runs any surface, http included, which needs Node's event loop.)
+ */
+export function fuzz(surface: SyncSurface, mode: FuzzMode, iterations: number, seed: number): FuzzResult {
   if (surface === 'cslip') return fuzzCslip(mode, iterations, seed);
   const rng = new Xorshift32(seed === 0 ? 1 : seed);
   const link = new FeedLink();
@@ -232,5 +241,10 @@ export function fuzz(surface: FuzzSurface, mode: FuzzMode, iterations: number, s
     surface, mode, seed, inputs: iterations, ms, leakedSlots, leakedSockets, answersPing, framesOut: board.iface.stats.ip.xmit,
     echoedOctets: board.tcpEcho.echoed, problems: [], counters: {},
   };
+}
+
+/** Runs any surface: the synchronous ones at once, http on Node's event loop (virtual time). */
+export async function runFuzz(surface: FuzzSurface, mode: FuzzMode, iterations: number, seed: number): Promise<FuzzResult> {
+  return surface === 'http' ? fuzzHttp(mode, iterations, seed) : fuzz(surface, mode, iterations, seed);
 }
 
