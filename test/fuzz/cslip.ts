@@ -1,7 +1,10 @@
 /**
  * The `cslip` fuzzing surface: the RFC 1144 (Van Jacobson) decompressor of the whole firmware
  * board, run with `--proto cslip` so compression is on from the start (src/phy/vj.ts behind
- * src/phy/cslip-device.ts, then IPv4, TCP and the services).
+ * src/phy/cslip-device.ts, then IPv4, TCP and the services). The inputs alternate between two
+ * boards: one of the default profile (slots with headroom: a rebuilt header goes in front of
+ * the data) and one of --profile small (MTU 296, no headroom: the data moves up, and a packet
+ * that no longer fits its slot is dropped as "no room").
  *
  * - random: SLIP-framed random frames whose first octet is 0x70..0xFF (UNCOMPRESSED_TCP and
  *   COMPRESSED_TCP), half of the UNCOMPRESSED_TCP ones (40 octets and more) with a valid IPv4
@@ -25,6 +28,7 @@
  * through UNCOMPRESSED_TCP and COMPRESSED_TCP frames both ways, with no decompressor error.
  */
 import type { Board } from '../../firmware-bridge/board.ts';
+import type { FirmwareConfig } from '../../firmware-bridge/cli.ts';
 import { Interface } from '../../src/iface/interface.ts';
 import { CslipDevice } from '../../src/phy/cslip-device.ts';
 import { MemoryLinkPair } from '../../src/phy/memory.ts';
@@ -117,9 +121,12 @@ function concat(parts: Uint8Array[]): Uint8Array {
   return out;
 }
 
-/** A random frame of the VJ types (first octet 0x70..0xFF), some made plausible enough to load or use a slot. */
-function randomVjFrame(rng: Xorshift32): Uint8Array {
-  const len = rng.below(4) === 0 ? rng.below(24) : 1 + rng.below(1100);
+/**
+ * A random frame of the VJ types (first octet 0x70..0xFF), up to a little over `mtu` octets,
+ * some made plausible enough to load or use a slot.
+ */
+function randomVjFrame(rng: Xorshift32, mtu: number): Uint8Array {
+  const len = rng.below(4) === 0 ? rng.below(24) : 1 + rng.below(Math.min(1100, mtu + 64));
   const f = randomOctets(rng, len);
   if (len === 0) return f;
   f[0] = 0x70 + rng.below(0x90);
@@ -160,183 +167,244 @@ function randomVjFrame(rng: Xorshift32): Uint8Array {
   return f;
 }
 
-/** Feeds `iterations` inputs into a board with header compression on, then checks it. */
+/** The two boards the inputs alternate between: where the decompressor puts a rebuilt header back. */
+const TARGETS: readonly { label: string; config: Partial<FirmwareConfig> }[] = [
+  // Slots with headroom (VJ_HEADROOM): the header is rebuilt in front of the data, in place.
+  { label: 'default', config: { proto: 'cslip' } },
+  // --profile small: no headroom, MTU 296, so the data moves up, and a frame whose rebuilt packet no longer fits is dropped (no room).
+  { label: 'small', config: { proto: 'cslip', profile: 'small', mtu: 296, sockets: 4 } },
+];
+
+/**
+ * Feeds `iterations` inputs, alternately to a board of the default profile and one of --profile
+ * small (each with its own random stream, peer and clock, so the first N inputs are the same
+ * whatever the total), then checks both. Counters are the two boards' sums.
+ */
 export function fuzzCslip(mode: FuzzMode, iterations: number, seed: number): FuzzResult {
-  const rng = new Xorshift32(seed === 0 ? 1 : seed);
-  const link = new FeedLink();
-  const board = fuzzBoard(link, { proto: 'cslip' });
-  let now = 1;
-  const step = (): void => {
-    for (let spins = 0; spins < 64 && board.poll(now); spins++) { /* until quiet */ }
-  };
-  // What the peer sent (mutated mode): frame types, the change-mask bits of its COMPRESSED_TCP frames, damage.
-  const counters: Record<string, number> = mode === 'random' ? {} : {
-    sent_ip: 0, sent_uncompressed: 0, sent_compressed: 0, sent_mutated: 0, frame_errors_sent: 0, must_toss: 0,
-    delta_C: 0, delta_I: 0, delta_P: 0, delta_S: 0, delta_A: 0, delta_W: 0, delta_U: 0, special_I: 0, special_D: 0, retransmits: 0,
-  };
-
-  // The compressing peer (mutated mode).
-  const compressor = new VjCompressor();
-  const packet = new Uint8Array(VJ_HEADROOM + 1600);
-  const sessions: (CslipSession | null)[] = [null, null, null];
-  const followAll = (frames: Uint8Array[]): void => {
-    for (const s of sessions) if (s !== null) followBoard(s, frames);
-  };
-  let ident = rng.below(0x10000);
-  let nextPort = 30000;
-
+  const targets = TARGETS.map((t, k) => new CslipTarget(mode, k === 0 ? seed : new Xorshift32(seed === 0 ? 1 : seed).next(), t.config));
   let input: Uint8Array = new Uint8Array(0);
   const started = performance.now();
   for (let i = 0; i < iterations; i++) {
     try {
-      if (mode === 'random') {
-        const kind = rng.below(16);
-        if (kind < 12) {
-          const framed = slipFrame(randomVjFrame(rng));
-          input = rng.below(8) === 0 ? concat([frameError(rng), framed]) : framed;
-        } else if (kind < 15) input = randomOctets(rng, rng.below(4) === 0 ? rng.below(16) : rng.below(1600));
-        else input = frameError(rng);
-      } else {
-        followAll(link.takeOutput());
-        const k = rng.below(sessions.length);
-        const s = sessions[k] ?? null;
-        let len: number;
-        let session: CslipSession;
-        if (s === null || s.ack === -2 || (s.ack === -1 && rng.below(2) === 0) || rng.below(96) === 0) {
-          if (s !== null) endSession(link, step, s, followAll);
-          nextPort = nextPort >= 60000 ? 30000 : nextPort + 1;
-          session = {
-            srcPort: nextPort, dstPort: [7, 7, 9, 19, 23][rng.below(5)]!, seq: rng.next(), ack: -1, boardAck: -1,
-            window: 4096 + rng.below(28672), damaged: false,
-          };
-          sessions[k] = session;
-          len = writeSegment(packet, VJ_HEADROOM, ident, session, SYN, 0, new Uint8Array(0));
-          session.seq = (session.seq + 1) >>> 0;
-        } else {
-          session = s;
-          // A retransmission from what the board acknowledged, after damage and now and then
-          // regardless: sequence numbers go back, so the compressor sends the header whole.
-          const behind = (s.seq - s.boardAck) | 0;
-          if (s.boardAck >= 0 && behind > 0 && behind < 0x10000 && rng.below(s.damaged ? 2 : 32) === 0) {
-            s.seq = s.boardAck;
-            counters['retransmits']!++;
-          }
-          s.damaged = false;
-          if (rng.below(8) === 0) s.window = rng.below(8) === 0 ? rng.below(0x10000) : 1024 + rng.below(31744);
-          const kind = rng.below(32);
-          let flags = ACK;
-          let data: Uint8Array = new Uint8Array(0);
-          let urgent = 0;
-          if (kind === 0) flags = RST;
-          else if (kind === 1) flags = ACK | FIN;
-          else if (kind >= 6) {
-            data = randomOctets(rng, 1 + (rng.below(2) === 0 ? rng.below(16) : rng.below(700)));
-            if (rng.below(2) === 0) flags |= PSH;
-            if (rng.below(24) === 0) {
-              flags |= URG;
-              urgent = 1 + rng.below(data.length);
-            }
-          }
-          len = writeSegment(packet, VJ_HEADROOM, ident, s, flags, urgent, data);
-          s.seq = (s.seq + data.length + ((flags & FIN) !== 0 ? 1 : 0)) >>> 0;
-          if (flags === RST) s.ack = -2;
-        }
-        // Our IP ID moves by 1 a packet, and now and then by more (I deltas).
-        ident = (ident + (rng.below(16) === 0 ? 2 + rng.below(1000) : 1)) & 0xffff;
-        compressor.connectionId = CONNECTION_IDS[rng.below(CONNECTION_IDS.length)]!;
-        const type = compressor.compress(packet, VJ_HEADROOM, len);
-        let frame: Uint8Array = packet.slice(compressor.outOff, compressor.outOff + compressor.outLen);
-        let implicit = false;
-        if (type === VjType.CompressedTcp) {
-          counters['sent_compressed']!++;
-          const changes = frame[0]!;
-          const specials = changes & (VjChange.S | VjChange.A | VjChange.W | VjChange.U);
-          if ((changes & VjChange.C) !== 0) counters['delta_C']!++;
-          else implicit = true;
-          if ((changes & VjChange.I) !== 0) counters['delta_I']!++;
-          if ((changes & VjChange.P) !== 0) counters['delta_P']!++;
-          if (specials === VJ_SPECIAL_I) counters['special_I']!++;
-          else if (specials === VJ_SPECIAL_D) counters['special_D']!++;
-          else {
-            if ((changes & VjChange.S) !== 0) counters['delta_S']!++;
-            if ((changes & VjChange.A) !== 0) counters['delta_A']!++;
-            if ((changes & VjChange.W) !== 0) counters['delta_W']!++;
-            if ((changes & VjChange.U) !== 0) counters['delta_U']!++;
-          }
-        } else if (type === VjType.UncompressedTcp) counters['sent_uncompressed']!++;
-        else counters['sent_ip']!++;
-        const mutated = rng.below(3) === 0;
-        if (mutated) {
-          frame = mutate(rng, frame, 1500);
-          session.damaged = true;
-          counters['sent_mutated']!++;
-        }
-        const parts = [slipFrame(frame)];
-        if (rng.below(8) === 0) {
-          // A frame lost on the line just before: the board must toss implicit COMPRESSED_TCP frames until it can trust one again.
-          parts.unshift(frameError(rng));
-          counters['frame_errors_sent']!++;
-          if (!mutated && implicit) counters['must_toss']!++;
-          for (const o of sessions) if (o !== null) o.damaged = true;
-        }
-        input = parts.length === 1 ? parts[0]! : concat(parts);
-      }
-      link.input = input;
-      link.pos = 0;
-      step();
-      // Time moves by a little, and now and then by a lot (so timers, back-offs and timeouts fire).
-      now += rng.below(64) === 0 ? 1 + rng.below(120_000) : 1 + rng.below(20);
+      input = targets[i & 1]!.next();
     } catch (e) {
       throw new FuzzFailure('cslip', mode, seed, i, input, e);
     }
   }
   const ms = performance.now() - started;
-
-  // Let everything time out, then check.
-  link.input = new Uint8Array(0);
-  step();
-  followAll(link.takeOutput());
-  for (const s of sessions) if (s !== null) endSession(link, step, s, followAll);
-  for (let t = 0; t < 40; t++) {
-    now += 60_000;
-    step();
-  }
-  // The ping's leading END also ends a frame the fuzz left half-decoded (which holds its slot).
-  const before = board.iface.stats.icmp.echoReplied;
-  link.input = slipFrame(echoRequest(new Uint8Array(32), 9, 0x4321));
-  link.pos = 0;
-  step();
-  const answersPing = board.iface.stats.icmp.echoReplied === before + 1;
-  const leakedSlots = board.pool.stats.used;
-  const leakedSockets = board.tcp.used;
-  const problems = accountingProblems(board);
-  const vj = board.cslip.stats.in;
-  if (vj.tossed < (counters['must_toss'] ?? 0)) {
-    problems.push(`${counters['must_toss']} unmutated implicit COMPRESSED_TCP frames followed a frame error, but only ${vj.tossed} were tossed`);
-  }
-  Object.assign(counters, {
-    in_ip: vj.ip, in_uncompressed: vj.uncompressed, in_compressed: vj.compressed, in_errors: vj.errors, in_tossed: vj.tossed,
-    in_no_room: vj.noRoom, frame_errors_seen: board.cslip.stats.frameErrors, slip_frames_in: board.slip.stats.rxFrames,
-    ip_recv: board.iface.stats.ip.recv, echoed_octets: board.tcpEcho.echoed,
-  });
-
-  // The device carries on: a clean exchange through a real compressing peer.
-  const exchange = cleanExchange(board, link, now, () => step());
-  now = exchange.now;
-  problems.push(...exchange.problems);
-  for (let t = 0; t < 10; t++) {
-    now += 60_000;
-    step();
-  }
-  if (board.pool.stats.used !== 0 || board.tcp.used !== 0) {
-    problems.push(`after the clean exchange: ${board.pool.stats.used} pool slots and ${board.tcp.used} TCP sockets still in use`);
-  }
-  problems.push(...accountingProblems(board));
-  board.shutdown();
-  return {
-    surface: 'cslip', mode, seed, inputs: iterations, ms, leakedSlots, leakedSockets, answersPing, framesOut: board.iface.stats.ip.xmit,
-    echoedOctets: board.tcpEcho.echoed, problems, counters,
+  const r: FuzzResult = {
+    surface: 'cslip', mode, seed, inputs: iterations, ms, leakedSlots: 0, leakedSockets: 0, answersPing: true, framesOut: 0,
+    echoedOctets: 0, problems: [], counters: {},
   };
+  targets.forEach((t, k) => {
+    const f = t.finish();
+    r.leakedSlots += f.leakedSlots;
+    r.leakedSockets += f.leakedSockets;
+    r.answersPing &&= f.answersPing;
+    r.framesOut += t.board.iface.stats.ip.xmit;
+    r.echoedOctets += t.board.tcpEcho.echoed;
+    for (const p of f.problems) r.problems.push(`${TARGETS[k]!.label} board: ${p}`);
+    for (const [c, n] of Object.entries(t.counters)) r.counters[c] = (r.counters[c] ?? 0) + n;
+  });
+  return r;
+}
+
+/** One board with header compression on, its serial line, clock and (mutated mode) compressing peer. */
+class CslipTarget {
+  readonly board: Board;
+  /** What the peer sent (mutated mode): frame types, the change-mask bits of its COMPRESSED_TCP frames, damage; then the board's counters. */
+  readonly counters: Record<string, number>;
+  private readonly mode: FuzzMode;
+  private readonly rng: Xorshift32;
+  private readonly link = new FeedLink();
+  private now = 1;
+  private readonly compressor = new VjCompressor();
+  private readonly packet = new Uint8Array(VJ_HEADROOM + 1600);
+  private readonly sessions: (CslipSession | null)[] = [null, null, null];
+  private ident: number;
+  private nextPort = 30000;
+  /** Longest TCP data the peer sends: what the board's MTU carries. */
+  private readonly maxData: number;
+  private readonly step = (): void => {
+    for (let spins = 0; spins < 64 && this.board.poll(this.now); spins++) { /* until quiet */ }
+  };
+  private readonly followAll = (frames: Uint8Array[]): void => {
+    for (const s of this.sessions) if (s !== null) followBoard(s, frames);
+  };
+
+  constructor(mode: FuzzMode, seed: number, config: Partial<FirmwareConfig>) {
+    this.mode = mode;
+    this.rng = new Xorshift32(seed === 0 ? 1 : seed);
+    this.board = fuzzBoard(this.link, config);
+    this.maxData = Math.min(700, this.board.config.mtu - 40);
+    this.ident = this.rng.below(0x10000);
+    this.counters = mode === 'random' ? {} : {
+      sent_ip: 0, sent_uncompressed: 0, sent_compressed: 0, sent_mutated: 0, frame_errors_sent: 0, must_toss: 0,
+      delta_C: 0, delta_I: 0, delta_P: 0, delta_S: 0, delta_A: 0, delta_W: 0, delta_U: 0, special_I: 0, special_D: 0, retransmits: 0,
+    };
+  }
+
+  /** Makes one input, feeds it to the board, runs the board and moves the clock on; returns the input. */
+  next(): Uint8Array {
+    const rng = this.rng;
+    const input = this.mode === 'random' ? this.randomInput() : this.peerInput();
+    this.link.input = input;
+    this.link.pos = 0;
+    this.step();
+    // Time moves by a little, and now and then by a lot (so timers, back-offs and timeouts fire).
+    this.now += rng.below(64) === 0 ? 1 + rng.below(120_000) : 1 + rng.below(20);
+    return input;
+  }
+
+  private randomInput(): Uint8Array {
+    const rng = this.rng;
+    const kind = rng.below(16);
+    if (kind < 12) {
+      const framed = slipFrame(randomVjFrame(rng, this.board.config.mtu));
+      return rng.below(8) === 0 ? concat([frameError(rng), framed]) : framed;
+    }
+    if (kind < 15) return randomOctets(rng, rng.below(4) === 0 ? rng.below(16) : rng.below(1600));
+    return frameError(rng);
+  }
+
+  /** A frame of the compressing peer on one of its connections, maybe edited, maybe after a frame error. */
+  private peerInput(): Uint8Array {
+    const { rng, link, sessions, packet, compressor, counters } = this;
+    this.followAll(link.takeOutput());
+    const k = rng.below(sessions.length);
+    const s = sessions[k] ?? null;
+    let len: number;
+    let session: CslipSession;
+    if (s === null || s.ack === -2 || (s.ack === -1 && rng.below(2) === 0) || rng.below(96) === 0) {
+      if (s !== null) endSession(link, this.step, s, this.followAll);
+      this.nextPort = this.nextPort >= 60000 ? 30000 : this.nextPort + 1;
+      session = {
+        srcPort: this.nextPort, dstPort: [7, 7, 9, 19, 23][rng.below(5)]!, seq: rng.next(), ack: -1, boardAck: -1,
+        window: 4096 + rng.below(28672), damaged: false,
+      };
+      sessions[k] = session;
+      len = writeSegment(packet, VJ_HEADROOM, this.ident, session, SYN, 0, new Uint8Array(0));
+      session.seq = (session.seq + 1) >>> 0;
+    } else {
+      session = s;
+      // A retransmission from what the board acknowledged, after damage and now and then
+      // regardless: sequence numbers go back, so the compressor sends the header whole.
+      const behind = (s.seq - s.boardAck) | 0;
+      if (s.boardAck >= 0 && behind > 0 && behind < 0x10000 && rng.below(s.damaged ? 2 : 32) === 0) {
+        s.seq = s.boardAck;
+        counters['retransmits']!++;
+      }
+      s.damaged = false;
+      if (rng.below(8) === 0) s.window = rng.below(8) === 0 ? rng.below(0x10000) : 1024 + rng.below(31744);
+      const kind = rng.below(32);
+      let flags = ACK;
+      let data: Uint8Array = new Uint8Array(0);
+      let urgent = 0;
+      if (kind === 0) flags = RST;
+      else if (kind === 1) flags = ACK | FIN;
+      else if (kind >= 6) {
+        data = randomOctets(rng, 1 + (rng.below(2) === 0 ? rng.below(16) : rng.below(this.maxData)));
+        if (rng.below(2) === 0) flags |= PSH;
+        if (rng.below(24) === 0) {
+          flags |= URG;
+          urgent = 1 + rng.below(data.length);
+        }
+      }
+      len = writeSegment(packet, VJ_HEADROOM, this.ident, s, flags, urgent, data);
+      s.seq = (s.seq + data.length + ((flags & FIN) !== 0 ? 1 : 0)) >>> 0;
+      if (flags === RST) s.ack = -2;
+    }
+    // Our IP ID moves by 1 a packet, and now and then by more (I deltas).
+    this.ident = (this.ident + (rng.below(16) === 0 ? 2 + rng.below(1000) : 1)) & 0xffff;
+    compressor.connectionId = CONNECTION_IDS[rng.below(CONNECTION_IDS.length)]!;
+    const type = compressor.compress(packet, VJ_HEADROOM, len);
+    let frame: Uint8Array = packet.slice(compressor.outOff, compressor.outOff + compressor.outLen);
+    let implicit = false;
+    if (type === VjType.CompressedTcp) {
+      counters['sent_compressed']!++;
+      const changes = frame[0]!;
+      const specials = changes & (VjChange.S | VjChange.A | VjChange.W | VjChange.U);
+      if ((changes & VjChange.C) !== 0) counters['delta_C']!++;
+      else implicit = true;
+      if ((changes & VjChange.I) !== 0) counters['delta_I']!++;
+      if ((changes & VjChange.P) !== 0) counters['delta_P']!++;
+      if (specials === VJ_SPECIAL_I) counters['special_I']!++;
+      else if (specials === VJ_SPECIAL_D) counters['special_D']!++;
+      else {
+        if ((changes & VjChange.S) !== 0) counters['delta_S']!++;
+        if ((changes & VjChange.A) !== 0) counters['delta_A']!++;
+        if ((changes & VjChange.W) !== 0) counters['delta_W']!++;
+        if ((changes & VjChange.U) !== 0) counters['delta_U']!++;
+      }
+    } else if (type === VjType.UncompressedTcp) counters['sent_uncompressed']!++;
+    else counters['sent_ip']!++;
+    const mutated = rng.below(3) === 0;
+    if (mutated) {
+      frame = mutate(rng, frame, this.board.config.mtu);
+      session.damaged = true;
+      counters['sent_mutated']!++;
+    }
+    const parts = [slipFrame(frame)];
+    if (rng.below(8) === 0) {
+      // A frame lost on the line just before: the board must toss implicit COMPRESSED_TCP frames until it can trust one again.
+      parts.unshift(frameError(rng));
+      counters['frame_errors_sent']!++;
+      if (!mutated && implicit) counters['must_toss']!++;
+      for (const o of sessions) if (o !== null) o.damaged = true;
+    }
+    return parts.length === 1 ? parts[0]! : concat(parts);
+  }
+
+  /** Ends the peer's connections, lets everything time out, and checks the board. */
+  finish(): { leakedSlots: number; leakedSockets: number; answersPing: boolean; problems: string[] } {
+    const { link, board, counters } = this;
+    link.input = new Uint8Array(0);
+    this.step();
+    this.followAll(link.takeOutput());
+    for (const s of this.sessions) if (s !== null) endSession(link, this.step, s, this.followAll);
+    this.wait(40);
+    // The ping's leading END also ends a frame the fuzz left half-decoded (which holds its slot).
+    const before = board.iface.stats.icmp.echoReplied;
+    link.input = slipFrame(echoRequest(new Uint8Array(32), 9, 0x4321));
+    link.pos = 0;
+    this.step();
+    const answersPing = board.iface.stats.icmp.echoReplied === before + 1;
+    const leakedSlots = board.pool.stats.used;
+    const leakedSockets = board.tcp.used;
+    const problems = accountingProblems(board);
+    const vj = board.cslip.stats.in;
+    if (vj.tossed < (counters['must_toss'] ?? 0)) {
+      problems.push(`${counters['must_toss']} unmutated implicit COMPRESSED_TCP frames followed a frame error, but only ${vj.tossed} were tossed`);
+    }
+    Object.assign(counters, {
+      in_ip: vj.ip, in_uncompressed: vj.uncompressed, in_compressed: vj.compressed, in_errors: vj.errors, in_tossed: vj.tossed,
+      in_no_room: vj.noRoom, frame_errors_seen: board.cslip.stats.frameErrors, slip_frames_in: board.slip.stats.rxFrames,
+      ip_recv: board.iface.stats.ip.recv, echoed_octets: board.tcpEcho.echoed,
+    });
+
+    // The device carries on: a clean exchange through a real compressing peer.
+    const exchange = cleanExchange(board, link, this.now, (now) => {
+      this.now = now;
+      this.step();
+    });
+    this.now = exchange.now;
+    problems.push(...exchange.problems);
+    this.wait(10);
+    if (board.pool.stats.used !== 0 || board.tcp.used !== 0) {
+      problems.push(`after the clean exchange: ${board.pool.stats.used} pool slots and ${board.tcp.used} TCP sockets still in use`);
+    }
+    problems.push(...accountingProblems(board));
+    board.shutdown();
+    return { leakedSlots, leakedSockets, answersPing, problems };
+  }
+
+  /** `minutes` of virtual time, a minute at a step. */
+  private wait(minutes: number): void {
+    for (let t = 0; t < minutes; t++) {
+      this.now += 60_000;
+      this.step();
+    }
+  }
 }
 
 /**
@@ -364,10 +432,11 @@ function accountingProblems(board: Board): string[] {
 /**
  * A peer stack behind a CslipDevice of its own ('cslip') on a fresh in-memory line to the board
  * (FeedLink's relay) opens a TCP connection to the echo port, sends 6000 octets and reads them
- * back, then closes. Returns what went wrong (nothing, when the board's decompressor took
- * UNCOMPRESSED_TCP and COMPRESSED_TCP frames without error and the data came back intact).
+ * back, then closes; `step(now)` runs the board at `now`. Returns what went wrong (nothing, when
+ * the board's decompressor took UNCOMPRESSED_TCP and COMPRESSED_TCP frames without error and the
+ * data came back intact).
  */
-export function cleanExchange(board: Board, link: FeedLink, start: number, step: () => void): { problems: string[]; now: number } {
+export function cleanExchange(board: Board, link: FeedLink, start: number, step: (now: number) => void): { problems: string[]; now: number } {
   let now = start;
   const pair = new MemoryLinkPair();
   const pool = new PacketPool({ slots: 32, mtu: board.config.mtu, headroom: VJ_HEADROOM, name: 'cslip peer' });
@@ -386,7 +455,7 @@ export function cleanExchange(board: Board, link: FeedLink, start: number, step:
   const sock = tcp.connect(now, HOST_B, 7);
   const run = (): void => {
     for (let spins = 0; spins < 64; spins++) {
-      step();
+      step(now);
       if (!iface.poll(now)) break;
     }
   };
