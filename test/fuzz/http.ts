@@ -15,6 +15,8 @@
  *   spaces, header lines inserted, repeated or cut, two requests spliced), one in four as they
  *   are; two in three reuse the connection (keep-alive), the rest open a fresh one, closing the
  *   old one with a FIN or a RST.
+ * In both modes the peer half-closes (a FIN after the input, reading on) one time in eight, and
+ * leaves the answers unread for a step one time in four.
  *
  * After each input the loop runs 1.1 s of virtual time (a wrong password is answered after the
  * 1 s login pause). The status line of every response the peer receives is counted. The checks
@@ -140,6 +142,8 @@ function concat(parts: Uint8Array[]): Uint8Array {
 interface Conn {
   sock: TcpSocket;
   text: string;
+  /** The peer has sent its FIN (a request, then the end of what it sends, as `nc -N` does). */
+  halfClosed: boolean;
 }
 
 const STATUS_LINE = /HTTP\/1\.[01] (\d{3}) /g;
@@ -174,13 +178,13 @@ class HttpRig {
     const sock = this.peerTcp.connect(this.loop.time, HOST_B, 80);
     if (sock === null) return null;
     this.connects++;
-    return { sock, text: '' };
+    return { sock, text: '', halfClosed: false };
   }
 
   /** True while data can still be sent on `c` and the board has not closed it. */
   open(c: Conn): boolean {
     const s = c.sock.state;
-    return (s === TcpState.SynSent || s === TcpState.Established) && !c.sock.remoteClosed;
+    return (s === TcpState.SynSent || s === TcpState.Established) && !c.sock.remoteClosed && !c.halfClosed;
   }
 
   /** Reads what arrived on `c` and counts the status lines in it. */
@@ -209,8 +213,12 @@ class HttpRig {
     c.sock.close();
   }
 
-  /** Sends all of `data` on `c` while running the loop, then runs for `ms` more. */
-  async send(c: Conn, data: Uint8Array, ms: number): Promise<void> {
+  /**
+   * Sends all of `data` on `c` while running the loop, then (with `halfClose`) a FIN, then runs
+   * for `ms` more and reads what came back, unless told not to `read` (the board's answers then
+   * wait in its send ring behind a closing window).
+   */
+  async send(c: Conn, data: Uint8Array, ms: number, halfClose: boolean, read: boolean): Promise<void> {
     let sent = 0;
     for (let rounds = 0; sent < data.length && rounds < 64; rounds++) {
       const n = c.sock.send(data, sent, data.length - sent);
@@ -218,8 +226,12 @@ class HttpRig {
       sent += n;
       if (sent < data.length) await this.loop.runUntil(() => c.sock.sendSpace > 0 || !this.open(c), ms);
     }
+    if (halfClose) {
+      c.sock.shutdown();
+      c.halfClosed = true;
+    }
     await this.loop.runFor(ms);
-    this.drain(c);
+    if (read) this.drain(c);
   }
 }
 
@@ -261,7 +273,10 @@ async function fuzzHttpRun(mode: FuzzMode, iterations: number, seed: number, esc
         if (conn !== null) rig.end(conn, rng.below(4) === 0);
         conn = rig.connect();
       }
-      if (conn !== null) await rig.send(conn, input, STEP_MS);
+      // Now and then the peer ends its side after the input, or leaves the answers unread a while.
+      const halfClose = rng.below(8) === 0;
+      const read = rng.below(4) !== 0;
+      if (conn !== null) await rig.send(conn, input, STEP_MS, halfClose, read);
       else await loop.runFor(STEP_MS);
       if (escaped() !== null) throw escaped();
     } catch (e) {
