@@ -126,7 +126,7 @@ describe('fuzzing surfaces (a slice of `npm run fuzz`): the whole board, seeded'
     ipv4: { random: 50_000, mutated: 50_000 },
     telnet: { random: 50_000, mutated: 50_000 },
     cslip: { random: 50_000, mutated: 20_000 },
-    http: { random: 10_000, mutated: 5_000 },
+    http: { random: 10_000, mutated: 4_000 },
   };
   for (const surface of FUZZ_SURFACES) {
     for (const mode of ['random', 'mutated'] as const) {
