@@ -1,7 +1,8 @@
 /**
  * Bad input never crashes the stack or leaks: 100 000 random byte strings and 100 000 mutated
  * valid frames go through an Interface; then a slice of every fuzzing surface of
- * test/fuzz/surfaces.ts (SLIP octets, IPv4 frames, telnet input) goes through a whole Board. No exception may escape `poll`, every slot must come
+ * test/fuzz/surfaces.ts (SLIP octets, IPv4 frames, telnet input, CSLIP frames, HTTP requests to
+ * the web console) goes through a whole Board. No exception may escape `poll`, every slot must come
  * back, and the counters must account for every frame.
  */
 import { expect } from 'chai';
@@ -13,7 +14,7 @@ import { randomBytes } from '../../support/pattern.ts';
 import { checkPools, testPool } from '../helpers/pools.ts';
 import { TestingDevice } from '../helpers/testing-device.ts';
 import { echoRequest, fragment, ipv4, naiveChecksum, udp } from '../helpers/packets.ts';
-import { FUZZ_SURFACES, FuzzFailure, fuzz } from '../fuzz/surfaces.ts';
+import { FUZZ_SURFACES, FuzzFailure, fuzz, runFuzz, type FuzzMode, type FuzzSurface } from '../fuzz/surfaces.ts';
 
 /** Rewrites the IPv4 header checksum so a mutant gets past the first check. */
 function fixHeaderChecksum(frame: Uint8Array): void {
@@ -117,25 +118,65 @@ describe('Interface: malformed input', function () {
 
 describe('fuzzing surfaces (a slice of `npm run fuzz`): the whole board, seeded', function () {
   this.timeout(120_000);
-  // The slice CI runs on every push; `npm run fuzz -- --iterations 1000000` runs the rest.
-  const SLICE = 50_000;
+  // The slice CI runs on every push; `npm run fuzz -- --iterations 1000000` runs the rest. The
+  // cslip and http surfaces do more per input (a compressing peer; node:http on Node's event
+  // loop, 1.1 s of virtual time per input), so their slices are smaller (about 5 s each here).
+  const SLICE: Record<FuzzSurface, Record<FuzzMode, number>> = {
+    slip: { random: 50_000, mutated: 50_000 },
+    ipv4: { random: 50_000, mutated: 50_000 },
+    telnet: { random: 50_000, mutated: 50_000 },
+    cslip: { random: 50_000, mutated: 20_000 },
+    http: { random: 10_000, mutated: 4_000 },
+  };
   for (const surface of FUZZ_SURFACES) {
     for (const mode of ['random', 'mutated'] as const) {
-      it(`${surface}, ${mode}: ${SLICE} inputs, no throw, every pool slot and TCP socket back, a ping answered after`, () => {
-        const r = fuzz(surface, mode, SLICE, 0x5eed);
+      const n = SLICE[surface][mode];
+      const also = surface === 'cslip' ? ', every dropped frame accounted for, a clean compressed echo after'
+        : surface === 'http' ? ', an authorized GET /api/stats served after' : '';
+      const smaller = n >= 50_000 ? '' : surface === 'http' ? ' (a smaller slice: node:http runs on the event loop)'
+        : ' (a smaller slice: a compressing peer per input)';
+      it(`${surface}, ${mode}: ${n} inputs${smaller}, no throw, every pool slot and TCP socket back, a ping answered after${also}`, async () => {
+        const r = await runFuzz(surface, mode, n, 0x5eed);
         expect(r.leakedSlots, 'pool slots in use').to.equal(0);
         expect(r.leakedSockets, 'TCP sockets in use').to.equal(0);
         expect(r.answersPing, 'answers a ping afterwards').to.equal(true);
+        expect(r.problems, 'the surface\'s own checks').to.deep.equal([]);
         expect(r.framesOut, 'the board answered some inputs').to.be.greaterThan(0);
         if (surface === 'ipv4' && mode === 'mutated') expect(r.echoedOctets, 'TCP data reached the echo service').to.be.greaterThan(10_000);
+        const c = r.counters;
+        if (surface === 'cslip') {
+          // The decompressor saw every kind of frame and took each path: rebuilt, loaded, rejected, tossed, no room (--profile small).
+          for (const k of ['in_ip', 'in_uncompressed', 'in_compressed', 'in_errors', 'in_tossed', 'in_no_room', 'frame_errors_seen']) {
+            expect(c[k], k).to.be.greaterThan(0);
+          }
+          if (mode === 'mutated') {
+            // Every delta kind and both specials went out from the peer's compressor, and data reached the echo service.
+            for (const k of ['delta_C', 'delta_I', 'delta_P', 'delta_S', 'delta_A', 'delta_W', 'delta_U', 'special_I', 'special_D', 'must_toss']) {
+              expect(c[k], k).to.be.greaterThan(0);
+            }
+            expect(r.echoedOctets, 'TCP data reached the echo service through the decompressor').to.be.greaterThan(10_000);
+          }
+        }
+        if (surface === 'http') {
+          expect(c['status_400'], 'answered 400').to.be.greaterThan(0);
+          if (mode === 'mutated') {
+            for (const code of [200, 401, 404, 405]) expect(c[`status_${code}`], `answered ${code}`).to.be.greaterThan(0);
+          }
+        }
       });
     }
   }
 
-  it('is reproducible: the same seed gives the same run', () => {
+  it('is reproducible: the same seed gives the same run', async () => {
     const a = fuzz('ipv4', 'mutated', 2000, 42);
     const b = fuzz('ipv4', 'mutated', 2000, 42);
     expect(a.framesOut).to.equal(b.framesOut);
+    const c = fuzz('cslip', 'mutated', 2000, 42);
+    const d = fuzz('cslip', 'mutated', 2000, 42);
+    expect([c.framesOut, c.counters]).to.deep.equal([d.framesOut, d.counters]);
+    const e = await runFuzz('http', 'mutated', 300, 42);
+    const f = await runFuzz('http', 'mutated', 300, 42);
+    expect([e.framesOut, e.counters]).to.deep.equal([f.framesOut, f.counters]);
   });
 
   it('a throw names the surface, the seed and the input that reproduce it', () => {
