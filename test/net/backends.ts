@@ -11,7 +11,7 @@ import { MemoryLinkPair } from '../../src/phy/memory.ts';
 import { SlipDevice } from '../../src/phy/slip-device.ts';
 import { TcpStack, type TcpStackOptions } from '../../src/socket/tcp/stack.ts';
 import { PacketPool } from '../../src/storage/packet-pool.ts';
-import * as slip from '../../src/net/index.ts';
+import * as slip from '../../src/drivers/net/index.ts';
 import { HOST_A, HOST_B } from '../../support/addresses.ts';
 
 /** What the tests use of a socket: node:net's and ours both fit. */

@@ -6,7 +6,7 @@
  * So a 2-minute idle timeout or a transfer at 115200 baud costs no wall time, and timings
  * measured on this clock are the protocol's own, not the machine's.
  */
-import { NEVER, type Pollable } from '../time.ts';
+import { NEVER, type Pollable } from '../../time.ts';
 import type { NetLoop } from './network.ts';
 
 const immediate = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
