@@ -295,7 +295,7 @@ function onNewAck(sock: TcpConnection, now: number, seg: TcpRepr, ack: number): 
   sock.timers.progress();
 
   // Congestion control and loss recovery.
-  sock.recovery.onNewAck(now, acked, sock.sndUna, sock.sndMax, sock.tx.capacity + 2 * sock.sendMss, sock.rtt.srtt);
+  sock.recovery.onNewAck(now, acked, sock.sndUna, sock.sndMax, sock.tx.capacity + 2 * sock.sendMss, sock.rtt.srttMs);
 
   // RFC 6298 §5.2/5.3: stop the timer when all is acknowledged, else restart it; on every
   // partial ACK too (RFC 6582 §4.3's "Slow-but-Steady" variant: §3.2 step 5 restarts it on the
