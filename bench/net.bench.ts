@@ -22,7 +22,7 @@ import { Board } from '../firmware-bridge/board.ts';
 import { parseFirmwareArgs } from '../firmware-bridge/cli.ts';
 import { HostLoop } from '../src/drivers/host-loop.ts';
 import { Interface } from '../src/iface/interface.ts';
-import { Network, VirtualLoop, connect, createServer, type Socket } from '../src/net/index.ts';
+import { Network, VirtualLoop, connect, createServer, type Socket } from '../src/drivers/net/index.ts';
 import { MemoryLinkPair } from '../src/phy/memory.ts';
 import type { ByteLink } from '../src/phy/device.ts';
 import { SlipDevice } from '../src/phy/slip-device.ts';

@@ -30,7 +30,7 @@ import { DiscardService } from './services/discard.ts';
 import { TcpEchoService } from './services/tcp-echo.ts';
 import { UdpEchoService } from './services/udp-echo.ts';
 import { TelnetServer } from './telnet/server.ts';
-import { Network } from '../src/net/network.ts';
+import { Network } from '../src/drivers/net/network.ts';
 import { WebConsole } from './web/console.ts';
 
 export interface BoardOptions {

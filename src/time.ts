@@ -1,7 +1,7 @@
 /**
  * Time in the core: integer milliseconds, always handed in by the caller.
  *
- * The core never reads a clock. Every entry point takes `now` (ms, integer, monotonic, any
+ * The core never reads a clock. Every entry point takes `now` (ms, integer, >= 0, monotonic, any
  * epoch the host likes) and reports the next deadline it cares about. Virtual time in tests
  * and the network simulator moves `now` by hand, so a 30 s timeout costs no wall time.
  */

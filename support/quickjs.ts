@@ -1,6 +1,6 @@
 /**
  * The core on a microcontroller-class JavaScript engine: bundles every module of the core (src/
- * without drivers/ and net/) and support/quickjs-world.ts with esbuild into one script, evaluates it in
+ * without drivers/) and support/quickjs-world.ts with esbuild into one script, evaluates it in
  * QuickJS (npm `quickjs-emscripten`, the engine compiled to WebAssembly; no Node API inside), and
  * runs two stacks there in virtual time: ping, and a TCP transfer whose received octets come
  * back out to be hashed here. Used by test/core/quickjs.test.ts and bench/quickjs.bench.ts.
@@ -14,10 +14,10 @@ import { sha256 } from './pattern.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
-/** The Node-facing folders of src/, outside the core. */
-const NODE_FOLDERS = [join('src', 'drivers'), join('src', 'net')];
+/** The Node-facing folder of src/, outside the core (slipstack/net included: src/drivers/net/). */
+const NODE_FOLDERS = [join('src', 'drivers')];
 
-/** Every .ts file of the core (src/ without drivers/ and net/), relative to the repository root. */
+/** Every .ts file of the core (src/ without drivers/), relative to the repository root. */
 export function coreSources(dir = 'src'): string[] {
   const out: string[] = [];
   for (const entry of readdirSync(join(ROOT, dir), { withFileTypes: true })) {

@@ -21,8 +21,8 @@ import { HostLoop } from '../../src/drivers/host-loop.ts';
 import { Interface } from '../../src/iface/interface.ts';
 // network.ts and socket.ts rather than the index: the index also brings openDevice(), whose
 // serial port driver loads koffi, and this module must load where koffi cannot.
-import { Network } from '../../src/net/network.ts';
-import { Socket as SlipSocket } from '../../src/net/socket.ts';
+import { Network } from '../../src/drivers/net/network.ts';
+import { Socket as SlipSocket } from '../../src/drivers/net/socket.ts';
 import type { ByteLink, Device } from '../../src/phy/device.ts';
 import { PcapWriter, type PcapSink } from '../../src/phy/pcap-writer.ts';
 import { SlipDevice } from '../../src/phy/slip-device.ts';

@@ -17,7 +17,7 @@
  */
 import http from 'node:http';
 import { gzipSync } from 'node:zlib';
-import { createServer, type Network, type Server, type Socket } from '../../src/net/index.ts';
+import { createServer, type Network, type Server, type Socket } from '../../src/drivers/net/index.ts';
 import { NEVER } from '../../src/time.ts';
 import type { LoginLimiter } from '../login-limiter.ts';
 import { LoginAttempts, newLoginStats, type LoginPolicy, type LoginStats } from '../login.ts';

@@ -4,7 +4,7 @@
  * firmware-bridge/ imports support/, test/, hw/ or bench/; support/ is shared by the harnesses
  * only) and support/ imports none of the harnesses it serves; scripts/ may import test/ (the
  * fuzzing surfaces and the soak run), nothing else of the harnesses. The Node half of the rule (only
- * src/drivers/ touches Node) is the compiler's: `npm run typecheck` compiles the core a second
+ * src/drivers/ touches Node; slipstack/net is src/drivers/net/) is the compiler's: `npm run typecheck` compiles the core a second
  * time without Node's types.
  */
 import { readdirSync, readFileSync } from 'node:fs';
@@ -56,11 +56,14 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   socket: ['wire', 'storage', 'time', 'random'],
   iface: ['socket', 'phy', 'wire', 'storage', 'time', 'random'],
   drivers: ['iface', 'socket', 'phy', 'wire', 'storage', 'time', 'random'],
-  net: ['drivers', 'iface', 'socket', 'phy', 'wire', 'storage', 'time', 'random'],
 };
 
-/** The Node-facing layers of src/ (outside the core). */
-const NODE_LAYERS = ['drivers', 'net'];
+/** The Node-facing layer of src/ (outside the core): drivers/, slipstack/net (drivers/net/) included. */
+const NODE_LAYERS = ['drivers'];
+
+/** slipstack/net, inside drivers/: the top of that layer, with one door into the TCP core. */
+const NET = 'src/drivers/net/';
+const NET_TCP_DOOR = 'src/drivers/net/tcp-binding.ts';
 
 describe('layers', () => {
   it('inside src/ every layer imports only the layers below it', () => {
@@ -81,7 +84,21 @@ describe('layers', () => {
     expect(offenders).to.deep.equal([]);
   });
 
-  it('the core (src/ but drivers/ and net/) imports no package and no node: module', () => {
+  it('slipstack/net (src/drivers/net/) reaches socket/ only through tcp-binding.ts, and no other driver imports it', () => {
+    const offenders: string[] = [];
+    const files = sources('src');
+    expect(files).to.include(NET_TCP_DOOR);
+    for (const file of files) {
+      for (const target of importedFiles(file)) {
+        if (file.startsWith(NET)) {
+          if (file !== NET_TCP_DOOR && layerOf(target) === 'socket') offenders.push(`${file} imports ${target} (net reaches TCP through ${NET_TCP_DOOR})`);
+        } else if (target.startsWith(NET)) offenders.push(`${file} imports ${target} (net sits above the rest of src/)`);
+      }
+    }
+    expect(offenders).to.deep.equal([]);
+  });
+
+  it('the core (src/ but drivers/) imports no package and no node: module', () => {
     const offenders: string[] = [];
     for (const file of sources('src')) {
       if (NODE_LAYERS.includes(layerOf(file))) continue;

@@ -27,7 +27,7 @@
  */
 import type { Board } from '../../firmware-bridge/board.ts';
 import { Interface } from '../../src/iface/interface.ts';
-import { VirtualLoop } from '../../src/net/virtual-loop.ts';
+import { VirtualLoop } from '../../src/drivers/net/virtual-loop.ts';
 import { MemoryLinkPair } from '../../src/phy/memory.ts';
 import { SlipDevice } from '../../src/phy/slip-device.ts';
 import { Xorshift32 } from '../../src/random.ts';

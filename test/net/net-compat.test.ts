@@ -3,12 +3,15 @@
  * over 127.0.0.1 and once on slipstack/net over the in-memory SLIP link, with the same
  * expectations: echo, half-close, backpressure with a paused reader (10 MiB, SHA-256, bounded
  * buffering), RST, a refused connect, idle timeouts, 100 connections at once, a port in use.
+ * Then what node:net cannot show on 127.0.0.1 in a test's time, on slipstack only and in virtual
+ * time: ETIMEDOUT from a connect nobody answers and from a peer that vanishes.
  */
 import { expect } from 'chai';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import { NodeBackend, SlipstackBackend, type AnyServer, type AnySocket, type Backend } from './backends.ts';
+import * as slip from '../../src/drivers/net/index.ts';
+import { NodeBackend, SlipstackBackend, VirtualSlipstackPair, type AnyServer, type AnySocket, type Backend } from './backends.ts';
 
 /** Deterministic data, generated chunk by chunk (so a 10 MiB transfer never holds 10 MiB). */
 function chunkOf(index: number, len: number): Buffer {
@@ -297,3 +300,117 @@ for (const make of [() => new NodeBackend(), () => new SlipstackBackend()]) {
     });
   });
 }
+
+/** What a socket ended with: its 'error' (if any) and 'close''s hadError, recorded as they come. */
+function watch(socket: AnySocket): { error: (NodeJS.ErrnoException & { address?: string; port?: number }) | null; hadError: boolean | null; ended: boolean; connected: boolean } {
+  const seen = { error: null as (NodeJS.ErrnoException & { address?: string; port?: number }) | null, hadError: null as boolean | null, ended: false, connected: false };
+  socket.on('error', (e: NodeJS.ErrnoException) => { seen.error = e; });
+  socket.on('close', (hadError: boolean) => { seen.hadError = hadError; });
+  socket.on('end', () => { seen.ended = true; });
+  socket.on('connect', () => { seen.connected = true; });
+  return seen;
+}
+
+// node:net cannot time out on loopback (the kernel answers every SYN, and a peer cannot vanish
+// from under an established connection there), so these are slipstack's alone. Node's errors for
+// the same events on a real network are the model: `connect ETIMEDOUT host:port` after the SYN
+// retries (6 here as in Linux's tcp_syn_retries), `read ETIMEDOUT` after the data retries.
+describe('net API, slipstack only (virtual time): ETIMEDOUT', function () {
+  this.timeout(60_000);
+
+  it('connect() to a host that never answers: after the SYN retries (6, 123 s) an ETIMEDOUT error, then close with hadError', async () => {
+    const pair = new VirtualSlipstackPair();
+    // 192.0.2.3 is on the link but is nobody: the device drops the SYNs (not its address), nothing comes back.
+    const client = slip.connect({ host: '192.0.2.3', port: 80, network: pair.peer });
+    const seen = watch(client);
+    const t0 = pair.loop.time;
+    expect(await pair.loop.runUntil(() => seen.hadError !== null, 600_000), 'closed within 10 min').to.equal(true);
+    // 6 SYN retransmissions, the RTO doubling from 1 s: 1+2+4+8+16+32 s, then 60 s (its cap; Linux's is
+    // 120 s, hence its 127 s) for the last one to go unanswered.
+    expect(pair.loop.time - t0, 'virtual ms from connect() to close').to.be.within(123_000, 123_100);
+    const e = seen.error!;
+    expect(e).to.not.equal(null);
+    expect(e.code).to.equal('ETIMEDOUT');
+    expect(e.errno).to.equal(-110);
+    expect(e.syscall).to.equal('connect');
+    expect(e.address).to.equal('192.0.2.3');
+    expect(e.port).to.equal(80);
+    expect(e.message).to.equal('connect ETIMEDOUT 192.0.2.3:80');
+    expect(seen.hadError).to.equal(true);
+    expect(seen.connected).to.equal(false);
+    expect(client.destroyed).to.equal(true);
+    expect(client.connecting).to.equal(false);
+    expect(pair.peer.tcp.stats.timeouts).to.equal(1);
+    await pair.stop();
+  });
+
+  it('an established socket whose peer vanishes with data unacknowledged: after the retransmission limit ETIMEDOUT, close with hadError', async () => {
+    const pair = new VirtualSlipstackPair();
+    const server = slip.createServer({ network: pair.device }, (s) => s.pipe(s));
+    server.listen(7);
+    const client = slip.connect({ host: '192.0.2.2', port: 7, network: pair.peer });
+    const seen = watch(client);
+    let echoed = '';
+    client.on('data', (d: Buffer) => { echoed += d.toString(); });
+    client.write('hello');
+    expect(await pair.loop.runUntil(() => echoed === 'hello', 10_000)).to.equal(true);
+    pair.vanish();
+    client.write('anyone there?');
+    const t0 = pair.loop.time;
+    expect(await pair.loop.runUntil(() => seen.hadError !== null, 3_600_000), 'closed within an hour').to.equal(true);
+    // 12 retransmissions, the RTO doubling from 1 s up to its 60 s cap: 1+2+...+32 + 7 x 60 s.
+    expect(pair.loop.time - t0, 'virtual ms from the last write to close').to.be.within(483_000, 483_100);
+    const e = seen.error!;
+    expect(e).to.not.equal(null);
+    expect(e.code).to.equal('ETIMEDOUT');
+    expect(e.errno).to.equal(-110);
+    expect(e.syscall).to.equal('read');
+    expect(e.message).to.equal('read ETIMEDOUT');
+    expect(seen.hadError).to.equal(true);
+    expect(seen.ended, "no 'end': the stream did not end cleanly").to.equal(false);
+    expect(client.destroyed).to.equal(true);
+    expect(pair.peer.tcp.stats.timeouts).to.equal(1);
+    await pair.stop();
+  });
+
+  it('a writer blocked on a full send ring when the peer vanishes: one ETIMEDOUT error, the waiting write fails with it', async () => {
+    const pair = new VirtualSlipstackPair();
+    const server = slip.createServer({ network: pair.device, pauseOnConnect: true }, () => {});
+    server.listen(9);
+    const client = slip.connect({ host: '192.0.2.2', port: 9, network: pair.peer });
+    const seen = watch(client);
+    let errors = 0;
+    client.on('error', () => errors++);
+    expect(await pair.loop.runUntil(() => seen.connected, 10_000)).to.equal(true);
+    pair.vanish();
+    let writeError: NodeJS.ErrnoException | null | undefined;
+    // More than the 16 KiB send ring: the rest of the chunk waits for room that never comes.
+    const ok = client.write(Buffer.alloc(256 * 1024, 1), (e) => { writeError = e; });
+    expect(ok).to.equal(false);
+    expect(await pair.loop.runUntil(() => seen.hadError !== null, 3_600_000), 'closed within an hour').to.equal(true);
+    expect(seen.error?.code).to.equal('ETIMEDOUT');
+    expect(errors).to.equal(1);
+    expect(writeError?.code).to.equal('ETIMEDOUT');
+    expect(seen.hadError).to.equal(true);
+    await pair.stop();
+  });
+
+  it('an idle socket with setKeepAlive(true) whose peer vanishes: the unanswered probes end it with ETIMEDOUT', async () => {
+    const pair = new VirtualSlipstackPair();
+    const server = slip.createServer({ network: pair.device }, (s) => s.resume());
+    server.listen(9);
+    const client = slip.connect({ host: '192.0.2.2', port: 9, network: pair.peer });
+    const seen = watch(client);
+    expect(await pair.loop.runUntil(() => seen.connected, 10_000)).to.equal(true);
+    client.setKeepAlive(true);
+    pair.vanish();
+    const t0 = pair.loop.time;
+    expect(await pair.loop.runUntil(() => seen.hadError !== null, 4 * 3_600_000), 'closed within 4 h').to.equal(true);
+    // The stack's keepalive: 2 h idle, then 10 probes 75 s apart.
+    expect(pair.loop.time - t0, 'virtual ms from idle to close').to.be.within(7_950_000 - 1000, 7_950_000 + 1000);
+    expect(seen.error?.code).to.equal('ETIMEDOUT');
+    expect(seen.error?.syscall).to.equal('read');
+    expect(seen.hadError).to.equal(true);
+    await pair.stop();
+  });
+});

@@ -10,7 +10,7 @@ import { gunzipSync } from 'node:zlib';
 import { Board } from '../../firmware-bridge/board.ts';
 import { parseFirmwareArgs } from '../../firmware-bridge/cli.ts';
 import { Interface } from '../../src/iface/interface.ts';
-import { Network, VirtualLoop, connect } from '../../src/net/index.ts';
+import { Network, VirtualLoop, connect } from '../../src/drivers/net/index.ts';
 import { MemoryLinkPair } from '../../src/phy/memory.ts';
 import { SlipDevice } from '../../src/phy/slip-device.ts';
 import { TcpStack } from '../../src/socket/tcp/stack.ts';

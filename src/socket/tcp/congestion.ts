@@ -29,7 +29,7 @@ export interface CongestionController {
   start(mss: number, sack: boolean): void;
   /**
    * `acked` octets of new data acknowledged outside recovery at `now`; `srtt` is the smoothed
-   * RTT (ms, 0 before the first sample); cwnd is never raised above `maxCwnd` octets.
+   * RTT (whole ms, 0 before the first sample); cwnd is never raised above `maxCwnd` octets.
    */
   onAck(now: number, acked: number, srtt: number, maxCwnd: number): void;
   /** Loss detected at `now` (fast retransmit) with `flight` octets outstanding: recovery begins. */

@@ -23,11 +23,10 @@
  */
 import { Assembler } from '../../storage/assembler.ts';
 import { RingBuffer } from '../../storage/ring-buffer.ts';
-import { NEVER } from '../../time.ts';
 import { seqDiff } from '../../wire/tcp.ts';
 import { DEFAULT_MSS, type TcpContext } from './config.ts';
 import type { CongestionController } from './congestion.ts';
-import { TcpTimers } from './deadlines.ts';
+import { OFF, TcpTimers } from './deadlines.ts';
 import { NewRenoController } from './newreno.ts';
 import { LossRecovery } from './recovery.ts';
 import { RttEstimator } from './rtt.ts';
@@ -86,7 +85,7 @@ export class TcpConnection {
   readonly cc: CongestionController;
   /** Duplicate ACKs, limited transmit, fast retransmit, NewReno and SACK recovery (RFC 5681, 3042, 6582, 6675). */
   readonly recovery: LossRecovery;
-  /** Retransmission, persist, delayed-ACK, keepalive and close deadlines (ms, NEVER when idle). */
+  /** Retransmission, persist, delayed-ACK, keepalive and close deadlines (ms, OFF when idle). */
   readonly timers: TcpTimers;
 
   state: TcpState = TcpState.Closed;
@@ -256,7 +255,7 @@ export class TcpConnection {
    */
   armPersistIfBlocked(now: number): void {
     const timers = this.timers;
-    if (timers.persistAt !== NEVER || timers.retransmitAt !== NEVER) return;
+    if (timers.persistAt !== OFF || timers.retransmitAt !== OFF) return;
     if (!isSynchronized(this.state) || this.state === TcpState.TimeWait) return;
     const unsent = this.tx.length - seqDiff(this.sndNxt, this.txBase);
     if (unsent <= 0) return;

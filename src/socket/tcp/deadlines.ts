@@ -1,30 +1,45 @@
 /**
- * TcpTimers, the timers of one connection as data: deadlines in ms (NEVER when idle) for
+ * TcpTimers, the timers of one connection as data: deadlines in ms (OFF when idle) for
  * retransmission (RFC 6298), the persist timer (RFC 9293 §3.8.6.1), the delayed ACK (RFC 9293
  * §3.8.6.3), keepalive (RFC 1122 §4.2.3.6), and the close deadline (TIME-WAIT's 2·MSL, or the
  * FIN-WAIT-2 timeout of an orphaned socket), with their retry and probe counters.
  *
  * A part of the control block like window.ts and rtt.ts: it knows only the configuration, and
  * nothing registers a callback with a clock. The methods arm, restart and clear deadlines from
- * a `now` handed in; timers.ts fires what is due. Numbers only, created once per socket; no
- * method allocates.
+ * a `now` handed in; timers.ts fires what is due (`due`). Numbers only, created once per socket;
+ * no method allocates.
+ *
+ * A deadline that is off is OFF (-1), not NEVER: NEVER (2^53 - 1) is no small integer, so a
+ * field that ever held it would be a double field, and V8's interpreter allocates a 16-octet box
+ * on every read of one. Kept to small integers (while `now` is, for 24.8 days of a loop's
+ * uptime), these fields cost nothing to read even while a function that reads them runs
+ * unoptimised, as `tick` does for a while after a connection first takes a path it had not
+ * (a delayed ACK, a window below one MSS). `next()` still reports NEVER when nothing runs.
  */
 import { NEVER } from '../../time.ts';
 import type { TcpConfig } from './config.ts';
 
-/** The deadlines (ms, NEVER when off) and timer counters of one connection. */
+/** A deadline that is off. Deadlines are `now` plus a delay, and `now` is never negative. */
+export const OFF = -1;
+
+/** True when deadline `at` is set and has come at `now`. */
+export function due(at: number, now: number): boolean {
+  return at !== OFF && now >= at;
+}
+
+/** The deadlines (ms, OFF when off) and timer counters of one connection. */
 export class TcpTimers {
   private readonly config: TcpConfig;
   /** Retransmission timeout deadline, ms. */
-  retransmitAt = NEVER;
+  retransmitAt = OFF;
   /** Persist timer (zero-window probe) deadline, ms. */
-  persistAt = NEVER;
+  persistAt = OFF;
   /** Delayed ACK deadline, ms. */
-  ackDelayAt = NEVER;
+  ackDelayAt = OFF;
   /** Next keepalive probe, ms. */
-  keepaliveAt = NEVER;
+  keepaliveAt = OFF;
   /** TIME-WAIT end, or FIN-WAIT-2 / connect give-up deadline, ms. */
-  closeAt = NEVER;
+  closeAt = OFF;
   /** Consecutive RTO expirations without progress. */
   retries = 0;
   /** Zero-window probes sent without the window opening (the persist timer's backoff exponent). */
@@ -48,11 +63,11 @@ export class TcpTimers {
   /** Every timer off, counters zero, keepalive as configured (a blank socket). */
   reset(): void {
     this.keepalive = this.config.keepalive;
-    this.retransmitAt = NEVER;
-    this.persistAt = NEVER;
-    this.ackDelayAt = NEVER;
-    this.keepaliveAt = NEVER;
-    this.closeAt = NEVER;
+    this.retransmitAt = OFF;
+    this.persistAt = OFF;
+    this.ackDelayAt = OFF;
+    this.keepaliveAt = OFF;
+    this.closeAt = OFF;
     this.retries = 0;
     this.persistBackoff = 0;
     this.keepaliveProbes = 0;
@@ -63,28 +78,34 @@ export class TcpTimers {
 
   /** The connection is CLOSED: every deadline off, nothing due. */
   stop(): void {
-    this.retransmitAt = NEVER;
-    this.persistAt = NEVER;
-    this.ackDelayAt = NEVER;
-    this.keepaliveAt = NEVER;
-    this.closeAt = NEVER;
+    this.retransmitAt = OFF;
+    this.persistAt = OFF;
+    this.ackDelayAt = OFF;
+    this.keepaliveAt = OFF;
+    this.closeAt = OFF;
     this.probeDue = false;
     this.keepaliveDue = false;
   }
 
   /** Earliest deadline, ms (NEVER if none). */
   next(): number {
-    let t = this.retransmitAt;
-    if (this.persistAt < t) t = this.persistAt;
-    if (this.ackDelayAt < t) t = this.ackDelayAt;
-    if (this.keepaliveAt < t) t = this.keepaliveAt;
-    if (this.closeAt < t) t = this.closeAt;
+    let t = NEVER;
+    const r = this.retransmitAt;
+    if (r !== OFF && r < t) t = r;
+    const p = this.persistAt;
+    if (p !== OFF && p < t) t = p;
+    const a = this.ackDelayAt;
+    if (a !== OFF && a < t) t = a;
+    const k = this.keepaliveAt;
+    if (k !== OFF && k < t) t = k;
+    const c = this.closeAt;
+    if (c !== OFF && c < t) t = c;
     return t;
   }
 
   /** RFC 6298 §5.1: a segment went out at `now`; start the timer (RTO `rto` ms) unless it runs. */
   armRetransmit(now: number, rto: number): void {
-    if (this.retransmitAt === NEVER) this.retransmitAt = now + rto;
+    if (this.retransmitAt === OFF) this.retransmitAt = now + rto;
   }
 
   /** SND.UNA advanced: the peer is alive, so the retry count and the probe backoff start over. */
@@ -95,7 +116,7 @@ export class TcpTimers {
 
   /** RFC 9293 §3.8.6.1: the peer opened its window; no more probes. */
   windowOpened(): void {
-    this.persistAt = NEVER;
+    this.persistAt = OFF;
     this.persistBackoff = 0;
   }
 
@@ -125,7 +146,7 @@ export class TcpTimers {
   setKeepalive(on: boolean, now: number, open: boolean): void {
     this.keepalive = on;
     if (on && open) this.keepaliveAt = now + this.config.keepaliveIdleMs;
-    else if (!on) this.keepaliveAt = NEVER;
+    else if (!on) this.keepaliveAt = OFF;
   }
 
   /** The handshake completed at `now`: no retries pending, keepalive idle time starts. */
@@ -136,14 +157,14 @@ export class TcpTimers {
 
   /** Data arrived at `now` that need not be acknowledged at once: ACK within delayedAckMs (RFC 9293 §3.8.6.3). */
   delayAck(now: number): void {
-    if (this.ackDelayAt === NEVER) this.ackDelayAt = now + this.config.delayedAckMs;
+    if (this.ackDelayAt === OFF) this.ackDelayAt = now + this.config.delayedAckMs;
   }
 
   /** TIME-WAIT entered (or the peer's FIN came again) at `now`: 2·MSL from now, nothing else runs. */
   timeWait(now: number): void {
-    this.retransmitAt = NEVER;
-    this.persistAt = NEVER;
-    this.keepaliveAt = NEVER;
+    this.retransmitAt = OFF;
+    this.persistAt = OFF;
+    this.keepaliveAt = OFF;
     this.closeAt = now + 2 * this.config.mslMs;
   }
 

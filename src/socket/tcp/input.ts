@@ -11,11 +11,11 @@
  * into the caller's `reply`, never sent from here; ordinary ACKs are left to dispatch. Nothing
  * here allocates or throws.
  */
-import { NEVER } from '../../time.ts';
 import { TcpFlag, type TcpRepr, seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt } from '../../wire/tcp.ts';
 import { SocketError } from '../error.ts';
 import { DEFAULT_MSS, TS_OPTION_LEN } from './config.ts';
 import { type TcpConnection, TcpOwner } from './connection.ts';
+import { OFF } from './deadlines.ts';
 import { countOut, fillHeader, noteAckSent } from './output.ts';
 import { TcpState, assertNever, isSynchronized, receivesData } from './state.ts';
 
@@ -196,7 +196,7 @@ function processSynSent(sock: TcpConnection, now: number, seg: TcpRepr, reply: T
     sock.rtt.onSynAck(now, seg, sock.tsOk, sock.timers.retries);
     sock.sndUna = seg.ack;
     sock.window.takeSynWindow(seg, seg.ack);
-    sock.timers.retransmitAt = NEVER;
+    sock.timers.retransmitAt = OFF;
     afterHandshake(sock, now);
     sock.setState(TcpState.Established);
     return false;
@@ -204,7 +204,7 @@ function processSynSent(sock: TcpConnection, now: number, seg: TcpRepr, reply: T
   // Simultaneous open (RFC 9293 §3.5, figure 8): SYN-RECEIVED, send SYN-ACK with our ISS.
   sock.window.takeSynWindow(seg, seg.ack);
   sock.sndNxt = sock.iss;
-  sock.timers.retransmitAt = NEVER;
+  sock.timers.retransmitAt = OFF;
   sock.setState(TcpState.SynReceived);
   return false;
 }
@@ -298,12 +298,12 @@ function onNewAck(sock: TcpConnection, now: number, seg: TcpRepr, ack: number): 
   sock.timers.progress();
 
   // Congestion control and loss recovery.
-  sock.recovery.onNewAck(now, acked, sock.sndUna, sock.sndMax, sock.tx.capacity + 2 * sock.sendMss, sock.rtt.srtt);
+  sock.recovery.onNewAck(now, acked, sock.sndUna, sock.sndMax, sock.tx.capacity + 2 * sock.sendMss, sock.rtt.srttMs);
 
   // RFC 6298 §5.2/5.3: stop the timer when all is acknowledged, else restart it; on every
   // partial ACK too (RFC 6582 §4.3's "Slow-but-Steady" variant: §3.2 step 5 restarts it on the
   // first one only).
-  sock.timers.retransmitAt = sock.sndUna === sock.sndMax ? NEVER : now + sock.rtt.rto;
+  sock.timers.retransmitAt = sock.sndUna === sock.sndMax ? OFF : now + sock.rtt.rto;
 }
 
 /** A duplicate ACK (or one with new SACK information): fast retransmit when loss is detected. */

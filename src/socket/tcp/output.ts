@@ -10,10 +10,10 @@
  * The payload is never copied here: it stays in the send ring (`sock.tx`), and `out.payloadOff`
  * says where, for the interface to copy into its slot. Nothing here allocates.
  */
-import { NEVER } from '../../time.ts';
 import { TcpFlag, type TcpRepr, seqAdd, seqDiff, seqGt, seqLt } from '../../wire/tcp.ts';
 import { SocketError } from '../error.ts';
 import type { TcpConnection } from './connection.ts';
+import { OFF } from './deadlines.ts';
 import { TcpState, isOpening, isSynchronized, sendsData } from './state.ts';
 
 /** True if dispatch would produce a segment now. */
@@ -306,7 +306,7 @@ export function noteAckSent(sock: TcpConnection): void {
   sock.lastAckSent = sock.rcvNxt;
   sock.ackNow = false;
   sock.unackedSegs = 0;
-  sock.timers.ackDelayAt = NEVER;
+  sock.timers.ackDelayAt = OFF;
 }
 
 /** Counts a segment going out (outSegs) and shows it to the tracer, if one is installed. */

@@ -5,18 +5,31 @@
  *
  * It owns our timestamp clock (TSval = now + a per-connection offset) because RTTM reads it
  * back. It holds numbers only, is created once per socket, and never allocates.
+ *
+ * SRTT and RTTVAR are kept in fixed point, in eighths of a millisecond, and updated with integer
+ * shifts (the form BSD and Linux use for RFC 6298's alpha = 1/8 and beta = 1/4). Every number
+ * here is a small integer, so the estimator allocates nothing even while V8 runs it unoptimised:
+ * it sits on the ACK path, which a bulk sender runs some tens of times per MB, so V8 can take a
+ * long time to optimise it again after a connection's first sample or close has deoptimised it,
+ * and the interpreter boxes every fractional number (16 octets each) where optimised code keeps
+ * them in registers.
  */
 import type { TcpRepr } from '../../wire/tcp.ts';
 import { seqAdd, seqDiff, seqGt, seqLt } from '../../wire/tcp.ts';
 import type { TcpConfig } from './config.ts';
 
+/** SRTT and RTTVAR are kept in 1/2^RTT_SHIFT ms. */
+const RTT_SHIFT = 3;
+/** Samples are capped here (about 4.7 h), so that the fixed-point sums stay small integers. */
+const MAX_SAMPLE_MS = 1 << 24;
+
 /** RFC 6298 round-trip time estimator and retransmission timeout of one connection; times in ms. */
 export class RttEstimator {
   private readonly config: TcpConfig;
-  /** Smoothed round-trip time, ms (0 until the first sample). */
-  srtt = 0;
-  /** Round-trip time variation, ms. */
-  rttvar = 0;
+  /** Smoothed round-trip time in 1/8 ms (0 until the first sample). */
+  srtt8 = 0;
+  /** Round-trip time variation in 1/8 ms. */
+  rttvar8 = 0;
   /** Retransmission timeout, ms (RFC 6298 §2), within [rtoMinMs, rtoMaxMs] once sampled. */
   rto = 1000;
   /** Sequence number of the segment timed for a sample when timestamps are off (Karn). */
@@ -35,10 +48,25 @@ export class RttEstimator {
     this.config = config;
   }
 
+  /** Smoothed round-trip time, ms, to 1/8 ms (0 until the first sample). For reading: the ACK path uses `srttMs`. */
+  get srtt(): number {
+    return this.srtt8 / 8;
+  }
+
+  /** Round-trip time variation, ms, to 1/8 ms. */
+  get rttvar(): number {
+    return this.rttvar8 / 8;
+  }
+
+  /** Smoothed round-trip time in whole ms (rounded down; 0 until the first sample). */
+  get srttMs(): number {
+    return this.srtt8 >> RTT_SHIFT;
+  }
+
   /** Forgets every sample (a blank socket). */
   reset(): void {
-    this.srtt = 0;
-    this.rttvar = 0;
+    this.srtt8 = 0;
+    this.rttvar8 = 0;
     this.rto = this.config.rtoInitialMs;
     this.timedAt = -1;
     this.tsRtoGuard = false;
@@ -116,19 +144,26 @@ export class RttEstimator {
     this.synTimedOut = false;
   }
 
-  /** RFC 6298 §2.2/2.3 smoothing of a sample `r` (ms) and the RTO bounds. */
+  /**
+   * RFC 6298 §2.2/2.3 smoothing of a sample `r` (ms) and the RTO bounds, in 1/8 ms:
+   * RTTVAR += (|SRTT - R'| - RTTVAR) / 4, then SRTT += (R' - SRTT) / 8 (the shifts round toward
+   * minus infinity), RTO = SRTT + max(G, 4 * RTTVAR) rounded up to a whole ms, G = 1 ms.
+   */
   private sample(r: number): void {
     if (r < 1) r = 1;
-    if (this.srtt === 0) {
-      this.srtt = r;
-      this.rttvar = r / 2;
+    if (r > MAX_SAMPLE_MS) r = MAX_SAMPLE_MS;
+    const r8 = r << RTT_SHIFT;
+    if (this.srtt8 === 0) {
+      this.srtt8 = r8;
+      this.rttvar8 = r8 >> 1;
     } else {
-      const delta = this.srtt - r;
-      this.rttvar = 0.75 * this.rttvar + 0.25 * (delta < 0 ? -delta : delta);
-      this.srtt = 0.875 * this.srtt + 0.125 * r;
+      const err = r8 - this.srtt8;
+      this.rttvar8 += ((err < 0 ? -err : err) - this.rttvar8) >> 2;
+      this.srtt8 += err >> RTT_SHIFT;
     }
     const cfg = this.config;
-    let rto = Math.ceil(this.srtt + (4 * this.rttvar > 1 ? 4 * this.rttvar : 1));
+    const k = this.rttvar8 << 2;
+    let rto = (this.srtt8 + (k > 8 ? k : 8) + 7) >> RTT_SHIFT;
     if (rto < cfg.rtoMinMs) rto = cfg.rtoMinMs;
     if (rto > cfg.rtoMaxMs) rto = cfg.rtoMaxMs;
     this.rto = rto;

@@ -12,6 +12,7 @@
 import { NEVER } from '../../time.ts';
 import { SocketError } from '../error.ts';
 import type { TcpConnection } from './connection.ts';
+import { OFF, due } from './deadlines.ts';
 import { wantsToSend } from './output.ts';
 import { TcpState, isOpening } from './state.ts';
 
@@ -33,14 +34,14 @@ export function tick(sock: TcpConnection, now: number): void {
   const stats = sock.ctx.stats;
   sock.lastNow = now;
   sock.armPersistIfBlocked(now);
-  if (now >= timers.closeAt) {
-    timers.closeAt = NEVER;
+  if (due(timers.closeAt, now)) {
+    timers.closeAt = OFF;
     if (sock.state === TcpState.TimeWait || sock.state === TcpState.FinWait2) {
       sock.becomeClosed(0);
       return;
     }
   }
-  if (now >= timers.retransmitAt) {
+  if (due(timers.retransmitAt, now)) {
     // RFC 6298 §5.4-5.7: retransmit the earliest unacknowledged segment, back off the timer.
     timers.retries++;
     stats.rtoExpirations++;
@@ -58,10 +59,10 @@ export function tick(sock: TcpConnection, now: number): void {
     sock.recovery.onTimeout(now, sock.sndUna, sock.sndMax, timers.retries === 1);
     // Go back N: everything from SND.UNA goes out again.
     sock.sndNxt = sock.sndUna;
-    timers.retransmitAt = NEVER; // re-armed when the retransmission goes out
+    timers.retransmitAt = OFF; // re-armed when the retransmission goes out
   }
-  if (now >= timers.persistAt) {
-    timers.persistAt = NEVER;
+  if (due(timers.persistAt, now)) {
+    timers.persistAt = OFF;
     // RFC 9293 §3.8.6.1 keeps a zero window open only while the receiver still answers the
     // probes; a peer that answers none of maxRetries of them is gone (as Linux's tcp_retries2).
     if (timers.probesUnanswered >= cfg.maxRetries) {
@@ -71,11 +72,11 @@ export function tick(sock: TcpConnection, now: number): void {
     }
     timers.probeDue = true;
   }
-  if (now >= timers.ackDelayAt) {
-    timers.ackDelayAt = NEVER;
+  if (due(timers.ackDelayAt, now)) {
+    timers.ackDelayAt = OFF;
     sock.ackNow = true;
   }
-  if (now >= timers.keepaliveAt) {
+  if (due(timers.keepaliveAt, now)) {
     if (timers.keepaliveProbes >= cfg.keepaliveCount) {
       stats.timeouts++;
       sock.becomeClosed(SocketError.TimedOut);

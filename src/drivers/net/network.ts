@@ -1,8 +1,10 @@
 /**
  * Network: one slipstack interface and its TCP stack, as the `net`-compatible API sees them.
  *
- * Layer: `src/net/` is Node-facing (streams, Buffers, EventEmitter). It sits above the core and
- * the drivers and below firmware-bridge/ and the harnesses. It may allocate (a Buffer per chunk
+ * Layer: `src/drivers/net/` is Node-facing (streams, Buffers, EventEmitter), so it lives with the
+ * drivers, outside the Node-free core; within drivers/ it is the top: it may use the other
+ * drivers (openDevice opens a SerialLink and runs a HostLoop), they never use it, and only
+ * firmware-bridge/ and the harnesses sit above it. It may allocate (a Buffer per chunk
  * read); the core below it may not, and does not: octets cross into the core only through one
  * long-lived staging buffer (`staging`), so the core's copies never meet a fresh ArrayBuffer.
  *
@@ -13,9 +15,9 @@
  * When the application acts between turns (a write, a resumed reader, a timeout set), the
  * Network wakes its loop (`NetLoop.wake`) and takes the time from it (`NetLoop.now`).
  */
-import type { Interface } from '../iface/interface.ts';
-import { NEVER, type Pollable } from '../time.ts';
-import { formatIpv4 } from '../wire/ipv4.ts';
+import type { Interface } from '../../iface/interface.ts';
+import { NEVER, type Pollable } from '../../time.ts';
+import { formatIpv4 } from '../../wire/ipv4.ts';
 import type { TcpStack } from './tcp-binding.ts';
 
 /** What a Network needs from whatever drives it: the clock it runs on and a way to ask for a turn. */

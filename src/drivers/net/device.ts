@@ -6,16 +6,16 @@
  * the firmware's (those are firmware-bridge/'s), only what the application listens on.
  */
 import { getRandomValues } from 'node:crypto';
-import { HostLoop } from '../drivers/host-loop.ts';
-import { SerialLink } from '../drivers/serial-link.ts';
-import { Interface } from '../iface/interface.ts';
-import type { ByteLink } from '../phy/device.ts';
-import { SLIP_END } from '../phy/slip.ts';
-import { SlipDevice } from '../phy/slip-device.ts';
-import { TcpStack } from '../socket/tcp/stack.ts';
-import { PacketPool } from '../storage/packet-pool.ts';
-import { ipv4Address } from '../wire/ipv4.ts';
+import { HostLoop } from '../host-loop.ts';
+import { SerialLink } from '../serial-link.ts';
+import { Interface } from '../../iface/interface.ts';
+import type { ByteLink } from '../../phy/device.ts';
+import { SLIP_END } from '../../phy/slip.ts';
+import { SlipDevice } from '../../phy/slip-device.ts';
+import { PacketPool } from '../../storage/packet-pool.ts';
+import { ipv4Address } from '../../wire/ipv4.ts';
 import { Network, setDefaultNetwork } from './network.ts';
+import { TcpStack } from './tcp-binding.ts';
 
 export interface OpenDeviceOptions {
   /** Serial port path (a UART, a USB-serial adapter, a pty). Either this or `link`. */

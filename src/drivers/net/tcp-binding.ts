@@ -1,20 +1,20 @@
 /**
  * The net layer's one door into the TCP core.
  *
- * Everything `src/net/` does with a TcpStack or a TcpSocket goes through the functions here, so
+ * Everything `src/drivers/net/` does with a TcpStack or a TcpSocket goes through the functions here, so
  * that a change to the core's application interface is a change to this file alone.
  *
  * Octets cross this door only through the caller's long-lived staging buffer (see Network), so
  * the core's copies always meet a buffer whose whole-buffer views already exist: nothing in the
  * core allocates, whatever Buffers the application writes.
  */
-import { SocketError } from '../socket/error.ts';
-import type { TcpSocket } from '../socket/tcp/socket.ts';
-import type { TcpStack } from '../socket/tcp/stack.ts';
-import { TcpState } from '../socket/tcp/state.ts';
+import { SocketError } from '../../socket/error.ts';
+import type { TcpSocket } from '../../socket/tcp/socket.ts';
+import { TcpStack } from '../../socket/tcp/stack.ts';
+import { TcpState } from '../../socket/tcp/state.ts';
 
-export type { TcpSocket, TcpStack };
-export { SocketError, TcpState };
+export type { TcpSocket };
+export { SocketError, TcpStack, TcpState };
 
 // ---------------------------------------------------------------------------------------------
 // The stack: listeners and connections

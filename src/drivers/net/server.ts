@@ -12,7 +12,7 @@
  * port 0 picks a free port from 49152 up; ref()/unref() do nothing.
  */
 import { EventEmitter } from 'node:events';
-import { NEVER } from '../time.ts';
+import { NEVER } from '../../time.ts';
 import { codedError, codeOf, netError } from './errors.ts';
 import { resolveNetwork, type Network, type Pumped } from './network.ts';
 import { Socket } from './socket.ts';

@@ -20,8 +20,8 @@
  * nothing (the host loop keeps the process alive); `onread` and `fd` are not supported.
  */
 import { Duplex } from 'node:stream';
-import { NEVER } from '../time.ts';
-import { formatIpv4 } from '../wire/ipv4.ts';
+import { NEVER } from '../../time.ts';
+import { formatIpv4 } from '../../wire/ipv4.ts';
 import { codeOf, netError } from './errors.ts';
 import { resolveNetwork, type Network, type Pumped } from './network.ts';
 import * as B from './tcp-binding.ts';
