@@ -193,9 +193,19 @@ export function measureAlloc(fn: (i: number) => void, n: number, warmup = Math.m
  * in a loop of its own (one turn of a system that also does asynchronous work between turns).
  */
 export function allocatedBy(fn: (i: number) => void): number {
+  return stepAlloc(fn).bytes;
+}
+
+/**
+ * `allocatedBy`, and the octets V8 added to code and old space in the same window (`jitBytes`):
+ * non-zero when a function was compiled or its optimised code installed while `fn` ran, which
+ * also allocates a few hundred young octets that are V8's, not `fn`'s.
+ */
+export function stepAlloc(fn: (i: number) => void): { bytes: number; jitBytes: number } {
   const gc = gcFunction();
   const base = windowOverhead(gc);
-  return Math.max(0, window(gc, fn, 0, 1).young - base);
+  const w = window(gc, fn, 0, 1);
+  return { bytes: Math.max(0, w.young - base), jitBytes: w.other };
 }
 
 /**
