@@ -7,10 +7,14 @@
  * nothing due and nothing arriving, the process sleeps (~0% CPU).
  *
  * The clock is integer milliseconds since the loop was created, monotonic (performance.now);
- * this is the only place slipstack reads a clock. Its millisecond boundaries are those of
- * libuv's loop clock (CLOCK_MONOTONIC in whole ms), so a Node timer set for a deadline seldom
- * fires before it; when one does (Node counts from its cached loop time), the parts report the
- * same deadline and the loop sleeps again for the rest (no spinning).
+ * this is the only place slipstack reads a clock. Its whole milliseconds fall wherever the loop
+ * happened to start, not on libuv's: aligned, the clocks of two processes on one machine (the
+ * firmware and host connect over a pty) would tick together, and a paced line (UartTimedLink,
+ * which starts a frame at the integer `now` and releases its last octet at the first integer ms
+ * after it is serialized) would then lose a fixed ~0.4 ms per direction instead of 0 on average.
+ * Timer slack: Node fires timers on whole milliseconds of its cached loop time, so a turn can
+ * come up to 1 ms early; the parts then report the same deadline and the loop sleeps again for
+ * the rest (no spinning).
  *
  * How it sleeps: by default one setTimeout, which fires anywhere in the millisecond after the
  * deadline (libuv sleeps whole milliseconds from the moment it goes to sleep). With `timer`
@@ -103,7 +107,7 @@ export class HostLoop {
   constructor(parts: readonly Pollable[] = [], options: HostLoopOptions = {}) {
     for (const part of parts) this.parts.push(part);
     this.maxPasses = options.maxPassesPerTurn ?? DEFAULT_HOST_LOOP_OPTIONS.maxPassesPerTurn;
-    this.origin = alignedOrigin();
+    this.origin = performance.now();
     const timer = options.timer ?? DEFAULT_HOST_LOOP_OPTIONS.timer;
     this.precise = timer !== null ? timer(this.preciseCallback) : null;
     this.batchedBy = options.batchedBy ?? DEFAULT_HOST_LOOP_OPTIONS.batchedBy;
@@ -267,15 +271,3 @@ export class HostLoop {
   }
 }
 
-/**
- * A performance.now() origin whose whole milliseconds fall on those of libuv's loop clock
- * (CLOCK_MONOTONIC in whole ms, the clock of Node's timers and of process.hrtime): the loop's
- * `now` then turns over when Node's timers can fire, so a timer set for `deadline - now` seldom
- * finds `now` short of the deadline (it did up to 1 ms early, about one turn in 40, with the
- * boundaries wherever the loop happened to start). Both clocks are read once, here, back to back.
- */
-function alignedOrigin(): number {
-  const at = performance.now();
-  const msIntoSecond = Number(process.hrtime.bigint() % 1_000_000_000n) / 1e6;
-  return at - (msIntoSecond % 1);
-}
