@@ -2,8 +2,8 @@
  * Real time, real processes: the firmware (built as by `npm run flash`, run as
  * `node dist/firmware-bridge.mjs`) runs as its own process on one end of a pty pair with
  * UART timing (--uart-timing: a pty has no baud, so the firmware paces its output to baud/10
- * octets per second), and a stack in this process, paced the same way, drives it from the
- * other end.
+ * octets per second), and a stack in this process, paced the same way and with host connect's
+ * drivers (a timerfd for the host loop's sleeps, coalesced reads), drives it from the other end.
  *
  * - link_eff_pty_115200_1006: bulk TCP to the firmware's discard service, goodput against the
  *   line limit (the formula in docs/interop-linux-slip.md, escapes counted in the data sent).
@@ -22,6 +22,8 @@ import { fileURLToPath } from 'node:url';
 import { FdLink } from '../src/drivers/fd-link.ts';
 import { HostLoop } from '../src/drivers/host-loop.ts';
 import { openPtyPair } from '../src/drivers/pty.ts';
+import { TimerFd } from '../src/drivers/timer-fd.ts';
+import { SERIAL_BUSY_OCTETS, serialBusyPollMs } from '../firmware-bridge/limits.ts';
 import { Interface } from '../src/iface/interface.ts';
 import { SlipDevice } from '../src/phy/slip-device.ts';
 import { SLIP_END } from '../src/phy/slip.ts';
@@ -75,11 +77,14 @@ async function startRig(image: string, baud: number, paced = true): Promise<Rig>
   let log = '';
   firmware.stdout!.on('data', (d: Buffer) => { log += d.toString(); });
   firmware.stderr!.on('data', (d: Buffer) => { log += d.toString(); });
-  const link = new FdLink(pty.masterFd, { closeFd: false, name: 'bench pty', wakeOn: SLIP_END });
+  // The host end drives its line as host connect does (firmware-bridge/host-connect.ts).
+  const link = new FdLink(pty.masterFd, {
+    closeFd: false, name: 'bench pty', wakeOn: SLIP_END, busyOctets: SERIAL_BUSY_OCTETS, busyPollMs: serialBusyPollMs(baud),
+  });
   const device = new SlipDevice(paced ? new UartTimedLink(link, baud) : link, new PacketPool({ slots: 64, mtu: MTU }));
   const tcp = new TcpStack({ sockets: 4, isnKey: [9, 8, 7, 6] });
   const iface = new Interface({ device, address: HOST, tcp });
-  const loop = new HostLoop([iface]);
+  const loop = new HostLoop([iface], { timer: (fire) => new TimerFd(fire), batchedBy: link });
   link.onActivity(() => loop.wake());
   void loop.run();
   // Start-up: ping every 5 ms from the moment the process is spawned until one is answered.

@@ -19,6 +19,7 @@ import { FdLink } from '../src/drivers/fd-link.ts';
 import { openPtyPair, type PtyHandles } from '../src/drivers/pty.ts';
 import { ReopeningSerialLink } from '../src/drivers/reopening-serial-link.ts';
 import { SerialError } from '../src/drivers/serial-link.ts';
+import { TimerFd } from '../src/drivers/timer-fd.ts';
 import { TunDevice, TunError, configureTun } from '../src/drivers/tun.ts';
 import { CslipDevice } from '../src/phy/cslip-device.ts';
 import type { Device } from '../src/phy/device.ts';
@@ -35,7 +36,7 @@ import { describeClash, findClash, localNets } from './host/addresses.ts';
 import { userNetMain } from './host/user-net-main.ts';
 import { Stopper } from './host/stopper.ts';
 import { openUserNetLine } from './host/user-net-line.ts';
-import { HOST_POOL_SLOTS, HOST_SLIP_QUEUE_FRAMES, HOST_TUN_MIN_PACKET } from './limits.ts';
+import { HOST_POOL_SLOTS, HOST_SLIP_QUEUE_FRAMES, HOST_TUN_MIN_PACKET, SERIAL_BUSY_OCTETS, serialBusyPollMs } from './limits.ts';
 import { runAsCommand } from './entry.ts';
 
 export interface BridgeStats {
@@ -147,16 +148,18 @@ export async function main(argv: readonly string[]): Promise<number> {
     throw e;
   }
 
-  let link: DriverLink;
+  let link: FdLink | ReopeningSerialLink;
   let pty: PtyHandles | null = null;
+  // As the firmware: one wake-up per SLIP frame, and batched reads while the line is busy.
+  const coalescing = { wakeOn: SLIP_END, busyOctets: SERIAL_BUSY_OCTETS, busyPollMs: serialBusyPollMs(config.baud) };
   try {
     if (config.pty) {
       pty = openPtyPair();
-      link = new FdLink(pty.masterFd, { closeFd: false, name: 'pty master', wakeOn: SLIP_END });
+      link = new FdLink(pty.masterFd, { closeFd: false, name: 'pty master', ...coalescing });
     } else {
       // A port that disappears (USB adapter pulled) is waited for and opened again under the same path.
       link = await ReopeningSerialLink.open(config.port!, {
-        baud: config.baud, rtscts: config.rtscts, wakeOn: SLIP_END,
+        baud: config.baud, rtscts: config.rtscts, ...coalescing,
         onDown: (reason) => say(`line ${config.port} disappeared (${reason}); waiting for it to come back`),
         onUp: (downMs) => say(`line ${config.port} is back after ${(downMs / 1000).toFixed(1)} s; reopened`),
       });
@@ -178,7 +181,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   const pcap = config.pcap !== null ? new PcapFileSink(config.pcap) : null;
   const device: Device = pcap !== null ? new PcapWriter(cslip, pcap) : cslip;
   const bridge = new Bridge(device, tun);
-  const loop = new HostLoop([bridge]);
+  // A precise timer: with --uart-timing every frame ends on one of its deadlines.
+  const loop = new HostLoop([bridge], { timer: (fire) => new TimerFd(fire), batchedBy: link });
   link.onActivity(() => loop.wake());
   tun.onActivity(() => loop.wake());
 

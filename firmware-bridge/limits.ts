@@ -93,6 +93,27 @@ export const XFER_MAX_OCTETS = 2 ** 40;
 
 /** How long a shutdown (SIGINT, SIGTERM) waits at most for connections to settle, ms. */
 export const SHUTDOWN_GRACE_MS = 3000;
+/**
+ * Interrupt coalescing on the serial line (FdLinkOptions.busyOctets): a burst of this many
+ * octets makes the line busy. More than a ping, a keystroke or an ACK (those are never held
+ * back); about a tty's largest VMIN (255).
+ */
+export const SERIAL_BUSY_OCTETS = 256;
+/** The longest period of the reads while the line is busy, ms (see serialBusyPollMs). */
+export const SERIAL_BUSY_POLL_MAX_MS = 10;
+/** At most this many octets arrive between two reads of a busy line: 3/4 of N_TTY's 4 KiB read buffer, which a read cannot exceed. */
+export const SERIAL_BUSY_READ_OCTETS = 3072;
+
+/**
+ * The period of the reads while the line is busy (FdLinkOptions.busyPollMs) at `baud`: 10 ms, or
+ * less where the line would bring more than SERIAL_BUSY_READ_OCTETS in that time (above about
+ * 3 Mbaud), so the tty's buffer never sets the pace. A frame arriving on a busy line waits up
+ * to this long; at 3 Mbaud 10 ms is three 1006-octet frames.
+ */
+export function serialBusyPollMs(baud: number): number {
+  const octetsPerMs = baud / 10_000;
+  return Math.max(1, Math.min(SERIAL_BUSY_POLL_MAX_MS, Math.floor(SERIAL_BUSY_READ_OCTETS / octetsPerMs)));
+}
 
 // Profiles (--profile): the sizes above, and smaller ones for a microcontroller-sized board.
 

@@ -2,27 +2,63 @@
  * HostLoop: runs the stack on a real clock, the way a firmware main loop would.
  *
  * Each turn reads the clock once per pass and calls `poll(now)` on every part until a whole pass
- * makes no progress, then asks every part for `pollAt(now)` and sleeps with one setTimeout until
- * the earliest deadline, or until an I/O source calls `wake()` (a driver's `onActivity`). No
- * busy loop: with nothing due and nothing arriving, the process sleeps (~0% CPU).
+ * makes no progress, then asks every part for `pollAt(now)` and sleeps until the earliest
+ * deadline, or until an I/O source calls `wake()` (a driver's `onActivity`). No busy loop: with
+ * nothing due and nothing arriving, the process sleeps (~0% CPU).
  *
  * The clock is integer milliseconds since the loop was created, monotonic (performance.now);
- * this is the only place slipstack reads a clock. Timer slack: Node fires timers on whole
- * milliseconds of its cached loop time, so a turn can come up to 1 ms early; the parts then
- * report the same deadline and the loop sleeps again for the rest (no spinning).
+ * this is the only place slipstack reads a clock. Its whole milliseconds fall wherever the loop
+ * happened to start, not on libuv's: aligned, the clocks of two processes on one machine (the
+ * firmware and host connect over a pty) would tick together, and a paced line (UartTimedLink,
+ * which starts a frame at the integer `now` and releases its last octet at the first integer ms
+ * after it is serialized) would then lose a fixed ~0.4 ms per direction instead of 0 on average.
+ * Timer slack: Node fires timers on whole milliseconds of its cached loop time, so a turn can
+ * come up to 1 ms early; the parts then report the same deadline and the loop sleeps again for
+ * the rest (no spinning).
+ *
+ * How it sleeps: by default one setTimeout, which fires anywhere in the millisecond after the
+ * deadline (libuv sleeps whole milliseconds from the moment it goes to sleep). With `timer`
+ * (the firmware passes a TimerFd) it arms that timer for the exact instant of the deadline
+ * instead: what a paced serial line needs, whose every frame ends on such a deadline.
+ * With `batchedBy` it does the work of a busy line in one wake-up per batch (see the option).
  *
  * Signals are the firmware's business: it calls `stop()`, and `run()`'s promise resolves.
  */
 import { NEVER, type Pollable } from '../time.ts';
 
+/** A precise one-shot timer for the loop's sleeps (TimerFd in timer-fd.ts). */
+export interface LoopTimer {
+  /** Calls the timer's callback once, `delayMs` (> 0, fractional ms) from now; replaces an earlier arming. */
+  arm(delayMs: number): void;
+  /** Cancels a pending expiry, and acknowledges one that came (see TimerFd: it repeats until armed or disarmed). */
+  disarm(): void;
+  /** Stops for good; no callback after this. */
+  close(): void;
+}
+
 export interface HostLoopOptions {
   /** Passes per turn before yielding to I/O even if parts keep progressing. Defaults to 64. */
   maxPassesPerTurn?: number;
+  /**
+   * Makes the timer the loop sleeps on, given the callback to run when it expires (e.g.
+   * `(fire) => new TimerFd(fire)`). Defaults to null: Node's setTimeout.
+   */
+  timer?: ((fire: () => void) => LoopTimer) | null;
+  /**
+   * A link that reads in batches while its line is busy (FdLink's busyOctets): while its
+   * `batchAt` is set (>= 0), a deadline that falls before it waits for it, so one wake-up every
+   * batch period does all the work (NAPI's poll with its TX completions), not one wake-up for
+   * the batch and another for what the batch sent. Work due at once is not held back.
+   * Defaults to null.
+   */
+  batchedBy?: { readonly batchAt: number } | null;
 }
 
 /** Defaults of HostLoopOptions. */
 export const DEFAULT_HOST_LOOP_OPTIONS: Readonly<Required<HostLoopOptions>> = Object.freeze({
   maxPassesPerTurn: 64,
+  timer: null,
+  batchedBy: null,
 });
 
 export interface HostLoopStats {
@@ -34,17 +70,23 @@ export interface HostLoopStats {
   timedSleeps: number;
   /** Turns started by `wake()` rather than by a deadline. */
   wakes: number;
+  /** Turns that ended with work due at once: the next turn follows after pending I/O, without sleeping. */
+  yields: number;
 }
 
 /** setTimeout's largest delay (2^31 - 1 ms, about 24.8 days); longer waits are split. */
 const MAX_DELAY = 0x7fffffff;
 
 export class HostLoop {
-  readonly stats: HostLoopStats = { turns: 0, polls: 0, timedSleeps: 0, wakes: 0 };
+  readonly stats: HostLoopStats = { turns: 0, polls: 0, timedSleeps: 0, wakes: 0, yields: 0 };
   private readonly parts: Pollable[] = [];
   private readonly maxPasses: number;
   private readonly origin: number;
   private timer: ReturnType<typeof setTimeout> | null = null;
+  /** The precise timer, when one was given; `armed` from an arming until the next disarm (an expiry is acknowledged only by arming or disarming). */
+  private readonly precise: LoopTimer | null;
+  private armed = false;
+  private readonly batchedBy: { readonly batchAt: number } | null;
   private immediate: ReturnType<typeof setImmediate> | null = null;
   private running = false;
   private inTurn = false;
@@ -57,11 +99,18 @@ export class HostLoop {
     this.stats.wakes++;
     this.turn();
   };
+  private readonly preciseCallback = (): void => {
+    // A wake() already queued a turn; it will re-arm or disarm the timer.
+    if (this.immediate === null) this.turn();
+  };
 
   constructor(parts: readonly Pollable[] = [], options: HostLoopOptions = {}) {
     for (const part of parts) this.parts.push(part);
     this.maxPasses = options.maxPassesPerTurn ?? DEFAULT_HOST_LOOP_OPTIONS.maxPassesPerTurn;
     this.origin = performance.now();
+    const timer = options.timer ?? DEFAULT_HOST_LOOP_OPTIONS.timer;
+    this.precise = timer !== null ? timer(this.preciseCallback) : null;
+    this.batchedBy = options.batchedBy ?? DEFAULT_HOST_LOOP_OPTIONS.batchedBy;
   }
 
   /** Milliseconds since the loop was created: an integer, monotonic. */
@@ -111,6 +160,7 @@ export class HostLoop {
       return;
     }
     if (this.immediate !== null) return;
+    // A precise timer stays armed: the turn re-arms or disarms it (one system call, not two).
     this.clearTimer();
     this.immediate = setImmediate(this.wakeCallback);
   }
@@ -125,6 +175,7 @@ export class HostLoop {
       clearImmediate(this.immediate);
       this.immediate = null;
     }
+    this.precise?.close();
     this.resolveDone?.();
     return done;
   }
@@ -160,6 +211,7 @@ export class HostLoop {
       this.inTurn = false;
       this.running = false;
       this.clearTimer();
+      this.precise?.close();
       this.rejectDone?.(error);
       return;
     }
@@ -167,10 +219,17 @@ export class HostLoop {
     if (!this.running) return; // a part called stop()
     if (this.wokenDuringTurn || deadline <= now) {
       // Work is due now: yield to I/O first, then go again.
+      this.stats.yields++;
       this.immediate = setImmediate(this.turnCallback);
       return;
     }
-    this.schedule(deadline === NEVER ? MAX_DELAY : deadline - now);
+    if (this.batchedBy !== null) {
+      // The line is busy: what falls due before its next batch waits for it.
+      const batch = this.batchedBy.batchAt;
+      if (batch > deadline) deadline = batch;
+    }
+    if (this.precise !== null) this.sleepPrecisely(deadline);
+    else this.schedule(deadline === NEVER ? MAX_DELAY : deadline - now);
   }
 
   private schedule(delay: number): void {
@@ -184,6 +243,26 @@ export class HostLoop {
     this.timer = setTimeout(this.turnCallback, delay < MAX_DELAY ? delay : MAX_DELAY);
   }
 
+  /** Arms the precise timer for the instant the loop's clock reaches `deadline` (NEVER: disarms; its handle keeps the process alive). */
+  private sleepPrecisely(deadline: number): void {
+    const precise = this.precise!;
+    if (deadline === NEVER) {
+      if (this.armed) {
+        precise.disarm();
+        this.armed = false;
+      }
+      return;
+    }
+    const delay = this.origin + deadline - performance.now();
+    if (delay <= 0) {
+      this.immediate = setImmediate(this.turnCallback);
+      return;
+    }
+    this.stats.timedSleeps++;
+    precise.arm(delay);
+    this.armed = true;
+  }
+
   private clearTimer(): void {
     if (this.timer !== null) {
       clearTimeout(this.timer);
@@ -191,3 +270,4 @@ export class HostLoop {
     }
   }
 }
+

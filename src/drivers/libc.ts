@@ -32,6 +32,14 @@ export const EINTR = 4;
 export const EIO = 5;
 export const EAGAIN = 11;
 
+/** timerfd_create(2): the monotonic clock, and its flags (the same bits as O_NONBLOCK and O_CLOEXEC). */
+export const CLOCK_MONOTONIC = 1;
+export const TFD_NONBLOCK = O_NONBLOCK;
+export const TFD_CLOEXEC = O_CLOEXEC;
+
+/** Size of a `struct itimerspec` (two `struct timespec` of two 64-bit fields) in octets. */
+export const ITIMERSPEC_SIZE = 32;
+
 /** tcsetattr(3) action: apply now. */
 export const TCSANOW = 0;
 
@@ -54,6 +62,9 @@ export interface Libc {
   tcgetattr(fd: number, termios: Uint8Array): number;
   tcsetattr(fd: number, action: number, termios: Uint8Array): number;
   cfmakeraw(termios: Uint8Array): void;
+  timerfd_create(clockid: number, flags: number): number;
+  /** `newValue` is a `struct itimerspec` (ITIMERSPEC_SIZE octets); the old value is not asked for. */
+  timerfd_settime(fd: number, flags: number, newValue: Int32Array, oldValue: null): number;
   strerror(errnum: number): string;
   errno(): number;
 }
@@ -82,6 +93,8 @@ export function libc(): Libc {
     tcgetattr: lib.func('int tcgetattr(int fd, void *termios)'),
     tcsetattr: lib.func('int tcsetattr(int fd, int action, const void *termios)'),
     cfmakeraw: lib.func('void cfmakeraw(void *termios)'),
+    timerfd_create: lib.func('int timerfd_create(int clockid, int flags)'),
+    timerfd_settime: lib.func('int timerfd_settime(int fd, int flags, const void *new_value, void *old_value)'),
     strerror: lib.func('const char *strerror(int errnum)'),
     errno: () => koffi.errno(),
   };

@@ -12,11 +12,12 @@
  */
 import { existsSync } from 'node:fs';
 import { NEVER } from '../time.ts';
-import { ActivityListeners, ClosedSignal, type DriverLink, type DriverLinkStats, type LinkClosed } from './link.ts';
+import type { FdLinkStats } from './fd-link.ts';
+import { ActivityListeners, ClosedSignal, type DriverLink, type LinkClosed } from './link.ts';
 import { SerialLink, type SerialLinkOptions } from './serial-link.ts';
 
-/** Counters of a ReopeningSerialLink, on top of the current port's octet counters. */
-export interface ReopeningStats extends DriverLinkStats {
+/** Counters of a ReopeningSerialLink, on top of the current port's counters (summed over every port opened). */
+export interface ReopeningStats extends FdLinkStats {
   /** Times the port was lost. */
   disconnects: number;
   /** Times it was opened again. */
@@ -42,7 +43,7 @@ export class ReopeningSerialLink implements DriverLink {
   private readonly listeners = new ActivityListeners();
   private readonly counters = { disconnects: 0, reopens: 0, droppedWhileDown: 0 };
   /** Octet counters of the ports closed before the current one. */
-  private readonly past = { rxBytes: 0, txBytes: 0, rxOverflow: 0, writeShort: 0 };
+  private readonly past = { rxBytes: 0, txBytes: 0, rxOverflow: 0, writeShort: 0, rxWakeups: 0, busyReads: 0, busySpells: 0 };
   private link: SerialLink | null;
   private timer: ReturnType<typeof setTimeout> | null = null;
   private closing = false;
@@ -66,12 +67,19 @@ export class ReopeningSerialLink implements DriverLink {
     return this.link !== null && this.link.isOpen;
   }
 
+  /** While the line is busy (see busyOctets), when the next periodic read is due; otherwise -1. */
+  get batchAt(): number {
+    return this.link !== null ? this.link.batchAt : -1;
+  }
+
   get stats(): ReopeningStats {
     const s = this.link?.stats;
     const p = this.past;
     return {
       rxBytes: p.rxBytes + (s?.rxBytes ?? 0), txBytes: p.txBytes + (s?.txBytes ?? 0),
-      rxOverflow: p.rxOverflow + (s?.rxOverflow ?? 0), writeShort: p.writeShort + (s?.writeShort ?? 0), ...this.counters,
+      rxOverflow: p.rxOverflow + (s?.rxOverflow ?? 0), writeShort: p.writeShort + (s?.writeShort ?? 0),
+      rxWakeups: p.rxWakeups + (s?.rxWakeups ?? 0), busyReads: p.busyReads + (s?.busyReads ?? 0),
+      busySpells: p.busySpells + (s?.busySpells ?? 0), ...this.counters,
     };
   }
 
@@ -99,7 +107,10 @@ export class ReopeningSerialLink implements DriverLink {
     this.timer = null;
     const link = this.link;
     this.link = null;
-    if (link !== null) await link.close();
+    if (link !== null) {
+      this.keepStats(link);
+      await link.close();
+    }
     this.signal.resolve({ disconnected: false, reason: `serial port ${this.path} closed` });
   }
 
@@ -109,17 +120,26 @@ export class ReopeningSerialLink implements DriverLink {
     });
     void link.closed.then((why) => {
       if (this.closing || this.link !== link) return;
-      const s = link.stats;
-      this.past.rxBytes += s.rxBytes;
-      this.past.txBytes += s.txBytes;
-      this.past.rxOverflow += s.rxOverflow;
-      this.past.writeShort += s.writeShort;
+      this.keepStats(link);
       this.link = null;
       this.counters.disconnects++;
       this.downSince = Date.now();
       this.options.onDown?.(why.reason);
       this.retry();
     });
+  }
+
+  /** Adds a port's counters to those of the ports before it (it is being let go). */
+  private keepStats(link: SerialLink): void {
+    const s = link.stats;
+    const p = this.past;
+    p.rxBytes += s.rxBytes;
+    p.txBytes += s.txBytes;
+    p.rxOverflow += s.rxOverflow;
+    p.writeShort += s.writeShort;
+    p.rxWakeups += s.rxWakeups;
+    p.busyReads += s.busyReads;
+    p.busySpells += s.busySpells;
   }
 
   private retry(): void {

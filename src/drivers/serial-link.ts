@@ -26,8 +26,8 @@
  */
 import { existsSync } from 'node:fs';
 import { SerialPort } from 'serialport';
-import type { DriverLink, DriverLinkStats, LinkClosed } from './link.ts';
-import { DEFAULT_FD_LINK_OPTIONS, FdLink } from './fd-link.ts';
+import type { DriverLink, LinkClosed } from './link.ts';
+import { DEFAULT_FD_LINK_OPTIONS, FdLink, type FdLinkStats } from './fd-link.ts';
 
 export interface SerialLinkOptions {
   /** Line speed in baud (8N1). Defaults to 115200. */
@@ -42,6 +42,10 @@ export interface SerialLinkOptions {
   txCapacity?: number;
   /** Wake the owner only when this octet arrives (SLIP END): see FdLinkOptions.wakeOn. */
   wakeOn?: number;
+  /** Interrupt coalescing under load: see FdLinkOptions.busyOctets (0: off). */
+  busyOctets?: number;
+  /** The read period while the line is busy, ms: see FdLinkOptions.busyPollMs. */
+  busyPollMs?: number;
 }
 
 /** Defaults of SerialLinkOptions: 115200 8N1, no flow control, locked; FdLink's rings and wake-ups. */
@@ -52,6 +56,8 @@ export const DEFAULT_SERIAL_LINK_OPTIONS: Readonly<Required<SerialLinkOptions>> 
   rxCapacity: DEFAULT_FD_LINK_OPTIONS.rxCapacity,
   txCapacity: DEFAULT_FD_LINK_OPTIONS.txCapacity,
   wakeOn: DEFAULT_FD_LINK_OPTIONS.wakeOn,
+  busyOctets: DEFAULT_FD_LINK_OPTIONS.busyOctets,
+  busyPollMs: DEFAULT_FD_LINK_OPTIONS.busyPollMs,
 });
 
 /** Why opening a serial port failed. `code` is stable; `message` is one line for a user. */
@@ -94,6 +100,8 @@ export class SerialLink implements DriverLink {
       rxCapacity: options.rxCapacity ?? DEFAULT_SERIAL_LINK_OPTIONS.rxCapacity,
       txCapacity: options.txCapacity ?? DEFAULT_SERIAL_LINK_OPTIONS.txCapacity,
       wakeOn: options.wakeOn ?? DEFAULT_SERIAL_LINK_OPTIONS.wakeOn,
+      busyOctets: options.busyOctets ?? DEFAULT_SERIAL_LINK_OPTIONS.busyOctets,
+      busyPollMs: options.busyPollMs ?? DEFAULT_SERIAL_LINK_OPTIONS.busyPollMs,
     });
     this.closed = this.link.closed.then(async (why) => {
       // FdLink has stopped polling the fd; now the binding may close it.
@@ -134,7 +142,7 @@ export class SerialLink implements DriverLink {
     return new SerialLink(port, port.fd, path, baud, options);
   }
 
-  get stats(): DriverLinkStats {
+  get stats(): FdLinkStats {
     return this.link.stats;
   }
 
@@ -150,6 +158,11 @@ export class SerialLink implements DriverLink {
   /** Octets accepted by `write` and not yet handed to the OS. */
   get txPending(): number {
     return this.link.txPending;
+  }
+
+  /** While the line is busy (see busyOctets), when the next periodic read is due; otherwise -1. */
+  get batchAt(): number {
+    return this.link.batchAt;
   }
 
   onActivity(listener: () => void): void {

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { HostLoop } from '../../src/drivers/host-loop.ts';
+import { HostLoop, type LoopTimer } from '../../src/drivers/host-loop.ts';
+import { TimerFd } from '../../src/drivers/timer-fd.ts';
 import { NEVER, type Pollable } from '../../src/time.ts';
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -161,5 +162,115 @@ describe('drivers/host-loop', () => {
     expect(inbox.handled).to.equal(2);
     await loop.stop();
     await running;
+  });
+
+  it('with a precise timer (TimerFd) it sleeps until each deadline and never runs a part before it', async () => {
+    /** Due every `period` ms; counts polls that come before the deadline. */
+    const period = 3;
+    let next = -1;
+    let early = 0;
+    let ticks = 0;
+    const part: Pollable = {
+      poll: (now) => {
+        if (next < 0) next = now + period;
+        else if (now < next) early++;
+        else {
+          ticks++;
+          next = now + period;
+        }
+        return false;
+      },
+      pollAt: (now) => (next < 0 ? now : next),
+    };
+    const loop = new HostLoop([part], { timer: (fire) => new TimerFd(fire) });
+    const running = loop.run();
+    await sleep(300);
+    await loop.stop();
+    await running;
+    expect(ticks).to.be.within(10, 110);
+    // A timerfd set for the deadline's instant does not fire before it: no turn finds it not yet due.
+    expect(early).to.equal(0);
+    expect(loop.stats.timedSleeps).to.be.at.least(ticks);
+  });
+
+  it('batchedBy: while a link reads in batches, a deadline before its next batch waits for it; work due at once does not', async () => {
+    /** A timer that records what it was armed for and never fires (the test runs turns by wake()). */
+    const armed: number[] = [];
+    const timer: LoopTimer = { arm: (delay) => armed.push(delay), disarm: () => {}, close: () => {} };
+    const link = { batchAt: -1 };
+    let dueNow = false; // the part has work due at once (once)
+    const part: Pollable = {
+      poll: () => false,
+      pollAt: (now) => {
+        if (dueNow) {
+          dueNow = false;
+          return now;
+        }
+        return now + 1;
+      },
+    };
+    const loop = new HostLoop([part], { timer: () => timer, batchedBy: link });
+    const running = loop.run();
+    await sleep(20);
+    // Not batching: armed for the part's deadline, 1 ms ahead.
+    expect(armed.length).to.equal(1);
+    expect(armed[0]!).to.be.within(0, 1);
+    // The line turns busy, its next batch 100 ms away: the 1 ms deadline waits for it.
+    link.batchAt = loop.now() + 100;
+    loop.wake();
+    await sleep(20);
+    expect(armed.length).to.equal(2);
+    expect(armed[1]!).to.be.above(50);
+    // Work due at once is not held back: the loop goes again without sleeping, then waits for the batch.
+    const yields = loop.stats.yields;
+    link.batchAt = loop.now() + 100;
+    dueNow = true;
+    loop.wake();
+    await sleep(20);
+    expect(loop.stats.yields).to.equal(yields + 1);
+    expect(armed.length).to.equal(3);
+    expect(armed[2]!).to.be.above(50);
+    // No batch (the line is quiet again): nothing held back.
+    link.batchAt = -1;
+    loop.wake();
+    await sleep(20);
+    expect(armed[3]!).to.be.within(0, 1);
+    await loop.stop();
+    await running;
+  });
+});
+
+describe('drivers/timer-fd', () => {
+  /** Waits (real time, at most 5 s) until `cond` holds. */
+  async function until(cond: () => boolean): Promise<void> {
+    for (let i = 0; i < 1000 && !cond(); i++) await sleep(5);
+    expect(cond()).to.equal(true);
+  }
+
+  it('fires once per arming, not after disarm; a new arming replaces the old', async () => {
+    let fired = 0;
+    const t = new TimerFd(() => {
+      fired++;
+      t.disarm(); // acknowledges the expiry (the fd stays readable until armed or disarmed)
+    });
+    try {
+      t.arm(2);
+      await until(() => fired === 1);
+      await sleep(30);
+      expect(fired).to.equal(1); // once
+      t.arm(5);
+      t.disarm();
+      await sleep(50);
+      expect(fired).to.equal(1);
+      t.arm(10_000);
+      t.arm(1); // replaces
+      await until(() => fired === 2);
+    } finally {
+      t.close();
+    }
+    t.close(); // twice is fine
+    t.arm(1); // closed: ignored
+    await sleep(20);
+    expect(fired).to.equal(2);
   });
 });

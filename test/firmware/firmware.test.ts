@@ -5,7 +5,18 @@ import { expect } from 'chai';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { FdLink } from '../../src/drivers/fd-link.ts';
+import { HostLoop } from '../../src/drivers/host-loop.ts';
 import { openPtyPair, type PtyHandles } from '../../src/drivers/pty.ts';
+import { Interface } from '../../src/iface/interface.ts';
+import { SlipDevice } from '../../src/phy/slip-device.ts';
+import { SLIP_END } from '../../src/phy/slip.ts';
+import { IcmpSocket } from '../../src/socket/icmp.ts';
+import { TcpStack } from '../../src/socket/tcp/stack.ts';
+import { TcpState } from '../../src/socket/tcp/state.ts';
+import { PacketPool } from '../../src/storage/packet-pool.ts';
+import { NEVER } from '../../src/time.ts';
+import { HOST_A as HOST, HOST_B as DEVICE } from '../../support/addresses.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -73,5 +84,66 @@ describe('firmware process', function () {
     expect(await run.exit).to.equal(0);
     expect(run.out()).to.match(/SIGTERM: closing connections/);
     expect(run.out()).to.match(/stopped: \d+ frames in, \d+ out/);
+  });
+
+  it('a saturated line is read in batches while busy, a ping on a quiet line as it arrives; the summary counts both', async () => {
+    pty = openPtyPair();
+    const run = firmware(['--port', pty.slavePath, '--baud', '3000000', '--mtu', '1006'], { SLIPSTACK_PASSWORD: 'x' });
+    await waitFor(run, /ready/);
+    // The host end, unpaced: the line is as fast as the two processes.
+    const link = new FdLink(pty.masterFd, { closeFd: false, name: 'test pty', wakeOn: SLIP_END });
+    const tcp = new TcpStack({ sockets: 2, isnKey: [1, 2, 3, 4] });
+    const iface = new Interface({ device: new SlipDevice(link, new PacketPool({ slots: 32, mtu: 1006 })), address: HOST, tcp });
+    const loop = new HostLoop([iface]);
+    link.onActivity(() => loop.wake());
+    const running = loop.run();
+    const until = async (cond: () => boolean, what: string): Promise<void> => {
+      const t0 = Date.now();
+      while (!cond()) {
+        if (Date.now() - t0 > 30_000) throw new Error(`timed out: ${what}; firmware said: ${run.out()}`);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    };
+    try {
+      // A ping on the quiet line.
+      const icmp = new IcmpSocket({ rxBuffer: new Uint8Array(1024), txBuffer: new Uint8Array(1024) });
+      icmp.bind(7);
+      iface.addIcmpSocket(icmp);
+      const reply = new Uint8Array(64);
+      icmp.sendEcho(DEVICE, 1, new Uint8Array(56), 0, 56);
+      loop.wake();
+      await until(() => icmp.recvEcho(reply, 0, 64) >= 0, 'the ping reply');
+      // 400 kB to discard: a stream.
+      const size = 400_000;
+      const data = new Uint8Array(16384).fill(0x5a);
+      const sock = tcp.connect(loop.now(), DEVICE, 9)!;
+      let sent = 0;
+      loop.add({ poll: () => {
+        let moved = false;
+        for (let n = 1; sent < size && sock.state === TcpState.Established && n > 0; sent += n) {
+          n = sock.send(data, 0, Math.min(data.length, size - sent));
+          moved ||= n > 0;
+        }
+        return moved;
+      }, pollAt: () => NEVER });
+      loop.wake();
+      await until(() => sent === size && sock.sendQueue === 0, 'the transfer');
+      sock.close();
+      loop.wake();
+      await until(() => sock.state === TcpState.Closed || sock.state === TcpState.TimeWait, 'the close');
+    } finally {
+      await loop.stop();
+      await running;
+    }
+    run.child.kill('SIGTERM');
+    expect(await run.exit).to.equal(0);
+    await link.close();
+    expect(run.out()).to.match(/discarded 400000,/);
+    const m = /serial line read (\d+) times on arrival, (\d+) times while busy \((\d+) busy spells\)/.exec(run.out());
+    expect(m, run.out()).to.not.equal(null);
+    const [onArrival, whileBusy, spells] = [Number(m![1]), Number(m![2]), Number(m![3])];
+    expect(onArrival, 'reads on arrival (the ping, the handshake)').to.be.above(0);
+    expect(spells, 'busy spells').to.be.at.least(1);
+    expect(whileBusy, 'periodic reads while busy').to.be.above(0);
   });
 });
