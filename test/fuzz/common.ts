@@ -305,6 +305,19 @@ export function mutate(rng: Xorshift32, seed: Uint8Array, max: number): Uint8Arr
   return out;
 }
 
+/** The octets of `parts`, one after the other. */
+export function concat(parts: Uint8Array[]): Uint8Array {
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  n = 0;
+  for (const p of parts) {
+    out.set(p, n);
+    n += p.length;
+  }
+  return out;
+}
+
 /** `len` random octets. */
 export function randomOctets(rng: Xorshift32, len: number): Uint8Array {
   const b = new Uint8Array(len);

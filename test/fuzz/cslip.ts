@@ -41,7 +41,7 @@ import { PacketPool } from '../../src/storage/packet-pool.ts';
 import { HOST_A, HOST_B } from '../../support/addresses.ts';
 import { echoRequest, naiveChecksum } from '../helpers/packets.ts';
 import {
-  ACK, FIN, FeedLink, FuzzFailure, PSH, RST, SYN, URG, endSession, fixTransportChecksum, followBoard, fuzzBoard, mutate, randomOctets,
+  ACK, FIN, FeedLink, concat, FuzzFailure, PSH, RST, SYN, URG, endSession, fixTransportChecksum, followBoard, fuzzBoard, mutate, randomOctets,
   slipFrame, type FuzzMode, type FuzzResult, type FuzzSession,
 } from './common.ts';
 
@@ -107,18 +107,6 @@ function frameError(rng: Xorshift32): Uint8Array {
   }
   out.push(SLIP_END);
   return Uint8Array.from(out);
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  n = 0;
-  for (const p of parts) {
-    out.set(p, n);
-    n += p.length;
-  }
-  return out;
 }
 
 /**

@@ -37,7 +37,7 @@ import { TcpState } from '../../src/socket/tcp/state.ts';
 import { PacketPool } from '../../src/storage/packet-pool.ts';
 import { HOST_A, HOST_B } from '../../support/addresses.ts';
 import { echoRequest } from '../helpers/packets.ts';
-import { FeedLink, FuzzFailure, PASSWORD, fuzzBoard, mutate, randomOctets, slipFrame, type FuzzMode, type FuzzResult } from './common.ts';
+import { FeedLink, FuzzFailure, PASSWORD, concat, fuzzBoard, mutate, randomOctets, slipFrame, type FuzzMode, type FuzzResult } from './common.ts';
 
 /** Virtual ms each input is given: the 1 s pause before a wrong password's 401, and some. */
 const STEP_MS = 1100;
@@ -122,18 +122,6 @@ function mutateHttp(rng: Xorshift32, seed: Uint8Array, seeds: Uint8Array[]): Uin
       continue;
     }
     out = concat([out.subarray(0, at), insert, out.subarray(Math.min(out.length, at + cut))]);
-  }
-  return out;
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  n = 0;
-  for (const p of parts) {
-    out.set(p, n);
-    n += p.length;
   }
   return out;
 }
