@@ -12,9 +12,9 @@
  */
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { type Dirent, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
@@ -42,8 +42,12 @@ describe('slipstack/net as a package (npm pack, installed in a scratch project)'
   });
 
   it('the tarball holds the built slipstack/net (JS and declarations), no TypeScript source, no stale build', async () => {
-    const { stdout } = await run('tar', ['tzf', tarball], { maxBuffer: 16 << 20 });
-    const files = stdout.trim().split('\n');
+    // What npm unpacked from the tarball into the scratch project is the tarball's content (no
+    // tar program needed): its paths as the tarball names them, under package/.
+    const installed = join(app, 'node_modules', 'slipstack');
+    const files = (readdirSync(installed, { recursive: true, withFileTypes: true }) as Dirent[])
+      .filter((d) => d.isFile())
+      .map((d) => `package/${relative(installed, join(d.parentPath ?? d.path, d.name)).split(sep).join('/')}`);
     expect(files).to.include('package/dist/lib/drivers/net/index.js');
     expect(files).to.include('package/dist/lib/drivers/net/index.d.ts');
     expect(files.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))).to.deep.equal([]);
