@@ -116,7 +116,7 @@ export async function run(ctx: BenchContext): Promise<Figure[]> {
     ctx.log('startup_ms_first_ping: skipped (needs root and network namespaces)');
     return figures;
   }
-  const runs = ctx.quick ? 1 : 5;
+  const runs = ctx.quick ? 1 : 3;
   figures.push({
     key: 'startup_ms_first_ping',
     value: Math.round(median(await startupMs(image, runs, null, ctx))),

@@ -17,7 +17,7 @@
  *   A window in which V8 compiled or installed optimised code (code and old space grew: a few
  *   windows of hundreds, mostly the net layer's own functions getting hot) holds a few hundred
  *   young octets of V8's too: such windows are counted apart and reported in the note.
- *   Steady state: the last third of a 96 MiB transfer; the close comes after it.
+ *   Steady state: the last third of a 64 MiB transfer; the close comes after it.
  */
 import http from 'node:http';
 import { once } from 'node:events';
@@ -145,7 +145,7 @@ async function coreAllocPerMb(ctx: BenchContext, raw: boolean): Promise<{ perMb:
   const loopLike = { now: () => now.t, wake: () => {} };
   device.net.attach(loopLike);
   peer.net.attach(loopLike);
-  const total = ctx.quick ? 16 * 1024 * 1024 : 96 * 1024 * 1024;
+  const total = ctx.quick ? 16 * 1024 * 1024 : 64 * 1024 * 1024;
   let reader: Socket | null = null;
   let read = 0;
   const listener = createServer({ network: device.net }, (s) => {

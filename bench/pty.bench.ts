@@ -248,7 +248,7 @@ export async function run(ctx: BenchContext): Promise<Figure[]> {
   {
     const rig = await startRig(image, 115200);
     try {
-      const size = ctx.quick ? 48 * 1024 : 192 * 1024;
+      const size = ctx.quick ? 48 * 1024 : 128 * 1024;
       const goodput = await bulkToDiscard(rig, size, data);
       const mss = MTU - 52;
       const limit = (11520 * mss) / (MTU + 2 + (specials / data.length) * mss);

@@ -74,6 +74,7 @@ async function main(): Promise<number> {
   const t0 = performance.now();
   for (const name of names) {
     process.stderr.write(`bench ${name}\n`);
+    const started = performance.now();
     try {
       const module = await REGISTRY[name]!();
       if (module.name !== name) throw new Error(`module exports name ${module.name}, registry key is ${name}`);
@@ -85,6 +86,7 @@ async function main(): Promise<number> {
       failed++;
       process.stderr.write(`bench ${name} FAILED: ${(e as Error).stack ?? String(e)}\n`);
     }
+    process.stderr.write(`bench ${name}: ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
   }
   process.stderr.write(`done in ${((performance.now() - t0) / 1000).toFixed(1)} s (node ${process.version}, ${process.platform}/${process.arch})\n`);
   process.stdout.write(options.json ? formatJson(results) : formatTable(results));

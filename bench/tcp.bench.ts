@@ -164,7 +164,7 @@ async function measureNet(bytes: number): Promise<number> {
 
 export async function run(ctx: BenchContext): Promise<Figure[]> {
   const MB = 1e6;
-  const bytes = (ctx.quick ? 64 : 512) * MB;
+  const bytes = (ctx.quick ? 64 : 256) * MB;
   const runs = ctx.quick ? 2 : 5;
 
   const netRates: number[] = [];

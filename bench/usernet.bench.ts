@@ -133,7 +133,7 @@ async function echoRtt(mode: 'tun' | 'user-net', rounds: number): Promise<number
 
 export async function run(ctx: BenchContext): Promise<Figure[]> {
   const figures: Figure[] = [];
-  const size = ctx.quick ? 48 * 1024 : 192 * 1024;
+  const size = ctx.quick ? 48 * 1024 : 128 * 1024;
   const { goodput, limit } = await forwardGoodput(ctx, size);
   figures.push({ key: 'fwd_goodput_eff_115200', value: +(goodput / limit).toFixed(3), unit: 'x limit', target: '>= 0.97',
     note: `${size / 1024} KiB from a node:net client through a forward to the firmware process's discard port, pty paced to 115200 at both ends, real time (includes slow start); beside link_eff_pty_115200_1006` });
