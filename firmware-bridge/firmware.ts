@@ -18,12 +18,13 @@ import { HostLoop } from '../src/drivers/host-loop.ts';
 import { PcapFileSink } from '../src/drivers/pcap-file.ts';
 import { ReopeningSerialLink } from '../src/drivers/reopening-serial-link.ts';
 import { SerialError } from '../src/drivers/serial-link.ts';
+import { isPtyPath } from '../src/drivers/pty.ts';
 import { TimerFd } from '../src/drivers/timer-fd.ts';
 import { SLIP_END } from '../src/phy/slip.ts';
 import { formatIpv4 } from '../src/wire/ipv4.ts';
 import { Board } from './board.ts';
 import { CliError, FIRMWARE_USAGE, parseFirmwareArgs } from './cli.ts';
-import { SERIAL_BUSY_OCTETS, SERVICE_NAMES, SHUTDOWN_GRACE_MS, serialBusyPollMs } from './limits.ts';
+import { SERVICE_NAMES, SHUTDOWN_GRACE_MS, serialBusyOctets, serialBusyPollMs } from './limits.ts';
 import { runAsCommand } from './entry.ts';
 
 declare const SLIPSTACK_VERSION: string | undefined;
@@ -74,7 +75,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     // and while the line is busy, one read every few ms instead of a wake-up per chunk.
     link = await ReopeningSerialLink.open(config.port, {
       baud: config.baud, rtscts: config.rtscts, wakeOn: SLIP_END,
-      busyOctets: SERIAL_BUSY_OCTETS, busyPollMs: serialBusyPollMs(config.baud),
+      busyOctets: serialBusyOctets(config.uartTiming || !isPtyPath(config.port)), busyPollMs: serialBusyPollMs(config.baud),
       onDown: (reason) => process.stderr.write(`firmware: serial port ${config.port} disappeared (${reason}); waiting for it to come back\n`),
       onUp: (downMs) => say(`serial port ${config.port} is back after ${(downMs / 1000).toFixed(1)} s; reopened, carrying on`),
     });

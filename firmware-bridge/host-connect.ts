@@ -36,7 +36,7 @@ import { describeClash, findClash, localNets } from './host/addresses.ts';
 import { userNetMain } from './host/user-net-main.ts';
 import { Stopper } from './host/stopper.ts';
 import { openUserNetLine } from './host/user-net-line.ts';
-import { HOST_POOL_SLOTS, HOST_SLIP_QUEUE_FRAMES, HOST_TUN_MIN_PACKET, SERIAL_BUSY_OCTETS, serialBusyPollMs } from './limits.ts';
+import { HOST_POOL_SLOTS, HOST_SLIP_QUEUE_FRAMES, HOST_TUN_MIN_PACKET, serialBusyOctets, serialBusyPollMs } from './limits.ts';
 import { runAsCommand } from './entry.ts';
 
 export interface BridgeStats {
@@ -151,7 +151,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   let link: FdLink | ReopeningSerialLink;
   let pty: PtyHandles | null = null;
   // As the firmware: one wake-up per SLIP frame, and batched reads while the line is busy.
-  const coalescing = { wakeOn: SLIP_END, busyOctets: SERIAL_BUSY_OCTETS, busyPollMs: serialBusyPollMs(config.baud) };
+  // (Batched reads only where the line's rate is bounded: a serial port, or a pty paced with --uart-timing.)
+  const coalescing = { wakeOn: SLIP_END, busyOctets: serialBusyOctets(!config.pty || config.uartTiming), busyPollMs: serialBusyPollMs(config.baud) };
   try {
     if (config.pty) {
       pty = openPtyPair();

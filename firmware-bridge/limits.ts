@@ -99,6 +99,16 @@ export const SHUTDOWN_GRACE_MS = 3000;
  * back); about a tty's largest VMIN (255).
  */
 export const SERIAL_BUSY_OCTETS = 256;
+
+/**
+ * FdLinkOptions.busyOctets for a line: SERIAL_BUSY_OCTETS where its rate is bounded (a real
+ * serial port at its baud, or a pty whose writer paces to one with --uart-timing), else 0. An
+ * unpaced pty moves data as fast as the two processes can: reads on a period would cap it
+ * (4 KiB a read, one read a period), so it is read on arrival.
+ */
+export function serialBusyOctets(rateBounded: boolean): number {
+  return rateBounded ? SERIAL_BUSY_OCTETS : 0;
+}
 /** The longest period of the reads while the line is busy, ms (see serialBusyPollMs). */
 export const SERIAL_BUSY_POLL_MAX_MS = 10;
 /** At most this many octets arrive between two reads of a busy line: 3/4 of N_TTY's 4 KiB read buffer, which a read cannot exceed. */

@@ -25,7 +25,9 @@
  *   periodic read is, so it can do all its work then (HostLoopOptions.batchedBy).
  * A tty hands over at most its line discipline's buffer (4 KiB for N_TTY) per read; the rest
  * follows from the kernel's flip buffers after the read. So `busyPollMs` x the octet rate must
- * stay below 4 KiB (10 ms at 3 Mbaud moves 3000 octets), or the reads, not the line, set the pace.
+ * stay below 4 KiB (10 ms at 3 Mbaud moves 3000 octets), or the reads, not the line, set the pace;
+ * a read that brings `busyFullOctets` or more is taken as that case (an unpaced pty, a faster
+ * line): the line is then read on arrival, where each wake-up already carries a full read.
  */
 import type { DriverLink, DriverLinkStats, LinkClosed } from './link.ts';
 import { ActivityListeners, ClosedSignal } from './link.ts';
@@ -57,6 +59,13 @@ export interface FdLinkOptions {
   busyOctets?: number;
   /** While busy, the period of the reads, ms of the owner's clock. Defaults to 10. */
   busyPollMs?: number;
+  /**
+   * A read that brings at least this many octets means the line delivers faster than one read a
+   * period carries (a tty hands over at most 4 KiB a read; an unpaced pty or a fast adapter fills
+   * that at once): such a line is not made busy, and a busy line goes back to listening, where
+   * every wake-up reads all there is. Defaults to 3072 (3/4 of N_TTY's read buffer).
+   */
+  busyFullOctets?: number;
   /** The clock that times the gaps between chunks, ms (fractional; a test passes a virtual one). Defaults to performance.now. */
   clock?: () => number;
 }
@@ -69,6 +78,7 @@ export const DEFAULT_FD_LINK_OPTIONS: Readonly<Required<Omit<FdLinkOptions, 'nam
   wakeOn: -1,
   busyOctets: 0,
   busyPollMs: 10,
+  busyFullOctets: 3072,
   clock: () => performance.now(),
 });
 
@@ -110,6 +120,7 @@ export class FdLink implements DriverLink {
   private readonly wakeOn: number;
   private readonly busyOctets: number;
   private readonly busyPollMs: number;
+  private readonly busyFullOctets: number;
   private readonly clock: () => number;
   private open = true;
   /** A write was cut short and the ring has not had room since (for pollAt). */
@@ -135,6 +146,7 @@ export class FdLink implements DriverLink {
     this.wakeOn = options.wakeOn ?? DEFAULT_FD_LINK_OPTIONS.wakeOn;
     this.busyOctets = options.busyOctets ?? DEFAULT_FD_LINK_OPTIONS.busyOctets;
     this.busyPollMs = options.busyPollMs ?? DEFAULT_FD_LINK_OPTIONS.busyPollMs;
+    this.busyFullOctets = options.busyFullOctets ?? DEFAULT_FD_LINK_OPTIONS.busyFullOctets;
     this.clock = options.clock ?? DEFAULT_FD_LINK_OPTIONS.clock;
     if (!(Number.isInteger(this.busyOctets) && this.busyOctets >= 0)) throw new RangeError(`FdLink: busyOctets must be an integer >= 0, got ${this.busyOctets}`);
     if (!(Number.isInteger(this.busyPollMs) && this.busyPollMs >= 1)) throw new RangeError(`FdLink: busyPollMs must be an integer >= 1, got ${this.busyPollMs}`);
@@ -242,6 +254,12 @@ export class FdLink implements DriverLink {
     const t = this.clock();
     if (t - this.lastChunkAt > BURST_GAP_MS) this.burst = 0;
     this.lastChunkAt = t;
+    if (got >= this.busyFullOctets) {
+      // A full read: the line outruns the reader already, so each wake-up carries all a read
+      // can; reading on a period would only cap the rate. Not a burst of small chunks.
+      this.burst = 0;
+      return false;
+    }
     this.burst += got;
     if (this.burst < this.busyOctets) return false;
     this.busy = true;
@@ -265,10 +283,12 @@ export class FdLink implements DriverLink {
     this.stats.busyReads++;
     const got = this.drainFd();
     if (!this.open) return;
-    if (got > 0 || this.rx.window === 0) {
+    if ((got > 0 && got < this.busyFullOctets) || this.rx.window === 0) {
       this.nextBusyRead = now + this.busyPollMs;
       return;
     }
+    // Silent, or a full read (the line outruns one read a period: listening reads it faster):
+    // back to listening.
     this.busy = false;
     this.lastChunkAt = -Infinity;
     this.poller.set(true, this.poller.wantsWrite);

@@ -12,7 +12,7 @@
  * held slave fd, or a SerialLink that opens the slave path with serialport (which also sets raw
  * mode, and flushes on open: bytes the master sent before that are lost).
  */
-import { openSync } from 'node:fs';
+import { openSync, realpathSync } from 'node:fs';
 import { constants as fsConstants } from 'node:fs';
 import type { DriverLink } from './link.ts';
 import { DEFAULT_FD_LINK_OPTIONS, FdLink } from './fd-link.ts';
@@ -166,5 +166,17 @@ export class PtyPair {
     await this.slave.close();
     await this.master.close();
     this.handles.close();
+  }
+}
+
+/**
+ * True if `path` (a symlink is followed) is a pty's slave, /dev/pts/N: a "serial port" with no
+ * baud of its own, which moves data as fast as its two ends do.
+ */
+export function isPtyPath(path: string): boolean {
+  try {
+    return /^\/dev\/pts\/\d+$/.test(realpathSync(path));
+  } catch {
+    return false;
   }
 }

@@ -114,6 +114,35 @@ describe('drivers/fd-link: interrupt coalescing', () => {
     expect(l.read(1021, dst, 0, dst.length)).to.equal(11);
   });
 
+  it('a line that fills a read (busyFullOctets or more at once) is read on arrival: it never turns busy, and a busy one goes back to listening', async () => {
+    const l = open({ busyOctets: 256, busyPollMs: 10 });
+    // Full reads back to back (an unpaced pty): no busy spell, every octet read on arrival.
+    for (let k = 0; k < 3; k++) {
+      send(pty!, 4000);
+      clock += 1;
+      await until(() => l.stats.rxBytes === 4000 * (k + 1), `chunk ${k}`);
+      expect(l.isBusy, `after chunk ${k}`).to.equal(false);
+      l.read(1000 + k, dst, 0, dst.length);
+    }
+    expect(l.stats.busySpells).to.equal(0);
+    // Small chunks turn it busy; then the line speeds up: the periodic read is full, so it
+    // goes back to listening instead of capping the rate at one read a period.
+    clock += 100;
+    send(pty!, 200);
+    await until(() => l.stats.rxBytes === 12_200, 'a small chunk');
+    clock += 1;
+    send(pty!, 100);
+    await until(() => l.isBusy, 'the busy line');
+    expect(l.read(2000, dst, 0, dst.length)).to.equal(300);
+    send(pty!, 4000);
+    send(pty!, 4000);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(l.read(2010, dst, 0, dst.length)).to.be.at.least(3072);
+    expect(l.isBusy).to.equal(false);
+    expect(l.pollAt(2010)).to.not.equal(2020);
+    await until(() => l.stats.rxBytes === 20_300, 'the rest, read on arrival');
+  });
+
   it('a trickle (chunks more than BURST_GAP_MS apart) never adds up to a busy line', async () => {
     const l = open({ busyOctets: 256 });
     for (let i = 1; i <= 5; i++) {

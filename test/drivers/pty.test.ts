@@ -1,7 +1,9 @@
 import { expect } from 'chai';
-import { closeSync, existsSync, statSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { FdLink } from '../../src/drivers/fd-link.ts';
-import { openPtyPair, PtyPair } from '../../src/drivers/pty.ts';
+import { isPtyPath, openPtyPair, PtyPair } from '../../src/drivers/pty.ts';
 import { NEVER } from '../../src/time.ts';
 import { randomBytes } from '../../support/pattern.ts';
 import { exchange } from './exchange.ts';
@@ -108,5 +110,23 @@ describe('drivers/pty: hangups', () => {
     await pair.close();
     expect(await pair.master.closed).to.deep.equal({ disconnected: false, reason: 'pty master closed' });
     expect((await pair.slave.closed).disconnected).to.equal(false);
+  });
+});
+
+describe('drivers/pty: isPtyPath', () => {
+  it('knows a pty slave, also behind a symlink, from a file, a missing path and /dev/null', () => {
+    const pty = openPtyPair();
+    const dir = mkdtempSync(join(tmpdir(), 'slipstack-ptypath-'));
+    try {
+      symlinkSync(pty.slavePath, join(dir, 'ttyUSB0'));
+      expect(isPtyPath(pty.slavePath)).to.equal(true);
+      expect(isPtyPath(join(dir, 'ttyUSB0'))).to.equal(true);
+      expect(isPtyPath(join(dir, 'missing'))).to.equal(false);
+      expect(isPtyPath('/dev/null')).to.equal(false);
+      expect(isPtyPath(dir)).to.equal(false);
+    } finally {
+      pty.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

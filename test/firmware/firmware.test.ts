@@ -11,6 +11,7 @@ import { openPtyPair, type PtyHandles } from '../../src/drivers/pty.ts';
 import { Interface } from '../../src/iface/interface.ts';
 import { SlipDevice } from '../../src/phy/slip-device.ts';
 import { SLIP_END } from '../../src/phy/slip.ts';
+import { UartTimedLink } from '../../src/phy/uart.ts';
 import { IcmpSocket } from '../../src/socket/icmp.ts';
 import { TcpStack } from '../../src/socket/tcp/stack.ts';
 import { TcpState } from '../../src/socket/tcp/state.ts';
@@ -88,12 +89,15 @@ describe('firmware process', function () {
 
   it('a saturated line is read in batches while busy, a ping on a quiet line as it arrives; the summary counts both', async () => {
     pty = openPtyPair();
-    const run = firmware(['--port', pty.slavePath, '--baud', '3000000', '--mtu', '1006'], { SLIPSTACK_PASSWORD: 'x' });
+    // A pty is a line with a rate only when both ends pace to one (--uart-timing): the firmware
+    // reads in batches only then (an unpaced pty is read on arrival: batches would cap it).
+    const run = firmware(['--port', pty.slavePath, '--baud', '3000000', '--mtu', '1006', '--uart-timing'], { SLIPSTACK_PASSWORD: 'x' });
     await waitFor(run, /ready/);
-    // The host end, unpaced: the line is as fast as the two processes.
+    // The host end paces its writes to 3 Mbaud too, as host connect --uart-timing does.
     const link = new FdLink(pty.masterFd, { closeFd: false, name: 'test pty', wakeOn: SLIP_END });
     const tcp = new TcpStack({ sockets: 2, isnKey: [1, 2, 3, 4] });
-    const iface = new Interface({ device: new SlipDevice(link, new PacketPool({ slots: 32, mtu: 1006 })), address: HOST, tcp });
+    const line = new UartTimedLink(link, 3_000_000);
+    const iface = new Interface({ device: new SlipDevice(line, new PacketPool({ slots: 32, mtu: 1006 })), address: HOST, tcp });
     const loop = new HostLoop([iface]);
     link.onActivity(() => loop.wake());
     const running = loop.run();
