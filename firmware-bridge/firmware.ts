@@ -110,16 +110,6 @@ export async function main(argv: readonly string[]): Promise<number> {
     `${formatIpv4(config.ip)} peer ${formatIpv4(config.peer)}, MTU ${config.mtu}, proto ${config.proto}`);
   if (board.telnet === null) say(board.telnetOffReason!);
   else if (config.insecureNoLogin && config.password === null) say('telnet has NO PASSWORD (--insecure-no-login)');
-  const on = config.services ?? SERVICE_NAMES;
-  const echoes = on.includes('echo') && on.includes('udp-echo') ? 'echo 7 (TCP and UDP)'
-    : on.includes('echo') ? 'echo 7 (TCP)' : on.includes('udp-echo') ? 'echo 7 (UDP)' : '';
-  const listening = [board.telnet !== null ? 'telnet 23' : '', echoes, on.includes('discard') ? 'discard 9' : '',
-    on.includes('chargen') ? 'chargen 19' : '', board.web !== null ? `web console ${board.web.port} (HTTP)` : ''].filter((s) => s !== '');
-  say(`listening: ${listening.length > 0 ? listening.join(', ') : 'nothing'}; ping answered`);
-  const budget = board.memory.budget !== null ? ` (budget ${board.memory.budget})` : '';
-  say(`profile ${board.memory.profile}: ${board.memory.allocated} octets preallocated${budget}, ` +
-    `${board.preallocatedBytes} of them for packets and TCP rings; ready`);
-
   let exitCode = 0;
   let stopping = false;
   const finish = async (code: number): Promise<void> => {
@@ -127,7 +117,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     await loop.stop();
   };
 
-  // SIGINT/SIGTERM: FIN every connection, wait until they settle (briefly), exit 0.
+  // SIGINT/SIGTERM: FIN every connection, wait until they settle (briefly), exit 0. Installed
+  // before `ready` is printed: whoever reads it may signal at once.
   const onSignal = (signal: string): void => {
     if (stopping) return;
     stopping = true;
@@ -145,6 +136,17 @@ export async function main(argv: readonly string[]): Promise<number> {
   };
   process.on('SIGINT', () => onSignal('SIGINT'));
   process.on('SIGTERM', () => onSignal('SIGTERM'));
+
+  const on = config.services ?? SERVICE_NAMES;
+  const echoes = on.includes('echo') && on.includes('udp-echo') ? 'echo 7 (TCP and UDP)'
+    : on.includes('echo') ? 'echo 7 (TCP)' : on.includes('udp-echo') ? 'echo 7 (UDP)' : '';
+  const listening = [board.telnet !== null ? 'telnet 23' : '', echoes, on.includes('discard') ? 'discard 9' : '',
+    on.includes('chargen') ? 'chargen 19' : '', board.web !== null ? `web console ${board.web.port} (HTTP)` : ''].filter((s) => s !== '');
+  say(`listening: ${listening.length > 0 ? listening.join(', ') : 'nothing'}; ping answered`);
+  const budget = board.memory.budget !== null ? ` (budget ${board.memory.budget})` : '';
+  say(`profile ${board.memory.profile}: ${board.memory.allocated} octets preallocated${budget}, ` +
+    `${board.preallocatedBytes} of them for packets and TCP rings; ready`);
+
 
 
   await loop.run();

@@ -187,11 +187,12 @@ export async function main(argv: readonly string[]): Promise<number> {
   link.onActivity(() => loop.wake());
   tun.onActivity(() => loop.wake());
 
+  // Signals are taken before anything is printed: whoever reads the lines may signal at once.
+  const stopper = new Stopper(say, () => void loop.stop());
   if (pty !== null) say(`device side: ${pty.slavePath}  (run: npm run firmware -- --port ${pty.slavePath})`);
   else say(`line: ${config.port} at ${config.baud} baud`);
   say(`up: ${formatIpv4(config.hostIp)} peer ${formatIpv4(config.deviceIp)} dev ${tun.name} mtu ${config.mtu} proto ${config.proto}`);
 
-  const stopper = new Stopper(say, () => void loop.stop());
   void link.closed.then((why) => stopper.stop(pty !== null ? 0 : 1, `line ${why.disconnected ? 'disappeared' : 'closed'}: ${why.reason}`));
   void tun.closed.then((why) => stopper.stop(1, `TUN ${why.disconnected ? 'failed' : 'closed'}: ${why.reason}`));
 

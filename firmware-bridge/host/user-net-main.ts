@@ -29,10 +29,11 @@ export async function userNetMain(link: DriverLink, config: UserNetConfig, say: 
     say(`cannot listen: ${err.code === 'EADDRINUSE' ? `port ${(err as { port?: number }).port ?? ''} is already in use (choose others with --forward HOST:DEVICE)` : err.message}`);
     return 1;
   }
+  // Signals are taken before `up` is printed: whoever reads it may signal at once.
+  const stopper = new Stopper(say, () => void net.stop());
   say(`up (userspace, no root): ${formatIpv4(config.hostIp)} peer ${formatIpv4(config.deviceIp)} mtu ${config.mtu}`);
   for (const f of net.forwards) say(`forward ${config.bind}:${f.hostPort} -> device port ${f.devicePort}`);
   if (net.controlPort !== 0) say(`ping control on 127.0.0.1:${net.controlPort} (npm run ping)`);
-  const stopper = new Stopper(say, () => void net.stop());
   void link.closed.then((why) => stopper.stop(lineEndIsNormal ? 0 : 1, `line ${why.disconnected ? 'disappeared' : 'closed'}: ${why.reason}`));
   await net.done;
   stopper.detach();
