@@ -18,6 +18,9 @@ export interface RelayStats {
   overruns: number;
 }
 
+/** Least octets between two bit flips in one direction: more than two whole SLIP frames (MTU 1006, every octet escaped). */
+const FLIP_GAP = 4096;
+
 export class LineRelay {
   readonly stats: RelayStats = { octets: 0, dropped: 0, flipped: 0, overruns: 0 };
   /** Per-octet probabilities (0..1) while a phase is on. */
@@ -28,6 +31,14 @@ export class LineRelay {
   private readonly pty: PtyHandles;
   private readonly device: FdLink;
   private readonly buf = new Uint8Array(16384);
+  /**
+   * Octets since the last flip, per direction (0: host to device, 1: back). Flips are kept at
+   * least FLIP_GAP octets apart, so no frame carries two: the Internet checksum catches every
+   * single-bit error, but two flips of the same bit position in opposite directions cancel in it
+   * (one pair in 32 gets through), and at 3e-5 per octet such a pair arrived about once in a
+   * few one-minute soaks: wrong data TCP cannot see, the checksum's limit, not the stack's.
+   */
+  private readonly sinceFlip = [FLIP_GAP, FLIP_GAP];
 
   private constructor(host: SerialLink, pty: PtyHandles, seed: number) {
     this.host = host;
@@ -82,6 +93,7 @@ export class LineRelay {
   }
 
   private move(from: SerialLink | FdLink, to: SerialLink | FdLink): void {
+    const dir = from === this.host ? 0 : 1;
     for (;;) {
       const n = from.read(0, this.buf, 0, this.buf.length);
       if (n <= 0) return;
@@ -92,9 +104,11 @@ export class LineRelay {
           this.stats.dropped++;
           continue;
         }
-        if (this.flipP > 0 && this.rng.next() / 4294967296 < this.flipP) {
+        this.sinceFlip[dir]!++;
+        if (this.flipP > 0 && this.sinceFlip[dir]! >= FLIP_GAP && this.rng.next() / 4294967296 < this.flipP) {
           b ^= 1 << this.rng.below(8);
           this.stats.flipped++;
+          this.sinceFlip[dir] = 0;
         }
         this.buf[len++] = b;
       }

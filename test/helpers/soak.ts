@@ -3,8 +3,8 @@
  * connect in a network namespace of their own (the Rig of netns.ts), joined by real ptys through
  * a LineRelay (line-relay.ts, a cable whose faults can be switched on), mixed traffic from
  * scripts/soak-agent.ts for the whole run, with a loss and bit-flip phase from 50% to 70% of it
- * (each octet dropped with probability 1e-4 and a bit flipped with 3e-5, both directions: about
- * 13% of full-size frames), then the checks: both sides settle, no error, the device's
+ * (each octet dropped with probability 1e-4 and a bit flipped with 3e-5, flips at least 4 KiB
+ * apart so no frame carries two, both directions: about 13% of full-size frames hit), then the checks: both sides settle, no error, the device's
  * packet pool back where it started. Needs root (the namespace and TUN).
  */
 import { readFileSync } from 'node:fs';
