@@ -72,12 +72,33 @@ function tcpExchange(port: number, data: Buffer, keep: boolean): Promise<Buffer>
   });
 }
 
+/**
+ * Where two buffers differ, for an error message: the first and last differing offsets, how
+ * many octets differ, and 16 octets of each from the first difference (hex), so a failure tells
+ * a flipped bit from a shifted or misplaced run of data.
+ */
+function describeDiff(sent: Buffer, got: Buffer): string {
+  const n = Math.min(sent.length, got.length);
+  let first = -1;
+  let last = -1;
+  let count = 0;
+  for (let i = 0; i < n; i++) {
+    if (sent[i] === got[i]) continue;
+    if (first < 0) first = i;
+    last = i;
+    count++;
+  }
+  if (first < 0) return `the first ${n} octets agree`;
+  const from = first;
+  return `${count} octets differ, offsets ${first}..${last}; sent ${sent.subarray(from, from + 16).toString('hex')}, got ${got.subarray(from, from + 16).toString('hex')}`;
+}
+
 async function echo(): Promise<void> {
   const data = randomBytes(4096 + rng.below(60_000));
   const back = await withTimeout(tcpExchange(7, data, true), 'echo');
   c.octetsMoved += data.length + back.length;
   if (createHash('sha256').update(back).digest('hex') !== createHash('sha256').update(data).digest('hex')) {
-    error(`echo: sent ${data.length} octets, got back ${back.length} with another SHA-256`);
+    error(`echo: sent ${data.length} octets, got back ${back.length} with another SHA-256 (${describeDiff(data, back)})`);
   } else c.octetsVerified += data.length + back.length;
 }
 
