@@ -78,6 +78,9 @@ export async function main(argv: readonly string[]): Promise<number> {
       busyOctets: serialBusyOctets(config.uartTiming || !isPtyPath(config.port)), busyPollMs: serialBusyPollMs(config.baud),
       onDown: (reason) => process.stderr.write(`firmware: serial port ${config.port} disappeared (${reason}); waiting for it to come back\n`),
       onUp: (downMs) => say(`serial port ${config.port} is back after ${(downMs / 1000).toFixed(1)} s; reopened, carrying on`),
+      onGone: (reason) => process.stderr.write(`firmware: serial port ${config.port} is gone (${reason}): a pty does not come back, ` +
+        'and the next terminal opened gets its number, so it is not opened again; start the firmware on the new pty, ' +
+        'or give --port a symlink to re-point\n'),
     });
   } catch (e) {
     if (e instanceof SerialError) {

@@ -7,6 +7,12 @@
  * re-creates /dev/ttyUSB0, a /dev/serial/by-id link, a symlink re-pointed) is taken up again, and
  * the stack above never notices more than a lossy pause: its connections carry on.
  *
+ * Except a pty named as itself (/dev/pts/N): a pty whose other end closed never comes back, and
+ * its number goes to the next pty anyone opens, a login's terminal as likely as our peer's.
+ * Opening that again would take over someone else's terminal (seen: a firmware whose peer had
+ * gone took the pty of another test's firmware, which then found its port busy). Such a port is
+ * given up (`onGone`) and stays down; a symlink to a pty is re-opened like any other name.
+ *
  * `closed` resolves only after our own `close()`. The retry is a timer on Node's loop: this is a
  * driver, below the core, where clocks and I/O live.
  */
@@ -33,7 +39,12 @@ export interface ReopeningOptions extends SerialLinkOptions {
   onDown?: (reason: string) => void;
   /** The port is open again after `downMs` ms. */
   onUp?: (downMs: number) => void;
+  /** The port was a pty named as itself (/dev/pts/N) and was lost: it is not opened again. */
+  onGone?: (reason: string) => void;
 }
+
+/** A pty's own name (not a symlink to one): a name whose next holder is an unrelated terminal. */
+const PTY_NAME = /^\/dev\/pts\/\d+$/;
 
 export class ReopeningSerialLink implements DriverLink {
   readonly path: string;
@@ -124,6 +135,10 @@ export class ReopeningSerialLink implements DriverLink {
       this.link = null;
       this.counters.disconnects++;
       this.downSince = Date.now();
+      if (PTY_NAME.test(this.path)) {
+        this.options.onGone?.(why.reason);
+        return;
+      }
       this.options.onDown?.(why.reason);
       this.retry();
     });
