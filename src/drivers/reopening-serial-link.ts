@@ -9,8 +9,8 @@
  *
  * Except a pty named as itself (/dev/pts/N): a pty whose other end closed never comes back, and
  * its number goes to the next pty anyone opens, a login's terminal as likely as our peer's.
- * Opening that again would take over someone else's terminal (seen: a firmware whose peer had
- * gone took the pty of another test's firmware, which then found its port busy). Such a port is
+ * Opening that again would take over someone else's terminal (most likely what failed a test
+ * once: with a second suite running beside it, a firmware found its fresh /dev/pts/0 busy). Such a port is
  * given up (`onGone`) and stays down; a symlink to a pty is re-opened like any other name.
  *
  * `closed` resolves only after our own `close()`. The retry is a timer on Node's loop: this is a
