@@ -150,8 +150,6 @@ export async function main(argv: readonly string[]): Promise<number> {
   say(`profile ${board.memory.profile}: ${board.memory.allocated} octets preallocated${budget}, ` +
     `${board.preallocatedBytes} of them for packets and TCP rings; ready`);
 
-
-
   await loop.run();
   await link.close().catch(() => {});
   pcap?.close();

@@ -169,13 +169,16 @@ export class PtyPair {
   }
 }
 
+/** A pty slave's own name, /dev/pts/N (not a symlink to one). */
+export const PTY_SLAVE_NAME = /^\/dev\/pts\/\d+$/;
+
 /**
  * True if `path` (a symlink is followed) is a pty's slave, /dev/pts/N: a "serial port" with no
  * baud of its own, which moves data as fast as its two ends do.
  */
 export function isPtyPath(path: string): boolean {
   try {
-    return /^\/dev\/pts\/\d+$/.test(realpathSync(path));
+    return PTY_SLAVE_NAME.test(realpathSync(path));
   } catch {
     return false;
   }

@@ -20,6 +20,7 @@ import { existsSync } from 'node:fs';
 import { NEVER } from '../time.ts';
 import type { FdLinkStats } from './fd-link.ts';
 import { ActivityListeners, ClosedSignal, type DriverLink, type LinkClosed } from './link.ts';
+import { PTY_SLAVE_NAME } from './pty.ts';
 import { SerialLink, type SerialLinkOptions } from './serial-link.ts';
 
 /** Counters of a ReopeningSerialLink, on top of the current port's counters (summed over every port opened). */
@@ -42,9 +43,6 @@ export interface ReopeningOptions extends SerialLinkOptions {
   /** The port was a pty named as itself (/dev/pts/N) and was lost: it is not opened again. */
   onGone?: (reason: string) => void;
 }
-
-/** A pty's own name (not a symlink to one): a name whose next holder is an unrelated terminal. */
-const PTY_NAME = /^\/dev\/pts\/\d+$/;
 
 export class ReopeningSerialLink implements DriverLink {
   readonly path: string;
@@ -135,7 +133,7 @@ export class ReopeningSerialLink implements DriverLink {
       this.link = null;
       this.counters.disconnects++;
       this.downSince = Date.now();
-      if (PTY_NAME.test(this.path)) {
+      if (PTY_SLAVE_NAME.test(this.path)) {
         this.options.onGone?.(why.reason);
         return;
       }
