@@ -21,9 +21,18 @@
  * Damaged frames: when the framing layer reports a frame it lost or damaged (`rxFrameErrors`
  * grew), the decompressor enters RFC 1144's toss state before the next frame is looked at.
  *
+ * Order: a compressed frame is a delta on the last frame of its connection, and names its
+ * connection only when that differs from the frame before it, so VJ frames must reach the wire in
+ * the order they were compressed and none may be lost after it. Two things below would break
+ * that, and both make a TCP segment go whole (TYPE_IP, which touches no saved state) instead:
+ * a `Control` frame (a pure ACK or window update) that would pass data frames queued in the
+ * device below, and a frame the device below has no room for (it will be dropped). Linux
+ * compresses as each frame leaves the queue, so it never meets the first case; a pure ACK sent
+ * whole costs 35 octets more, and only while data waits ahead of it.
+ *
  * Promises: no allocation per frame; every slot is passed on or freed exactly once.
  */
-import type { Device, DeviceCapabilities, TxPriority } from './device.ts';
+import { TxPriority, type Device, type DeviceCapabilities } from './device.ts';
 import type { PacketPool } from '../storage/packet-pool.ts';
 import { VJ_SLOTS, VjCompressor, VjDecompressor, VjResult, VjType, type VjCompressorStats, type VjDecompressorStats } from './vj.ts';
 
@@ -31,6 +40,11 @@ import { VJ_SLOTS, VjCompressor, VjDecompressor, VjResult, VjType, type VjCompre
 export type SlipProto = 'slip' | 'cslip' | 'adaptive';
 
 export const SLIP_PROTOS: readonly SlipProto[] = ['slip', 'cslip', 'adaptive'];
+
+/** Something that tells how many data frames wait in its transmit queue (a SlipDevice). */
+export interface TxQueueSource {
+  readonly txQueued: number;
+}
 
 /**
  * Something that counts the frames it lost or damaged on the way in (a SlipDevice: oversize,
@@ -52,6 +66,11 @@ export interface CslipDeviceOptions {
   sendSlots?: number;
   /** Where frame errors are counted. Defaults to the inner device when it counts them, else none. */
   errors?: FrameErrorSource | null;
+  /**
+   * Where queued data frames are counted, to know whether a `Control` frame would pass any.
+   * Defaults to the inner device when it counts them; with none, `Control` frames always go whole.
+   */
+  queue?: TxQueueSource | null;
 }
 
 export interface CslipDeviceStats {
@@ -63,10 +82,26 @@ export interface CslipDeviceStats {
   ignored: number;
   /** Times the framing layer's error count grew, each starting the toss state. */
   frameErrors: number;
+  /**
+   * TCP segments sent whole (TYPE_IP) while compressing, to keep the compressed stream in order:
+   * a `Control` frame passing queued data, or a frame the device below had no room for.
+   */
+  sentWhole: number;
 }
 
 function hasFrameErrors(device: Device): device is Device & FrameErrorSource {
   return typeof (device as Partial<FrameErrorSource>).rxFrameErrors === 'number';
+}
+
+/** True for a TCP segment the compressor would take (ACK set; no SYN, FIN or RST). */
+function compressible(bytes: Uint8Array, off: number, len: number): boolean {
+  if (len < 20 || bytes[off]! >>> 4 !== 4 || bytes[off + 9] !== 6) return false;
+  const flagsAt = off + (bytes[off]! & 0x0f) * 4 + 13;
+  return flagsAt < off + len && (bytes[flagsAt]! & 0x17) === 0x10;
+}
+
+function hasTxQueue(device: Device): device is Device & TxQueueSource {
+  return typeof (device as Partial<TxQueueSource>).txQueued === 'number';
 }
 
 export class CslipDevice implements Device {
@@ -80,6 +115,7 @@ export class CslipDevice implements Device {
 
   private compressing: boolean;
   private readonly errors: FrameErrorSource | null;
+  private readonly queue: TxQueueSource | null;
   private errorsSeen: number;
 
   constructor(inner: Device, options: CslipDeviceOptions = {}) {
@@ -90,11 +126,12 @@ export class CslipDevice implements Device {
     const slots = options.slots ?? VJ_SLOTS;
     this.compressor = new VjCompressor(Math.min(slots, options.sendSlots ?? slots));
     this.decompressor = new VjDecompressor(slots);
-    this.stats = { in: this.decompressor.stats, out: this.compressor.stats, ignored: 0, frameErrors: 0 };
+    this.stats = { in: this.decompressor.stats, out: this.compressor.stats, ignored: 0, frameErrors: 0, sentWhole: 0 };
     this.compressing = proto === 'cslip';
     if (this.compressing) this.compressingSince = 0;
     this.errors = options.errors !== undefined ? options.errors : hasFrameErrors(inner) ? inner : null;
     this.errorsSeen = this.errors !== null ? this.errors.rxFrameErrors : 0;
+    this.queue = options.queue !== undefined ? options.queue : hasTxQueue(inner) ? inner : null;
   }
 
   /** True while frames are compressed on the way out and decompressed on the way in. */
@@ -151,19 +188,29 @@ export class CslipDevice implements Device {
   }
 
   /**
-   * Compresses the frame in place (when compression is on) and hands it to the inner device, which
-   * owns it from then on, with its `priority`. Only SYN and RST go ahead of queued frames, and
-   * those are never compressed (TYPE_IP), so the compressed stream keeps its order.
+   * Compresses the frame in place (when compression is on and its place on the wire is sure, see
+   * "Order" above) and hands it to the inner device, which owns it from then on, with its `priority`.
    */
-  transmit(now: number, slot: number, priority?: TxPriority): void {
+  transmit(now: number, slot: number, priority: TxPriority = TxPriority.Data): void {
     if (this.compressing) {
       const pool = this.inner.pool;
-      const c = this.compressor;
-      c.compress(pool.bytes, pool.start[slot]!, pool.len[slot]!);
-      pool.start[slot] = c.outOff;
-      pool.len[slot] = c.outLen;
+      if (this.inOrder(now, priority)) {
+        const c = this.compressor;
+        c.compress(pool.bytes, pool.start[slot]!, pool.len[slot]!);
+        pool.start[slot] = c.outOff;
+        pool.len[slot] = c.outLen;
+      } else if (compressible(pool.bytes, pool.start[slot]!, pool.len[slot]!)) {
+        this.stats.sentWhole++;
+      }
     }
     this.inner.transmit(now, slot, priority);
+  }
+
+  /** True when a frame sent now with `priority` reaches the wire after every frame compressed before it. */
+  private inOrder(now: number, priority: TxPriority): boolean {
+    if (!this.inner.canTransmit(now)) return false;
+    if (priority !== TxPriority.Control) return true;
+    return this.queue !== null && this.queue.txQueued === 0;
   }
 
   canTransmit(now: number): boolean {

@@ -15,6 +15,7 @@ import { measureAlloc } from '../../support/alloc.ts';
 import { PcapFileSink } from '../../src/drivers/pcap-file.ts';
 import { CslipDevice, type SlipProto } from '../../src/phy/cslip-device.ts';
 import { TxPriority, type ByteLink, type Device } from '../../src/phy/device.ts';
+import { UartLinkPair } from '../../src/phy/uart.ts';
 import { FaultInjector } from '../../src/phy/fault-injector.ts';
 import { MemoryLinkPair } from '../../src/phy/memory.ts';
 import { PcapWriter } from '../../src/phy/pcap-writer.ts';
@@ -144,7 +145,7 @@ function line(o: LineOptions): { a: Side; b: Side; close(): void } {
     const wire = o.noise !== undefined ? new NoisyLink(link, { ...o.noise, seed: o.noise.seed + seed }) : link;
     const slip = new SlipDevice(wire, pool);
     const below: Device = o.faults !== undefined ? new FaultInjector(slip, { seed: 7 + seed, applyTo: 'tx', ...o.faults }) : slip;
-    const cslip = new CslipDevice(below, { proto, errors: slip });
+    const cslip = new CslipDevice(below, { proto, errors: slip, queue: slip });
     return { slip, cslip, device: cslip };
   };
   const a = end(links.a, o.protoA, 0);
@@ -332,6 +333,105 @@ describe('phy/cslip-device: header compression as a Device wrapper', function ()
     });
   });
 
+  describe('order on the wire', () => {
+    /** Copies of the frames passing between a stack and its CslipDevice, checked against the peer's. */
+    class Tap implements Device {
+      readonly inner: CslipDevice;
+      peer: Tap | null = null;
+      /** Plain IPv4 packets handed down, as hex, by IP identification. */
+      readonly sent = new Map<number, string>();
+      /** Frames received that differ from what the peer handed down. */
+      readonly wrong: string[] = [];
+      received = 0;
+      /** Pure ACKs and window updates handed down while data frames waited in the SLIP queue. */
+      passedData = 0;
+      private readonly slip: SlipDevice;
+
+      constructor(inner: CslipDevice, slip: SlipDevice) {
+        this.inner = inner;
+        this.slip = slip;
+      }
+
+      get capabilities(): Device['capabilities'] {
+        return this.inner.capabilities;
+      }
+
+      get pool(): Device['pool'] {
+        return this.inner.pool;
+      }
+
+      private frame(slot: number): { id: number; hex: string } {
+        const pool = this.inner.pool;
+        const bytes = pool.bytes.subarray(pool.start[slot]!, pool.start[slot]! + pool.len[slot]!);
+        return { id: (bytes[4]! << 8) | bytes[5]!, hex: Buffer.from(bytes).toString('hex') };
+      }
+
+      transmit(now: number, slot: number, priority?: TxPriority): void {
+        const f = this.frame(slot);
+        this.sent.set(f.id, f.hex);
+        if (priority === TxPriority.Control && this.slip.txQueued > 0) this.passedData++;
+        this.inner.transmit(now, slot, priority);
+      }
+
+      receive(now: number): number {
+        const slot = this.inner.receive(now);
+        if (slot >= 0) {
+          const f = this.frame(slot);
+          this.received++;
+          const want = this.peer!.sent.get(f.id);
+          if (f.hex !== want) this.wrong.push(`ident ${f.id}: got ${f.hex.slice(0, 80)}, sent ${want?.slice(0, 80)}`);
+        }
+        return slot;
+      }
+
+      canTransmit(now: number): boolean {
+        return this.inner.canTransmit(now);
+      }
+
+      pollAt(now: number): number {
+        return this.inner.pollAt(now);
+      }
+    }
+
+    it('ACKs that pass queued data do not reorder the compressed stream: every frame rebuilt equals the one sent', () => {
+      // Echo-like traffic both ways on two connections over a clean, UART-timed line: each side's
+      // pure ACKs (TxPriority.Control) are sent while its data waits in the SLIP queue. A
+      // compressed ACK sent ahead of data compressed before it would be rebuilt from the wrong
+      // saved header at the peer (wrong ACK and window, or the wrong connection).
+      const clock = new VirtualClock();
+      const links = new UartLinkPair(115_200, { fifo: 4096 });
+      const end = (link: ByteLink): Tap => {
+        const slip = new SlipDevice(link, testPool({ slots: 64, mtu: 296, headroom: VJ_HEADROOM }), { txQueue: 8 });
+        return new Tap(new CslipDevice(slip, { proto: 'cslip' }), slip);
+      };
+      const a = end(links.a);
+      const b = end(links.b);
+      a.peer = b;
+      b.peer = a;
+      const pair = stackPair(a, b, { sockets: 4, ...NO_TIMESTAMPS });
+      const listener = pair.tcpB.listen(5001, 2);
+      const size = 256 * 1024;
+      const apps: BulkEndpoint[] = [];
+      for (let i = 0; i < 2; i++) {
+        apps.push(new BulkEndpoint(pair.tcpA.connect(clock.now, HOST_B, 5001)!, pattern(size, 0xa0 + i), { keep: size }));
+        apps.push(new BulkEndpoint(null, pattern(size, 0xb0 + i), { keep: size, accept: () => pair.tcpB.accept(listener) }));
+      }
+      const ok = runUntil(clock, [pair.a, pair.b, ...apps], () => apps.every((e) => e.done), 3_600_000);
+      expect([...a.wrong, ...b.wrong].slice(0, 3), 'frames rebuilt wrong').to.deep.equal([]);
+      expect(ok, 'every transfer finished').to.equal(true);
+      // Which server end took which connection is the listener's business: compare as sets.
+      const sentHashes = [0xa0, 0xa1, 0xb0, 0xb1].map((seed) => sha256(pattern(size, seed))).sort();
+      expect(apps.map((e) => sha256(e.receivedBytes())).sort(), 'SHA-256 of what each end received').to.deep.equal(sentHashes);
+      expect(a.passedData + b.passedData, 'ACKs sent while data was queued').to.be.greaterThan(20);
+      expect(a.inner.stats.out.compressed + b.inner.stats.out.compressed, 'frames compressed').to.be.greaterThan(1000);
+      expect(a.inner.stats.sentWhole + b.inner.stats.sentWhole, 'ACKs sent whole to pass queued data').to.be.greaterThan(20);
+      expect(a.received + b.received, 'frames compared').to.be.greaterThan(2000);
+      pair.tcpB.unlisten(listener);
+      settle(clock, pair);
+      for (const t of [a, b]) (t.inner.inner as SlipDevice).close();
+    });
+  });
+
   describe('frame errors (RFC 1144 §4.3)', () => {
     it('a damaged frame reported by the SLIP decoder starts the toss state before the next frame', () => {
       const links = new MemoryLinkPair();
@@ -377,7 +477,11 @@ describe('phy/cslip-device: header compression as a Device wrapper', function ()
         protoA: 'cslip', protoB: 'cslip',
         // No lost octets: one shortens a frame, and VJ's next SPECIAL_D frame then carries a
         // sequence number off by one that a second error in it can hide from TCP's 16-bit
-        // checksum (seen once here with drops and flips together).
+        // checksum (seen once here with drops and flips together). Even so, RFC 1144 cannot
+        // promise intact data at this noise (README: CSLIP does not protect data on a line with
+        // bit errors): of 16 runs with other seeds or without the drops, 2 delivered a wrong
+        // segment. The simulation is deterministic; this seed checks that the toss state
+        // recovers and the data holds.
         noise: { seed: 0x5eed, flipPerMillion: 6, dropPerMillion: 0, damagePerMillion: 10 },
         faults: { dropPct: 0.05, reorderPct: 0.05 },
       });
