@@ -1,8 +1,8 @@
 /**
  * The firmware: slipstack and its services on one SLIP serial line.
  *
- *   npm run firmware -- --port /dev/ttymxc1 --password secret
- *   node dist/firmware-bridge.mjs --port /dev/ttyUSB0 --baud 921600 --password secret
+ *   npm run firmware -- --port /dev/ttymxc1 --password-file /etc/slipstack-password
+ *   SLIPSTACK_PASSWORD=... node dist/firmware-bridge.mjs --port /dev/ttyUSB0 --baud 921600
  *
  * It opens the port, builds the Board, and runs it from a host loop that sleeps until the next
  * deadline or until octets arrive. SIGINT/SIGTERM close every connection with a FIN, wait

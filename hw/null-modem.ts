@@ -11,7 +11,7 @@
  *
  *   TEST_PORT=/dev/pts/5 npm run test:hw
  *   TEST_PORT_A=/dev/pts/6 TEST_PORT_B=/dev/pts/7 npm run test:hw
- *   npm run firmware -- --port /dev/pts/7 --password pw &  TEST_PORT_A=/dev/pts/6 TEST_PEER=firmware TEST_PASSWORD=pw npm run test:hw
+ *   SLIPSTACK_PASSWORD=pw npm run firmware -- --port /dev/pts/7 &  TEST_PORT_A=/dev/pts/6 TEST_PEER=firmware TEST_PASSWORD=pw npm run test:hw
  */
 import { parseArgs } from 'node:util';
 import { FdLink } from '../src/drivers/fd-link.ts';

@@ -106,8 +106,8 @@ interopDescribe('flash: connect in a network namespace (host connect over TUN)',
     wire = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'hw/null-modem.ts'), 'pair'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     const m = await waitLine(wire, /ports (\/dev\/pts\/\d+) <-> (\/dev\/pts\/\d+)/, 15_000);
     hostPort = m[2]!;
-    firmware = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'firmware-bridge/firmware.ts'), '--port', m[1]!, '--password', rig.password],
-      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    firmware = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'firmware-bridge/firmware.ts'), '--port', m[1]!],
+      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SLIPSTACK_PASSWORD: rig.password } });
     await waitLine(firmware, /ready/, 15_000);
   });
 

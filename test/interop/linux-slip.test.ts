@@ -78,7 +78,8 @@ guestDescribe('interop: the Linux kernel\'s SLIP driver (slip.ko in QEMU), every
   });
 
   async function startFirmware(extra: string[] = []): Promise<void> {
-    firmware = track(spawn('node', ['--import', 'tsx', FIRMWARE, '--port', guest!.linePath, '--password', password, ...extra], { cwd: ROOT }));
+    firmware = track(spawn('node', ['--import', 'tsx', FIRMWARE, '--port', guest!.linePath, ...extra],
+      { cwd: ROOT, env: { ...process.env, SLIPSTACK_PASSWORD: password } }));
     await firmware.waitFor(/ready/, 30_000);
   }
 
