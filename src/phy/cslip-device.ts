@@ -93,13 +93,6 @@ function hasFrameErrors(device: Device): device is Device & FrameErrorSource {
   return typeof (device as Partial<FrameErrorSource>).rxFrameErrors === 'number';
 }
 
-/** True for a TCP segment the compressor would take (ACK set; no SYN, FIN or RST). */
-function compressible(bytes: Uint8Array, off: number, len: number): boolean {
-  if (len < 20 || bytes[off]! >>> 4 !== 4 || bytes[off + 9] !== 6) return false;
-  const flagsAt = off + (bytes[off]! & 0x0f) * 4 + 13;
-  return flagsAt < off + len && (bytes[flagsAt]! & 0x17) === 0x10;
-}
-
 function hasTxQueue(device: Device): device is Device & TxQueueSource {
   return typeof (device as Partial<TxQueueSource>).txQueued === 'number';
 }
@@ -199,7 +192,7 @@ export class CslipDevice implements Device {
         c.compress(pool.bytes, pool.start[slot]!, pool.len[slot]!);
         pool.start[slot] = c.outOff;
         pool.len[slot] = c.outLen;
-      } else if (compressible(pool.bytes, pool.start[slot]!, pool.len[slot]!)) {
+      } else if (this.compressor.isCandidate(pool.bytes, pool.start[slot]!, pool.len[slot]!)) {
         this.stats.sentWhole++;
       }
     }

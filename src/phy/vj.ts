@@ -261,29 +261,12 @@ export class VjCompressor {
   compress(bytes: Uint8Array, off: number, len: number): number {
     this.outOff = off;
     this.outLen = len;
-    // RFC 1144 §3.2.3: only whole, well-formed TCP/IP packets of the IPv4 kind are candidates.
-    if (len < 20 || bytes[off + IP_VER_IHL]! >>> 4 !== 4) {
-      this.stats.notTcp++;
-      return VjType.Ip;
-    }
-    const ipLen = (bytes[off + IP_VER_IHL]! & 0x0f) << 2;
-    if (bytes[off + IP_PROTOCOL] !== IpProtocol.Tcp) {
-      this.stats.notTcp++;
-      return VjType.Ip;
-    }
-    if (ipLen < 20 || (get16(bytes, off + IP_FLAGS_FRAG) & FRAGMENT_MASK) !== 0 || len < ipLen + 20 || get16(bytes, off + IP_TOTAL_LEN) !== len) {
-      this.stats.tcpAsIs++;
-      return VjType.Ip;
-    }
+    const ipLen = this.candidate(bytes, off, len);
+    if (ipLen === 0) return VjType.Ip;
     const tcp = off + ipLen;
     const tcpLen = (bytes[tcp + TCP_DATA_OFFSET]! >>> 4) << 2;
     const headerLen = ipLen + tcpLen;
     const flags = bytes[tcp + TCP_FLAGS]!;
-    // Connection set-up and tear-down go as they are: SYN, FIN, RST, or no ACK.
-    if (tcpLen < 20 || headerLen > len || (flags & (TcpFlag.Syn | TcpFlag.Fin | TcpFlag.Rst)) !== 0 || (flags & TcpFlag.Ack) === 0) {
-      this.stats.tcpAsIs++;
-      return VjType.Ip;
-    }
 
     // Find the connection's slot (addresses and ports), most recently used first; on a miss
     // take the least recently used one and send the header whole.
@@ -420,6 +403,41 @@ export class VjCompressor {
     this.lastSent = s;
     this.stats.compressed++;
     return VjType.CompressedTcp;
+  }
+
+  /**
+   * True when the packet would be compressed or sent as UNCOMPRESSED_TCP, without touching the
+   * saved headers (a sender that must send it whole asks, to count it); else counted as `compress`
+   * counts it.
+   */
+  isCandidate(bytes: Uint8Array, off: number, len: number): boolean {
+    return this.candidate(bytes, off, len) !== 0;
+  }
+
+  /**
+   * RFC 1144 §3.2.3: only whole, well-formed TCP/IP packets of the IPv4 kind with ACK set and no
+   * SYN, FIN or RST are candidates. Returns the IP header's length, or 0 (counted in `notTcp` or
+   * `tcpAsIs`) when the packet goes as it is.
+   */
+  private candidate(bytes: Uint8Array, off: number, len: number): number {
+    if (len < 20 || bytes[off + IP_VER_IHL]! >>> 4 !== 4 || bytes[off + IP_PROTOCOL] !== IpProtocol.Tcp) {
+      this.stats.notTcp++;
+      return 0;
+    }
+    const ipLen = (bytes[off + IP_VER_IHL]! & 0x0f) << 2;
+    if (ipLen < 20 || (get16(bytes, off + IP_FLAGS_FRAG) & FRAGMENT_MASK) !== 0 || len < ipLen + 20 || get16(bytes, off + IP_TOTAL_LEN) !== len) {
+      this.stats.tcpAsIs++;
+      return 0;
+    }
+    const tcp = off + ipLen;
+    const tcpLen = (bytes[tcp + TCP_DATA_OFFSET]! >>> 4) << 2;
+    const flags = bytes[tcp + TCP_FLAGS]!;
+    // Connection set-up and tear-down go as they are: SYN, FIN, RST, or no ACK.
+    if (tcpLen < 20 || ipLen + tcpLen > len || (flags & (TcpFlag.Syn | TcpFlag.Fin | TcpFlag.Rst)) !== 0 || (flags & TcpFlag.Ack) === 0) {
+      this.stats.tcpAsIs++;
+      return 0;
+    }
+    return ipLen;
   }
 
   /** Saves the header in slot `s` and marks the packet UNCOMPRESSED_TCP, naming the slot in its protocol field. */
