@@ -24,10 +24,11 @@
  *   up to `busyPollMs`; on a quiet line nothing waits. `batchAt` tells the owner when the next
  *   periodic read is, so it can do all its work then (HostLoopOptions.batchedBy).
  * A tty hands over at most its line discipline's buffer (4 KiB for N_TTY) per read; the rest
- * follows from the kernel's flip buffers after the read. So `busyPollMs` x the octet rate must
- * stay below 4 KiB (10 ms at 3 Mbaud moves 3000 octets), or the reads, not the line, set the pace;
- * a read that brings `busyFullOctets` or more is taken as that case (an unpaced pty, a faster
- * line): the line is then read on arrival, where each wake-up already carries a full read.
+ * follows from the kernel's flip buffers straight after. So a periodic read goes on reading while
+ * the reads come back full (`busyFullOctets` or more) and stops at the first short one: at 3 Mbaud
+ * a 20 ms period brings 6 000 octets in two reads. A periodic read that brings `busyBatchOctets`
+ * or more is taken as a line that outruns the period (an unpaced pty, a faster line): it is
+ * then read on arrival, where each wake-up already carries a full read.
  */
 import type { DriverLink, DriverLinkStats, LinkClosed } from './link.ts';
 import { ActivityListeners, ClosedSignal } from './link.ts';
@@ -60,12 +61,18 @@ export interface FdLinkOptions {
   /** While busy, the period of the reads, ms of the owner's clock. Defaults to 10. */
   busyPollMs?: number;
   /**
-   * A read that brings at least this many octets means the line delivers faster than one read a
-   * period carries (a tty hands over at most 4 KiB a read; an unpaced pty or a fast adapter fills
-   * that at once): such a line is not made busy, and a busy line goes back to listening, where
-   * every wake-up reads all there is. Defaults to 3072 (3/4 of N_TTY's read buffer).
+   * A read(2) that brings at least this many octets is full: the tty had more than one read hands
+   * over (N_TTY: 4 KiB). Listening, such a chunk means the line outruns any burst counting (an
+   * unpaced pty, a fast adapter) and does not make it busy; while busy, the periodic read reads
+   * again after it. Defaults to 3072 (3/4 of N_TTY's read buffer).
    */
   busyFullOctets?: number;
+  /**
+   * A periodic read that brings at least this many octets means the line delivers more than a
+   * period should carry: the line goes back to listening, where every wake-up reads all there
+   * is. Defaults to 12288 (four full reads).
+   */
+  busyBatchOctets?: number;
   /** The clock that times the gaps between chunks, ms (fractional; a test passes a virtual one). Defaults to performance.now. */
   clock?: () => number;
 }
@@ -79,6 +86,7 @@ export const DEFAULT_FD_LINK_OPTIONS: Readonly<Required<Omit<FdLinkOptions, 'nam
   busyOctets: 0,
   busyPollMs: 10,
   busyFullOctets: 3072,
+  busyBatchOctets: 12288,
   clock: () => performance.now(),
 });
 
@@ -121,6 +129,7 @@ export class FdLink implements DriverLink {
   private readonly busyOctets: number;
   private readonly busyPollMs: number;
   private readonly busyFullOctets: number;
+  private readonly busyBatchOctets: number;
   private readonly clock: () => number;
   private open = true;
   /** A write was cut short and the ring has not had room since (for pollAt). */
@@ -147,6 +156,7 @@ export class FdLink implements DriverLink {
     this.busyOctets = options.busyOctets ?? DEFAULT_FD_LINK_OPTIONS.busyOctets;
     this.busyPollMs = options.busyPollMs ?? DEFAULT_FD_LINK_OPTIONS.busyPollMs;
     this.busyFullOctets = options.busyFullOctets ?? DEFAULT_FD_LINK_OPTIONS.busyFullOctets;
+    this.busyBatchOctets = options.busyBatchOctets ?? DEFAULT_FD_LINK_OPTIONS.busyBatchOctets;
     this.clock = options.clock ?? DEFAULT_FD_LINK_OPTIONS.clock;
     if (!(Number.isInteger(this.busyOctets) && this.busyOctets >= 0)) throw new RangeError(`FdLink: busyOctets must be an integer >= 0, got ${this.busyOctets}`);
     if (!(Number.isInteger(this.busyPollMs) && this.busyPollMs >= 1)) throw new RangeError(`FdLink: busyPollMs must be an integer >= 1, got ${this.busyPollMs}`);
@@ -283,20 +293,21 @@ export class FdLink implements DriverLink {
     this.stats.busyReads++;
     const got = this.drainFd();
     if (!this.open) return;
-    if ((got > 0 && got < this.busyFullOctets) || this.rx.window === 0) {
+    if ((got > 0 && got < this.busyBatchOctets) || this.rx.window === 0) {
       this.nextBusyRead = now + this.busyPollMs;
       return;
     }
-    // Silent, or a full read (the line outruns one read a period: listening reads it faster):
-    // back to listening.
+    // Silent, or more than a period should bring (the line outruns the period: listening reads
+    // it faster): back to listening.
     this.busy = false;
     this.lastChunkAt = -Infinity;
     this.poller.set(true, this.poller.wantsWrite);
   }
 
   /**
-   * Reads until the ring is full or, listening, EAGAIN; while busy until the first short read
-   * (nothing more is there: the next periodic read takes what comes meanwhile). Returns the
+   * Reads until the ring is full or, listening, EAGAIN; while busy until the first read that is
+   * short of full (nothing more is there: the next periodic read takes what comes meanwhile;
+   * a full read may have left the rest in the tty's flip buffers). Returns the
    * octets read; sets `wakeHit` if the owner should be woken (see `wakeOn`).
    * (Listening, stopping at the first short read saved a read(2) per wake-up, but left octets
    * unread after a serial port was reopened until the next timer: test/firmware/reopen.test.ts.)
@@ -319,7 +330,7 @@ export class FdLink implements DriverLink {
         this.stats.rxBytes += n;
         total += n;
         if (!this.wakeHit) this.wakeHit = this.wakeOn < 0 || this.rx.length * 2 >= this.rx.capacity || this.contains(this.wakeOn, n);
-        if (this.busy && n < want) return total;
+        if (this.busy && n < want && n < this.busyFullOctets) return total;
         continue;
       }
       if (n === 0) {

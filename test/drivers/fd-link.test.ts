@@ -36,7 +36,7 @@ describe('drivers/fd-link: interrupt coalescing', () => {
   let wakes = 0;
   const dst = new Uint8Array(65536);
 
-  function open(options: { busyOctets?: number; busyPollMs?: number; rxCapacity?: number } = {}): FdLink {
+  function open(options: { busyOctets?: number; busyPollMs?: number; busyBatchOctets?: number; rxCapacity?: number } = {}): FdLink {
     pty = openPtyPair();
     clock = 0;
     wakes = 0;
@@ -114,8 +114,9 @@ describe('drivers/fd-link: interrupt coalescing', () => {
     expect(l.read(1021, dst, 0, dst.length)).to.equal(11);
   });
 
-  it('a line that fills a read (busyFullOctets or more at once) is read on arrival: it never turns busy, and a busy one goes back to listening', async () => {
-    const l = open({ busyOctets: 256, busyPollMs: 10 });
+  it('a line that fills a read (busyFullOctets or more at once) is read on arrival: it never turns busy, and a busy one that brings busyBatchOctets in a period goes back to listening', async () => {
+    // (busyBatchOctets below its default: a pty takes only about 10-15 KiB from a writer before the reader reads.)
+    const l = open({ busyOctets: 256, busyPollMs: 10, busyBatchOctets: 6000 });
     // Full reads back to back (an unpaced pty): no busy spell, every octet read on arrival.
     for (let k = 0; k < 3; k++) {
       send(pty!, 4000);
@@ -137,10 +138,29 @@ describe('drivers/fd-link: interrupt coalescing', () => {
     send(pty!, 4000);
     send(pty!, 4000);
     await new Promise((r) => setTimeout(r, 50));
-    expect(l.read(2010, dst, 0, dst.length)).to.be.at.least(3072);
+    expect(l.read(2010, dst, 0, dst.length)).to.be.at.least(6000);
     expect(l.isBusy).to.equal(false);
     expect(l.pollAt(2010)).to.not.equal(2020);
     await until(() => l.stats.rxBytes === 20_300, 'the rest, read on arrival');
+  });
+
+  it('busy, a periodic read reads on past full reads (a tty hands over 4 KiB a read) and stops at the first short one', async () => {
+    const l = open({ busyOctets: 256, busyPollMs: 20 });
+    send(pty!, 200);
+    await until(() => l.stats.rxBytes === 200, 'the first chunk');
+    clock += 1;
+    send(pty!, 100);
+    await until(() => l.isBusy, 'the busy line');
+    expect(l.read(1000, dst, 0, dst.length)).to.equal(300);
+    // A 20 ms period at 3 Mbaud brings 6 000 octets: more than one read(2) of a tty carries.
+    send(pty!, 4000);
+    send(pty!, 3999, true);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(l.read(1019, dst, 0, dst.length)).to.equal(0);
+    expect(l.read(1020, dst, 0, dst.length)).to.equal(8000);
+    expect(l.stats.busyReads).to.equal(1);
+    expect(l.isBusy).to.equal(true); // 8 000 is less than busyBatchOctets: the period suits the line
+    expect(l.batchAt).to.equal(1040);
   });
 
   it('a trickle (chunks more than BURST_GAP_MS apart) never adds up to a busy line', async () => {
