@@ -204,10 +204,12 @@ export class Board implements Pollable {
 
   /** Runs the stack and every service once; true if anything happened. */
   poll(now: number): boolean {
-    let progress = this.iface.poll(now);
+    // What arrived first, then the services that read it and answer, then what goes out: a
+    // segment's ACK leaves with the window the service reopened and with the answer, not as a
+    // pure ACK followed by a window update or the data.
+    let progress = this.iface.ingress(now);
     for (let i = 0; i < this.services.length; i++) if (this.services[i]!.poll(now)) progress = true;
-    // Services queue output after the interface ran: let it go out in the same turn.
-    if (progress) this.iface.poll(now);
+    if (this.iface.egress(now)) progress = true;
     return progress;
   }
 

@@ -195,6 +195,18 @@ export class Interface implements Pollable {
    * Never throws on bad input.
    */
   poll(now: number): boolean {
+    const progress = this.ingress(now);
+    return this.egress(now) || progress;
+  }
+
+  /**
+   * The first half of `poll`: takes frames from the Device (ingress, within the budget) and
+   * expires reassembly; sends nothing the sockets queue meanwhile. A board that lets its
+   * services read what arrived before `egress` runs gets one segment where two would go: the
+   * ACK then carries the window the service opened and the service's answer (lwIP answers from
+   * its receive callback the same way). True if a frame was taken.
+   */
+  ingress(now: number): boolean {
     const inner = this.inner;
     let progress = false;
     for (let n = 0; n < this.ingressBudget; n++) {
@@ -204,7 +216,6 @@ export class Interface implements Pollable {
       this.input(now, slot);
     }
     inner.reassembler.expire(now);
-    if (this.egress(now)) progress = true;
     return progress;
   }
 
@@ -270,8 +281,8 @@ export class Interface implements Pollable {
   // ---------------------------------------------------------------------------------------------
   // Egress
 
-  /** Lets every socket send what it may: TCP first, then UDP, then ICMP echo. True if anything went out. */
-  private egress(now: number): boolean {
+  /** The second half of `poll`: lets every socket send what it may (TCP first, then UDP, then ICMP echo) and runs TCP's timers. True if anything went out. */
+  egress(now: number): boolean {
     const inner = this.inner;
     let progress = false;
     const tcp = inner.tcp;
