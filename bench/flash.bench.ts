@@ -62,9 +62,11 @@ async function startupMs(image: Image, runs: number, nodeBinary: string | null, 
   const times: number[] = [];
   const command = [...(nodeBinary === null ? [] : ['env', `SLIPSTACK_NODE=${nodeBinary}`]), join(image.dir, 'slipstack')];
   let devicePath = '';
+  // The password in the environment, not argv (which every local user can read).
+  const passwordEnv = { ...process.env, SLIPSTACK_PASSWORD: rig.password };
   const once = async (): Promise<void> => {
     const t0 = performance.now();
-    const fw = rig.spawn(command[0]!, [...command.slice(1), '--port', devicePath, '--password', rig.password]);
+    const fw = rig.spawn(command[0]!, [...command.slice(1), '--port', devicePath], passwordEnv);
     const r = await rig.execIn('ping', ['-n', '-q', '-c', '1', '-i', '0.005', '-w', '20', DEVICE_IP], { allowFail: true });
     const ms = performance.now() - t0;
     if (r.status !== 0) throw new Error(`no ping answer within 20 s: ${fw.err}`);
@@ -77,7 +79,7 @@ async function startupMs(image: Image, runs: number, nodeBinary: string | null, 
       devicePath = path;
       await once();
       // Rig.start pings once more after this: the device must be up.
-      rig.firmware = rig.spawn(command[0]!, [...command.slice(1), '--port', devicePath, '--password', rig.password]);
+      rig.firmware = rig.spawn(command[0]!, [...command.slice(1), '--port', devicePath], passwordEnv);
       await rig.firmware.waitFor(/ready/);
     } });
     await rig.stopFirmware();
