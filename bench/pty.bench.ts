@@ -127,47 +127,20 @@ async function until(cond: () => boolean, ms: number, what: string): Promise<voi
   }
 }
 
-/** Sends `size` octets to the firmware's discard port; returns goodput in octets/s of real time. */
-async function bulkToDiscard(rig: Rig, size: number, data: Uint8Array): Promise<number> {
+/**
+ * Sends to the firmware's discard port as fast as the line takes it, `size` octets at most, until
+ * `stop`: `sent()` counts the octets the connection has taken so far.
+ */
+async function streamToDiscard(rig: Rig, data: Uint8Array, size = Infinity): Promise<{ sock: TcpSocket; sent(): number; stop(): Promise<void> }> {
   const sock: TcpSocket = rig.tcp.connect(rig.loop.now(), DEVICE, 9)!;
   rig.loop.wake();
   await until(() => sock.state === TcpState.Established, 10_000, 'connect to discard');
   let sent = 0;
-  const t0 = performance.now();
   const pump = { poll: (): boolean => {
     let moved = false;
     while (sent < size) {
-      const n = sock.send(data, sent % data.length, Math.min(size - sent, data.length - (sent % data.length)));
-      if (n <= 0) break;
-      sent += n;
-      moved = true;
-    }
-    return moved;
-  }, pollAt: () => NEVER };
-  rig.loop.add(pump);
-  rig.loop.wake();
-  await until(() => sent === size && sock.sendQueue === 0, 600_000, 'bulk transfer');
-  const seconds = (performance.now() - t0) / 1000;
-  rig.loop.remove(pump);
-  sock.close();
-  rig.loop.wake();
-  return size / seconds;
-}
-
-/**
- * Sends to the firmware's discard port, as fast as the line takes it, until `stop`: `sent()`
- * counts the octets the connection has taken so far.
- */
-async function streamToDiscard(rig: Rig, data: Uint8Array): Promise<{ sent(): number; stop(): Promise<void> }> {
-  const sock: TcpSocket = rig.tcp.connect(rig.loop.now(), DEVICE, 9)!;
-  rig.loop.wake();
-  await until(() => sock.state === TcpState.Established, 10_000, 'connect to discard');
-  let sent = 0;
-  const pump = { poll: (): boolean => {
-    let moved = false;
-    for (;;) {
       const off = sent % data.length;
-      const n = sock.send(data, off, data.length - off);
+      const n = sock.send(data, off, Math.min(size - sent, data.length - off));
       if (n <= 0) break;
       sent += n;
       moved = true;
@@ -177,6 +150,7 @@ async function streamToDiscard(rig: Rig, data: Uint8Array): Promise<{ sent(): nu
   rig.loop.add(pump);
   rig.loop.wake();
   return {
+    sock,
     sent: () => sent,
     async stop() {
       rig.loop.remove(pump);
@@ -185,6 +159,16 @@ async function streamToDiscard(rig: Rig, data: Uint8Array): Promise<{ sent(): nu
       await until(() => sock.state === TcpState.Closed || sock.state === TcpState.TimeWait, 10_000, 'close of the discard connection');
     },
   };
+}
+
+/** Sends `size` octets to the firmware's discard port; returns goodput in octets/s of real time. */
+async function bulkToDiscard(rig: Rig, size: number, data: Uint8Array): Promise<number> {
+  const stream = await streamToDiscard(rig, data, size);
+  const t0 = performance.now(); // connected; the first octets go in the loop's next turn
+  await until(() => stream.sent() === size && stream.sock.sendQueue === 0, 600_000, 'bulk transfer');
+  const seconds = (performance.now() - t0) / 1000;
+  await stream.stop();
+  return size / seconds;
 }
 
 /**
