@@ -22,7 +22,7 @@ import { Arena } from '../src/storage/arena.ts';
 import { PacketPool } from '../src/storage/packet-pool.ts';
 import type { Pollable } from '../src/time.ts';
 import type { FirmwareConfig } from './cli.ts';
-import { ARENA_SLACK, IDLE_TIMEOUT_FLAG, NET_STAGING_LEN, PROFILES, SERVICE_NAMES, type BoardProfile } from './limits.ts';
+import { ARENA_SLACK, IDLE_TIMEOUT_FLAG, KEEPALIVE_FLAG, KEEPALIVE_INTERVAL_MAX_S, KEEPALIVE_PROBES, NET_STAGING_LEN, PROFILES, SERVICE_NAMES, type BoardProfile } from './limits.ts';
 import { LoginLimiter } from './login-limiter.ts';
 import { linkNotes } from './link-notes.ts';
 import { ChargenService } from './services/chargen.ts';
@@ -132,7 +132,12 @@ export class Board implements Pollable {
 
     // A header that changes in its options every segment (a TCP timestamp) cannot be compressed
     // (RFC 1144 sends it whole), so timestamps are declined whenever compression may come on.
-    this.tcp = new TcpStack({ ...tcpSize, isnKey: options.isnKey, arena: this.arena, config: { timestamps: config.proto === 'slip' } });
+    const keepaliveS = config.keepaliveS ?? KEEPALIVE_FLAG.default;
+    const keepalive = keepaliveS > 0 ? {
+      keepalive: true, keepaliveIdleMs: keepaliveS * 1000, keepaliveCount: KEEPALIVE_PROBES,
+      keepaliveIntervalMs: Math.min(keepaliveS, KEEPALIVE_INTERVAL_MAX_S) * 1000,
+    } : {};
+    this.tcp = new TcpStack({ ...tcpSize, isnKey: options.isnKey, arena: this.arena, config: { timestamps: config.proto === 'slip', ...keepalive } });
     if (options.trace) this.tcp.tracer = new TextTcpTracer(options.trace);
     this.iface = new Interface({
       device, address: config.ip, tcp: this.tcp, reassemblySize: profile.reassemblySize, reassemblyBuffers: profile.reassemblyBuffers,

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { SLIP_PROTOS, type SlipProto } from '../src/phy/cslip-device.ts';
 import { formatIpv4, ipv4Address } from '../src/wire/ipv4.ts';
-import { BAUD_FLAG, HTTP_PORT_DEFAULT, IDLE_TIMEOUT_FLAG, MTU_FLAG, PROFILES, SERVICE_NAMES, SOCKETS_FLAG, USER_NET_BIND, USER_NET_FORWARDS } from './limits.ts';
+import { BAUD_FLAG, HTTP_PORT_DEFAULT, IDLE_TIMEOUT_FLAG, KEEPALIVE_FLAG, KEEPALIVE_PROBES, MTU_FLAG, PROFILES, SERVICE_NAMES, SOCKETS_FLAG, USER_NET_BIND, USER_NET_FORWARDS } from './limits.ts';
 
 /** A user mistake on the command line: print `message` and exit 2. */
 export class CliError extends Error {}
@@ -63,6 +63,8 @@ export interface FirmwareConfig {
   profile?: string;
   /** A logged-in shell with no input for this long is closed, seconds; 0: never. Defaults to IDLE_TIMEOUT_FLAG.default. */
   idleTimeoutS?: number;
+  /** Keepalive: probe a TCP connection idle this long, seconds; 0: off. Defaults to KEEPALIVE_FLAG.default. */
+  keepaliveS?: number;
   /** Services that run (--services); defaults to all of SERVICE_NAMES. */
   services?: readonly string[];
 }
@@ -116,6 +118,10 @@ discard 9, chargen 19) on one SLIP serial line.
                          (default all; ping is always answered)
   --idle-timeout S       close a logged-in shell after S seconds without input, 0 = never
                          (default ${IDLE_TIMEOUT_FLAG.default})
+  --keepalive S          probe a TCP connection idle for S seconds and drop it when the peer no
+                         longer has it (it answers RST) or after ${KEEPALIVE_PROBES} unanswered probes; finds
+                         half-open connections (a peer rebooted, a cable pulled, a lost RST);
+                         0 = off (default ${KEEPALIVE_FLAG.default})
   --insecure-no-login    run telnet without a password (only on a bench you trust)
   --pcap FILE            write every frame in and out to FILE (libpcap, raw IPv4)
   --verbose              print TCP state transitions and segments
@@ -218,7 +224,7 @@ export function parseFirmwareArgs(args: readonly string[], env: Record<string, s
     peer: { type: 'string' }, mtu: { type: 'string' }, proto: { type: 'string' }, password: { type: 'string' },
     'insecure-no-login': { type: 'boolean' }, pcap: { type: 'string' }, verbose: { type: 'boolean' },
     'uart-timing': { type: 'boolean' }, drop: { type: 'string' }, reorder: { type: 'string' }, seed: { type: 'string' },
-    sockets: { type: 'string' }, profile: { type: 'string' }, 'password-file': { type: 'string' }, 'idle-timeout': { type: 'string' },
+    sockets: { type: 'string' }, profile: { type: 'string' }, 'password-file': { type: 'string' }, 'idle-timeout': { type: 'string' }, keepalive: { type: 'string' },
     services: { type: 'string' }, help: { type: 'boolean' },
     http: { type: 'boolean' }, 'no-http': { type: 'boolean' }, 'http-port': { type: 'string' },
   });
@@ -265,6 +271,7 @@ export function parseFirmwareArgs(args: readonly string[], env: Record<string, s
     services: serviceList(v['services'] as string | undefined),
     idleTimeoutS: int('idle-timeout', v['idle-timeout'] as string | undefined, IDLE_TIMEOUT_FLAG.default, IDLE_TIMEOUT_FLAG.min,
       IDLE_TIMEOUT_FLAG.max),
+    keepaliveS: int('keepalive', v['keepalive'] as string | undefined, KEEPALIVE_FLAG.default, KEEPALIVE_FLAG.min, KEEPALIVE_FLAG.max),
   };
 }
 

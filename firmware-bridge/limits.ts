@@ -36,6 +36,17 @@ export const MTU_FLAG = Object.freeze({ default: 1006, min: 68, max: 65535 });
 export const SOCKETS_FLAG = Object.freeze({ default: 64, min: 2, max: 1024 });
 /** --idle-timeout, seconds: a logged-in shell with no input for this long is closed (0: never). */
 export const IDLE_TIMEOUT_FLAG = Object.freeze({ default: 15 * 60, min: 0, max: 7 * 24 * 3600 });
+/**
+ * --keepalive, seconds: a TCP connection idle for this long is probed (RFC 1122 §4.2.3.6), and
+ * dropped when the peer answers with a RST (it no longer has the connection: it rebooted, or
+ * its RST or FIN was lost) or not at all after KEEPALIVE_PROBES probes. 0: off, the RFC's and
+ * Linux's default.
+ */
+export const KEEPALIVE_FLAG = Object.freeze({ default: 0, min: 0, max: 7 * 24 * 3600 });
+/** Unanswered keepalive probes before a connection is dropped (Linux: 9). */
+export const KEEPALIVE_PROBES = 9;
+/** The longest gap between keepalive probes, seconds (Linux: 75); shorter when --keepalive is. */
+export const KEEPALIVE_INTERVAL_MAX_S = 75;
 /** --services: the services a user can turn off (ping is always answered). */
 export const SERVICE_NAMES = Object.freeze(['telnet', 'echo', 'discard', 'chargen', 'udp-echo'] as const);
 /** --baud, bits per second, 8N1. */
