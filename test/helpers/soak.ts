@@ -91,6 +91,10 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       // one's-complement sum as it was. Linux's slhc does the same. CSLIP itself is tested against
       // Linux and slirp (test/interop/linux-slip.test.ts, slirp.test.ts) and by the cslip fuzz surface.
       hostArgs: ['--proto', 'slip'],
+      // The agent resets connections on purpose; in the loss phase a RST can be lost, and the
+      // device's end of that connection, with nothing to send, would stay ESTABLISHED for good
+      // (seen once: echo, idle, after the run). Keepalive finds it: the probe meets a RST.
+      firmwareArgs: ['--keepalive', '5'],
       portFor: async (hostPty) => {
         relay = await LineRelay.open(hostPty, options.seed ?? 1);
         return relay.devicePath;
