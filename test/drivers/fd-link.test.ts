@@ -45,6 +45,16 @@ describe('drivers/fd-link: interrupt coalescing', () => {
     return link;
   }
 
+  /** Two chunks 1 ms apart, 300 octets in all: a burst of busyOctets 256, so the line turns busy. */
+  async function turnBusy(l: FdLink): Promise<void> {
+    const before = l.stats.rxBytes;
+    send(pty!, 200);
+    await until(() => l.stats.rxBytes === before + 200, 'the first chunk');
+    clock += 1;
+    send(pty!, 100);
+    await until(() => l.isBusy, 'the busy line');
+  }
+
   afterEach(async () => {
     await link?.close();
     pty?.close();
@@ -129,11 +139,7 @@ describe('drivers/fd-link: interrupt coalescing', () => {
     // Small chunks turn it busy; then the line speeds up: the periodic read is full, so it
     // goes back to listening instead of capping the rate at one read a period.
     clock += 100;
-    send(pty!, 200);
-    await until(() => l.stats.rxBytes === 12_200, 'a small chunk');
-    clock += 1;
-    send(pty!, 100);
-    await until(() => l.isBusy, 'the busy line');
+    await turnBusy(l);
     expect(l.read(2000, dst, 0, dst.length)).to.equal(300);
     send(pty!, 4000);
     send(pty!, 4000);
@@ -146,11 +152,7 @@ describe('drivers/fd-link: interrupt coalescing', () => {
 
   it('busy, a periodic read reads on past full reads (a tty hands over 4 KiB a read) and stops at the first short one', async () => {
     const l = open({ busyOctets: 256, busyPollMs: 20 });
-    send(pty!, 200);
-    await until(() => l.stats.rxBytes === 200, 'the first chunk');
-    clock += 1;
-    send(pty!, 100);
-    await until(() => l.isBusy, 'the busy line');
+    await turnBusy(l);
     expect(l.read(1000, dst, 0, dst.length)).to.equal(300);
     // A 20 ms period at 3 Mbaud brings 6 000 octets: more than one read(2) of a tty carries.
     send(pty!, 4000);
