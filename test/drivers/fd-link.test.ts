@@ -159,10 +159,14 @@ describe('drivers/fd-link: interrupt coalescing', () => {
     send(pty!, 3999, true);
     await new Promise((r) => setTimeout(r, 50));
     expect(l.read(1019, dst, 0, dst.length)).to.equal(0);
-    expect(l.read(1020, dst, 0, dst.length)).to.equal(8000);
+    // More than one read(2) brings: the read after the full one. (How much the kernel has moved
+    // up to the tty by then varies under load, 6 048 once; the rest comes with the next period.)
+    const first = l.read(1020, dst, 0, dst.length);
+    expect(first).to.be.greaterThan(4095);
     expect(l.stats.busyReads).to.equal(1);
-    expect(l.isBusy).to.equal(true); // 8 000 is less than busyBatchOctets: the period suits the line
+    expect(l.isBusy).to.equal(true); // less than busyBatchOctets: the period suits the line
     expect(l.batchAt).to.equal(1040);
+    expect(first + l.read(1040, dst, 0, dst.length)).to.equal(8000);
   });
 
   it('a trickle (chunks more than BURST_GAP_MS apart) never adds up to a busy line', async () => {
